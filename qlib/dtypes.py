@@ -1,0 +1,106 @@
+"""Structured dtypes for the hot path, and the check every public entry point runs.
+
+This is the only module that defines field names of arrays passed to kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qlib.errors import SchemaError
+
+__all__ = ["EVENT_DTYPE", "EVENT_FIELDS", "require_dtype", "empty_events"]
+
+EVENT_DTYPE = np.dtype(
+    [
+        ("ts_exch", "i8"),
+        ("ts_local", "i8"),
+        ("seq", "i8"),
+        ("px_tick", "i8"),
+        ("qty", "f8"),
+        ("order_id", "u8"),
+        ("kind", "u1"),
+        ("side", "i1"),
+        ("flags", "u1"),
+    ],
+    align=True,
+)
+"""One market-data event: 56 bytes, naturally aligned.
+
+Fields
+------
+ts_exch : int64
+    Exchange timestamp, nanoseconds since the Unix epoch, UTC.
+ts_local : int64
+    Local receive timestamp, nanoseconds since the Unix epoch, UTC. Where the
+    source has none (LOBSTER), it is derived and the ``TS_LOCAL_SYNTH`` flag is set.
+seq : int64
+    The venue's sequence or update id (Binance final update id ``u``, trade id for
+    trades; CME MDP sequence; LOBSTER message row). ``-1`` when the source has none.
+px_tick : int64
+    Price in integer ticks of the instrument (``price = px_tick * tick_size``).
+qty : float64
+    Quantity in the instrument's quantity unit (shares, contracts, base asset);
+    its meaning per kind is given in :class:`qlib.enums.EventKind`.
+order_id : uint64
+    Venue order id for L3 kinds, 0 otherwise.
+kind : uint8
+    :class:`qlib.enums.EventKind`.
+side : int8
+    :class:`qlib.enums.Side` (+1 bid/buy, -1 ask/sell, 0 none).
+flags : uint8
+    :class:`qlib.enums.EventFlag` bits.
+"""
+
+#: Field names of :data:`EVENT_DTYPE` with their units, for docs and ``to_pandas``.
+EVENT_FIELDS: dict[str, str] = {
+    "ts_exch": "int64 ns since epoch, UTC (exchange clock)",
+    "ts_local": "int64 ns since epoch, UTC (receive clock)",
+    "seq": "venue sequence / update id, -1 if none",
+    "px_tick": "int64 price in ticks",
+    "qty": "float64 quantity in the instrument's unit",
+    "order_id": "uint64 venue order id (L3), 0 otherwise",
+    "kind": "uint8 EventKind",
+    "side": "int8 Side",
+    "flags": "uint8 EventFlag bits",
+}
+
+assert EVENT_DTYPE.itemsize <= 64  # contract in DESIGN.md; a code invariant, not user input
+
+
+def empty_events(n: int) -> np.ndarray:
+    """Return a zero-filled event array of length ``n`` with ``seq`` set to -1."""
+    out = np.zeros(n, dtype=EVENT_DTYPE)
+    out["seq"] = -1
+    return out
+
+
+def require_dtype(arr: object, dtype: np.dtype, *, name: str) -> np.ndarray:
+    """Check that ``arr`` is a 1-D numpy array of exactly ``dtype``.
+
+    Parameters
+    ----------
+    arr
+        The object to check.
+    dtype
+        The required structured dtype (for example :data:`EVENT_DTYPE`).
+    name
+        The argument name, used in the error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``arr`` itself, unchanged.
+
+    Raises
+    ------
+    SchemaError
+        If ``arr`` is not an ndarray, is not 1-D, or its dtype differs.
+    """
+    if not isinstance(arr, np.ndarray):
+        raise SchemaError(f"{name} must be a numpy structured array, was {type(arr).__name__}")
+    if arr.ndim != 1:
+        raise SchemaError(f"{name} must be 1-D, was {arr.ndim}-D with shape {arr.shape}")
+    if arr.dtype != dtype:
+        raise SchemaError(f"{name} must have dtype {dtype}, was {arr.dtype}")
+    return arr
