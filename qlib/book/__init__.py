@@ -1,0 +1,1 @@
+"""Market structure: jitted L2 and L3 books and their replay."""
