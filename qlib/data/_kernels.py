@@ -22,19 +22,19 @@ def scan_events(events, kind_counts):
     ts_max = np.iinfo(np.int64).min
     for i in range(events.shape[0]):
         ev = events[i]
-        k = ev.kind
+        k = ev["kind"]
         if k < 1 or k > _MAX_KIND:
             return Status.UNKNOWN_KIND, i, out_of_order
-        if ev.side < Side.SELL or ev.side > Side.BUY:
+        if ev["side"] < Side.SELL or ev["side"] > Side.BUY:
             return Status.UNKNOWN_KIND, i, out_of_order
-        q = ev.qty
+        q = ev["qty"]
         if not np.isfinite(q):
             return Status.NON_FINITE, i, out_of_order
         if q < 0.0:
             return Status.NEGATIVE_QTY, i, out_of_order
         kind_counts[k] += 1
-        if ev.ts_exch < ts_max:
+        if ev["ts_exch"] < ts_max:
             out_of_order += 1
         else:
-            ts_max = ev.ts_exch
+            ts_max = ev["ts_exch"]
     return Status.OK, -1, out_of_order

@@ -52,11 +52,9 @@ def load(source: str = "simulated", path: str | Path | list[str | Path] | None =
     if source not in SOURCES:
         raise ParameterError(f"source must be one of {sorted(SOURCES)}, was {source!r}")
     module_name, func_name, path_arg = SOURCES[source]
-    func = getattr(importlib.import_module(module_name), func_name)
-    if path_arg is None:
-        if path not in (None, ""):
-            raise ParameterError(f"source {source!r} takes no path, was {path!r}")
-        return func(**options)
-    if path in (None, ""):
+    if path_arg is None and path not in (None, ""):
+        raise ParameterError(f"source {source!r} takes no path, was {path!r}")
+    if path_arg is not None and path in (None, ""):
         raise ParameterError(f"source {source!r} needs a path, was {path!r}")
-    return func(path, **options)
+    func = getattr(importlib.import_module(module_name), func_name)
+    return func(**options) if path_arg is None else func(path, **options)
