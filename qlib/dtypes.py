@@ -9,7 +9,7 @@ import numpy as np
 
 from qlib.errors import SchemaError
 
-__all__ = ["EVENT_DTYPE", "EVENT_FIELDS", "require_dtype", "empty_events"]
+__all__ = ["BBO_DTYPE", "EVENT_DTYPE", "EVENT_FIELDS", "require_dtype", "empty_events"]
 
 EVENT_DTYPE = np.dtype(
     [
@@ -66,6 +66,31 @@ EVENT_FIELDS: dict[str, str] = {
 }
 
 assert EVENT_DTYPE.itemsize <= 64  # contract in DESIGN.md; a code invariant, not user input
+
+BBO_DTYPE = np.dtype(
+    [
+        ("ts_exch", "i8"),
+        ("ts_local", "i8"),
+        ("seq", "i8"),
+        ("bid_px_tick", "i8"),
+        ("ask_px_tick", "i8"),
+        ("bid_qty", "f8"),
+        ("ask_qty", "f8"),
+    ],
+    align=True,
+)
+"""Best bid and offer of a reconstructed book after one event (see :func:`qlib.book.replay_bbo`).
+
+Fields
+------
+ts_exch, ts_local, seq : int64
+    Copied from the event after which the book was read.
+bid_px_tick, ask_px_tick : int64
+    Best bid / best ask price in ticks; 0 when that side is empty.
+bid_qty, ask_qty : float64
+    Quantity resting at the best bid / ask; 0.0 exactly when that side is empty
+    (a level with quantity 0 does not exist, so 0.0 is unambiguous).
+"""
 
 
 def empty_events(n: int) -> np.ndarray:

@@ -100,6 +100,11 @@ class EventFlag(IntFlag):
     BAD_TS_LOCAL
         The source marks the receive time as unreliable (Databento
         ``F_BAD_TS_RECV``).
+    SUMMARY
+        A ``TRADE`` print that summarises the ``EXECUTE`` records of the same
+        exchange event (one print per aggressive order, as the simulated market
+        emits): its quantity is already in those records, so count volume from
+        one or the other, never both.
     """
 
     NONE = 0
@@ -109,6 +114,7 @@ class EventFlag(IntFlag):
     AUCTION = 8
     TS_LOCAL_SYNTH = 16
     BAD_TS_LOCAL = 32
+    SUMMARY = 64
 
 
 class Status(IntEnum):

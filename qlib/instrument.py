@@ -82,7 +82,11 @@ class Instrument:
     @property
     def price_decimals(self) -> int:
         """Number of decimals needed to print a price on the tick grid."""
-        return max(0, -math.floor(math.log10(self.tick_size) + 1e-9))
+        # the fewest decimals d with tick_size * 10**d whole (0.25 -> 2, not 1)
+        d = max(0, -math.floor(math.log10(self.tick_size) + 1e-9))
+        while d < 15 and abs(self.tick_size * 10**d - round(self.tick_size * 10**d)) > 1e-9:
+            d += 1
+        return d
 
     def to_ticks(self, px: np.ndarray | float, *, field: str = "price", file: str | None = None) -> np.ndarray:
         """Convert prices in ``currency`` to int64 ticks, refusing off-grid values.

@@ -24,3 +24,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+# Fixture notebooks are inputs of the report tests, not notebooks to test with nbval.
+collect_ignore_glob = ["fixtures/*"]

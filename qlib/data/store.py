@@ -1,0 +1,633 @@
+"""Market data at rest: partitioned Parquet files, queried with DuckDB.
+
+Layout under the store root, one Parquet file per partition::
+
+    <root>/venue=<VENUE>/symbol=<SYMBOL>/date=<YYYY-MM-DD>/events.parquet
+
+``date`` is the UTC date of each event's ``ts_exch``, so a :class:`MarketData`
+spanning midnight is written as two partitions. Each file holds the event fields
+with their exact types (``ts_exch`` ... ``flags``), plus
+
+* ``price`` (float64): ``px_tick * tick_size`` rounded to the instrument's
+  decimals, exactly as :meth:`MarketData.to_pandas` gives it, for SQL users;
+* ``write_row`` (int64): the row's position in the written :class:`MarketData`, so
+  a read restores the venue's order even where ``ts_exch`` steps back across
+  midnight.
+
+The instrument, the provenance dict and the :class:`ValidationReport` travel as JSON
+in the Parquet schema metadata (key ``qlib``), so ``store.read`` gives back what
+``store.write`` was given, bit for bit.
+
+Writes are atomic per partition: the file is written and fsync'd inside a
+temporary directory ``<root>/.tmp-<pid>-<hex>/`` and then renamed into place (a new
+partition: ``os.rename`` of its directory; an overwrite: ``os.replace`` of the
+file). A crash leaves either the old partition or the new one, never half a file.
+Readers never look inside ``.tmp-*`` directories; the next write removes those whose
+process is gone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from qlib.data.market_data import MarketData
+from qlib.data.report import Drop, Gap, ValidationReport
+from qlib.dtypes import EVENT_DTYPE, empty_events
+from qlib.enums import EventKind
+from qlib.errors import (
+    DataNotFoundError,
+    DataQualityError,
+    InsufficientDataError,
+    ParameterError,
+)
+from qlib.instrument import Instrument
+
+__all__ = ["Store", "PARTITION_FILE"]
+
+#: Name of the single Parquet file inside each partition directory.
+PARTITION_FILE = "events.parquet"
+#: Schema-metadata key holding the JSON sidecar.
+_META_KEY = b"qlib"
+#: Version of the JSON sidecar layout.
+_FORMAT_VERSION = 1
+_TMP_PREFIX = ".tmp-"
+_NS_PER_DAY = 86_400 * 1_000_000_000
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+#: Characters refused in a venue or symbol, because they would break the path layout.
+_BAD_PART = re.compile(r"[/\\=\x00]|^\.|^$")
+
+_ARROW_TYPES = {
+    "ts_exch": pa.int64(), "ts_local": pa.int64(), "seq": pa.int64(), "px_tick": pa.int64(),
+    "qty": pa.float64(), "order_id": pa.uint64(), "kind": pa.uint8(), "side": pa.int8(),
+    "flags": pa.uint8(),
+}
+assert set(_ARROW_TYPES) == set(EVENT_DTYPE.names)  # code invariant: one column per field
+
+
+# --------------------------------------------------------------------------- JSON
+def _encode(value: Any, where: str) -> Any:
+    """Turn a provenance value into tagged JSON that :func:`_decode` inverts exactly."""
+    if isinstance(value, (np.integer, np.bool_)):
+        return {"__np__": type(value).__name__, "v": value.item()}
+    if isinstance(value, np.floating):
+        v = float(value)
+        return {"__np__": type(value).__name__, "v": v if math.isfinite(v) else repr(v)}
+    if value is None or isinstance(value, (bool, str, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value) and not any(k.startswith("__") for k in value):
+            return {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}
+        return {"__dict__": [[_encode(k, f"{where} key"), _encode(v, f"{where}[{k!r}]")]
+                             for k, v in value.items()]}
+    if isinstance(value, Path):
+        return {"__path__": str(value)}
+    if isinstance(value, pd.Timestamp):
+        return {"__timestamp__": value.isoformat()}
+    if isinstance(value, pd.Timedelta):
+        return {"__timedelta_ns__": int(value.value)}
+    if isinstance(value, dt.datetime):
+        return {"__datetime__": value.isoformat()}
+    if isinstance(value, dt.date):
+        return {"__date__": value.isoformat()}
+    raise ParameterError(
+        f"provenance value {where} was {value!r} of type {type(value).__name__}; the store keeps"
+        " JSON-like values (str, int, float, bool, None, list, tuple, dict, Path, date,"
+        " datetime, pandas Timestamp/Timedelta, numpy scalars)"
+    )
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tuple__" in value:
+        return tuple(_decode(v) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {_decode(k): _decode(v) for k, v in value["__dict__"]}
+    if "__float__" in value:
+        return float(value["__float__"])
+    if "__np__" in value:
+        v = value["v"]
+        return getattr(np, value["__np__"])(float(v) if isinstance(v, str) else v)
+    if "__path__" in value:
+        return Path(value["__path__"])
+    if "__timestamp__" in value:
+        return pd.Timestamp(value["__timestamp__"])
+    if "__timedelta_ns__" in value:
+        return pd.Timedelta(value["__timedelta_ns__"], unit="ns")
+    if "__datetime__" in value:
+        return dt.datetime.fromisoformat(value["__datetime__"])
+    if "__date__" in value:
+        return dt.date.fromisoformat(value["__date__"])
+    return {k: _decode(v) for k, v in value.items()}
+
+
+def _report_to_json(report: ValidationReport) -> dict[str, Any]:
+    d = dataclasses.asdict(report)
+    d["drops"] = [
+        {"reason": drop.reason, "count": drop.count, "examples": [list(e) for e in drop.examples]}
+        for drop in report.drops.values()
+    ]
+    return d
+
+
+def _report_from_json(d: dict[str, Any]) -> ValidationReport:
+    d = dict(d)
+    d["gaps"] = [Gap(**g) for g in d.get("gaps", [])]
+    d["drops"] = {
+        x["reason"]: Drop(x["reason"], x["count"], [tuple(e) for e in x["examples"]])
+        for x in d.get("drops", [])
+    }
+    return ValidationReport(**d)
+
+
+# --------------------------------------------------------------------------- store
+@dataclasses.dataclass(frozen=True)
+class _Partition:
+    venue: str
+    symbol: str
+    date: str
+
+    @property
+    def rel(self) -> Path:
+        return Path(f"venue={self.venue}") / f"symbol={self.symbol}" / f"date={self.date}"
+
+    def __str__(self) -> str:
+        return self.rel.as_posix()
+
+
+class Store:
+    """A directory of partitioned Parquet event files with a DuckDB SQL view.
+
+    Parameters
+    ----------
+    root
+        Store directory; created on the first write.
+
+    Notes
+    -----
+    ``store.sql(query)`` runs DuckDB over a view ``events`` with every partition: the
+    stored columns (``ts_exch``, ``ts_local``, ``seq``, ``px_tick``, ``qty``,
+    ``order_id``, ``kind``, ``side``, ``flags``, ``price``, ``write_row``), the hive
+    columns ``venue``, ``symbol`` (VARCHAR) and ``date`` (DATE), and the derived
+    ``instrument_id`` (``SYMBOL.VENUE``), ``ts`` (``TIMESTAMP_NS`` of ``ts_exch``,
+    UTC) and ``kind_name`` (the :class:`~qlib.enums.EventKind` name). ``price`` is
+    the float price in the instrument's currency, so
+    ``select avg(price) from events where kind_name = 'TRADE'`` works directly.
+
+    Examples
+    --------
+    >>> store = Store("/tmp/qlib-store")                       # doctest: +SKIP
+    >>> store.write(data)                                      # doctest: +SKIP
+    >>> store.read("BTCUSDT.BINANCE", start="2024-08-08")      # doctest: +SKIP
+    >>> store.sql("select kind_name, count(*) from events group by 1")  # doctest: +SKIP
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        if not isinstance(root, (str, os.PathLike)) or str(root) == "":
+            raise ParameterError(f"root must be a directory path, was {root!r}")
+        self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():
+            raise ParameterError(f"root must be a directory, was the file {str(self.root)!r}")
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ write
+    def write(self, data: MarketData, *, overwrite: bool = False) -> list[Path]:
+        """Write market data as one partition per UTC date of ``ts_exch``.
+
+        Parameters
+        ----------
+        data
+            The events with their instrument, provenance and report.
+        overwrite
+            Replace partitions that already exist. When False (default), nothing is
+            written if any target partition exists.
+
+        Returns
+        -------
+        list of pathlib.Path
+            The partition directories written, by date.
+
+        Raises
+        ------
+        ParameterError
+            If ``data`` is not a MarketData, a partition exists and ``overwrite`` is
+            False (the message names it), the venue or symbol cannot be a directory
+            name, or a provenance value cannot be stored.
+        InsufficientDataError
+            If ``data`` has no events.
+        """
+        if not isinstance(data, MarketData):
+            raise ParameterError(f"data must be a MarketData, was {type(data).__name__}")
+        if not isinstance(overwrite, bool):
+            raise ParameterError(f"overwrite must be a bool, was {overwrite!r}")
+        events = data.events
+        if len(events) == 0:
+            raise InsufficientDataError(
+                f"data for {data.instrument.instrument_id} has 0 events; nothing to write"
+            )
+        inst = data.instrument
+        for name, value in (("venue", inst.venue), ("symbol", inst.symbol)):
+            if _BAD_PART.search(value):
+                raise ParameterError(
+                    f"instrument {name} {value!r} cannot be a partition directory name"
+                    " (no '/', '\\', '=', leading '.')"
+                )
+
+        day = events["ts_exch"] // _NS_PER_DAY  # floor division: UTC day number
+        days = np.unique(day)
+        parts = {int(d): _Partition(inst.venue, inst.symbol, _day_to_str(int(d))) for d in days}
+        if not overwrite:
+            existing = [str(p) for p in parts.values() if (self.root / p.rel).exists()]
+            if existing:
+                raise ParameterError(
+                    f"partition {existing[0]} already exists in store {str(self.root)!r}"
+                    + (f" (and {len(existing) - 1} more)" if len(existing) > 1 else "")
+                    + "; pass overwrite=True to replace it"
+                )
+
+        meta = json.dumps({
+            "format_version": _FORMAT_VERSION,
+            "write_id": uuid.uuid4().hex,
+            "written_at": pd.Timestamp.now(tz="UTC").isoformat(),
+            "instrument": dataclasses.asdict(inst),
+            "provenance": _encode(data.provenance, "provenance"),
+            "report": _report_to_json(data.report),
+        }, allow_nan=False).encode()
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._clean_temp_dirs()
+        tmp = self.root / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        tmp.mkdir()
+        written: list[Path] = []
+        try:
+            staged: list[tuple[_Partition, Path]] = []
+            price = inst.to_price(events["px_tick"])
+            for d, part in sorted(parts.items(), key=lambda kv: kv[0]):
+                rows = np.flatnonzero(day == d)
+                table = _to_table(events[rows], price[rows], rows, meta)
+                stage_dir = tmp / part.rel
+                stage_dir.mkdir(parents=True)
+                path = stage_dir / PARTITION_FILE
+                pq.write_table(table, path, compression="zstd")
+                _fsync_file(path)
+                staged.append((part, stage_dir))
+            for part, stage_dir in staged:
+                final = self.root / part.rel
+                if final.exists():  # only when overwrite=True (checked above)
+                    os.replace(stage_dir / PARTITION_FILE, final / PARTITION_FILE)
+                else:
+                    final.parent.mkdir(parents=True, exist_ok=True)
+                    try:
+                        os.rename(stage_dir, final)
+                    except OSError as exc:  # a concurrent writer got there first
+                        raise ParameterError(
+                            f"partition {part} appeared in store {str(self.root)!r} during"
+                            f" the write ({exc}); pass overwrite=True to replace it"
+                        ) from exc
+                _fsync_dir(final.parent)
+                written.append(final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return written
+
+    # ------------------------------------------------------------------ read
+    def read(self, instrument_id: str, start: Any = None, end: Any = None) -> MarketData:
+        """Read an instrument's events back, optionally between two times.
+
+        Parameters
+        ----------
+        instrument_id
+            ``"SYMBOL.VENUE"``.
+        start, end
+            Bounds on ``ts_exch``: int ns, ``pandas.Timestamp``, ``datetime``,
+            ``datetime.date`` or a string. ``start`` is inclusive and ``end`` exclusive,
+            except that a bare date (``datetime.date`` or ``"YYYY-MM-DD"``) as ``end``
+            includes that whole UTC day. Naive times are UTC.
+
+        Returns
+        -------
+        MarketData
+            Without bounds, and when every partition came from one write, the events,
+            instrument, provenance and report exactly as written. With bounds,
+            provenance gains ``"between": (start, end)``. When partitions came from
+            several writes, provenance is ``{"store": root, "writes": [...]}`` and the
+            report merges the writes' reports.
+
+        Raises
+        ------
+        ParameterError
+            For a malformed id or bound, or an empty range (``start`` not before ``end``).
+        DataNotFoundError
+            If the store has no partition of the instrument in the range; the message
+            lists the dates it has.
+        DataQualityError
+            If partitions of one instrument disagree on the instrument's terms.
+        """
+        symbol, venue = _split_id(instrument_id)
+        lo = None if start is None else _bound_ns(start, "start", end=False)
+        hi = None if end is None else _bound_ns(end, "end", end=True)
+        if lo is not None and hi is not None and lo >= hi:
+            raise ParameterError(f"start {start!r} must be before end {end!r}")
+        base = self.root / f"venue={venue}" / f"symbol={symbol}"
+        dates = sorted(p.name[5:] for p in base.glob("date=*")
+                       if _DATE_RE.match(p.name[5:]) and (p / PARTITION_FILE).is_file())
+        if not dates:
+            raise DataNotFoundError(
+                f"instrument_id {instrument_id!r} has no partitions in store {str(self.root)!r}"
+            )
+        first_day = None if lo is None else _day_to_str(lo // _NS_PER_DAY)
+        last_day = None if hi is None else _day_to_str((hi - 1) // _NS_PER_DAY)
+        chosen = [d for d in dates if (first_day is None or d >= first_day)
+                  and (last_day is None or d <= last_day)]
+        if not chosen:
+            raise DataNotFoundError(
+                f"instrument_id {instrument_id!r} has no partitions between {start!r} and"
+                f" {end!r} in store {str(self.root)!r}; it has dates {dates}"
+            )
+
+        # read each partition; group by write (in date order of first appearance)
+        writes: dict[str, dict[str, Any]] = {}
+        for d in chosen:
+            table = pq.ParquetFile(base / f"date={d}" / PARTITION_FILE).read()
+            meta = json.loads(table.schema.metadata[_META_KEY])
+            w = writes.setdefault(meta["write_id"], {"meta": meta, "tables": []})
+            w["tables"].append(table)
+        # within a write, restore the written row order; then fill a fresh array field
+        # by field (fresh: zeroed padding bytes, no dependence on numpy's copy of them)
+        columns: dict[str, list[np.ndarray]] = {n: [] for n in EVENT_DTYPE.names}
+        for w in writes.values():
+            order = np.argsort(np.concatenate(
+                [t.column("write_row").to_numpy() for t in w["tables"]]), kind="stable")
+            for name in EVENT_DTYPE.names:
+                col = np.concatenate([t.column(name).to_numpy() for t in w["tables"]])
+                columns[name].append(col[order])
+        ts = np.concatenate(columns["ts_exch"])
+        keep = np.ones(len(ts), dtype=bool)
+        if lo is not None:
+            keep &= ts >= lo
+        if hi is not None:
+            keep &= ts < hi
+        events = empty_events(int(keep.sum()))
+        for name in EVENT_DTYPE.names:
+            events[name] = np.concatenate(columns[name])[keep]
+
+        metas = [w["meta"] for w in writes.values()]
+        instruments = {json.dumps(m["instrument"], sort_keys=True) for m in metas}
+        if len(instruments) > 1:
+            raise DataQualityError(
+                f"partitions of {instrument_id} in store {str(self.root)!r} disagree on the"
+                f" instrument: {sorted(instruments)}; rewrite them with one instrument",
+                field="instrument",
+            )
+        instrument = Instrument(**metas[0]["instrument"])
+        if len(metas) == 1:
+            provenance = _decode(metas[0]["provenance"])
+            report = _report_from_json(metas[0]["report"])
+        else:
+            provenance = {"store": str(self.root),
+                          "writes": [_decode(m["provenance"]) for m in metas]}
+            report = _merge_reports([_report_from_json(m["report"]) for m in metas])
+        if start is not None or end is not None:
+            provenance = {**provenance, "between": (start, end)}
+        return MarketData(events, instrument, report, provenance)
+
+    # ------------------------------------------------------------------ list / sql
+    def list(self) -> pd.DataFrame:
+        """Return one row per partition, read from the Parquet footers only.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``instrument_id``, ``venue``, ``symbol``, ``date`` (str,
+            ``YYYY-MM-DD``), ``rows``, ``ts_first``, ``ts_last`` (UTC Timestamps),
+            ``source`` (the loader), ``bytes``, ``written_at`` and ``path``, sorted by
+            instrument and date. Temporary directories of unfinished writes are not
+            listed.
+        """
+        records = []
+        for path in self._partition_files():
+            part = path.parent
+            md = pq.read_metadata(path)
+            meta = json.loads(md.schema.to_arrow_schema().metadata[_META_KEY])
+            venue = part.parent.parent.name[len("venue="):]
+            symbol = part.parent.name[len("symbol="):]
+            ts_min, ts_max = _column_min_max(md, "ts_exch")
+            records.append({
+                "instrument_id": f"{symbol}.{venue}", "venue": venue, "symbol": symbol,
+                "date": part.name[len("date="):], "rows": md.num_rows,
+                "ts_first": pd.Timestamp(ts_min, tz="UTC") if ts_min is not None else pd.NaT,
+                "ts_last": pd.Timestamp(ts_max, tz="UTC") if ts_max is not None else pd.NaT,
+                "source": meta["report"].get("source"), "bytes": path.stat().st_size,
+                "written_at": pd.Timestamp(meta["written_at"]), "path": str(part),
+            })
+        columns = ["instrument_id", "venue", "symbol", "date", "rows", "ts_first", "ts_last",
+                   "source", "bytes", "written_at", "path"]
+        frame = pd.DataFrame.from_records(records, columns=columns)
+        return frame.sort_values(["instrument_id", "date"], ignore_index=True)
+
+    def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run a DuckDB query over the view ``events`` (see the class Notes).
+
+        Parameters
+        ----------
+        query
+            SQL text, e.g. ``"select date, count(*) from events group by date"``.
+        params
+            Optional prepared-statement parameters (``?`` or ``$name``).
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        ParameterError
+            If the query is not a string or DuckDB rejects it (the message quotes
+            DuckDB's error).
+        """
+        import duckdb
+
+        if not isinstance(query, str) or not query.strip():
+            raise ParameterError(f"query must be a non-empty SQL string, was {query!r}")
+        kind_case = " ".join(f"WHEN {int(k)} THEN '{k.name}'" for k in EventKind)
+        derived = (f"symbol || '.' || venue AS instrument_id, make_timestamp_ns(ts_exch) AS ts,"
+                   f" CASE kind {kind_case} END AS kind_name")
+        con = duckdb.connect()
+        try:
+            if self._partition_files():
+                glob = (self.root / "venue=*" / "symbol=*" / "date=*" / PARTITION_FILE).as_posix()
+                source = (f"read_parquet('{_sql_quote(glob)}', hive_partitioning=true,"
+                          " hive_types={'venue': VARCHAR, 'symbol': VARCHAR, 'date': DATE})")
+            else:  # an empty store still has the view, with no rows
+                cols = ", ".join(f"NULL::{_DUCK_TYPES[n]} AS {n}" for n in _ARROW_TYPES)
+                source = (f"(SELECT {cols}, NULL::DOUBLE AS price, NULL::BIGINT AS write_row,"
+                          " NULL::VARCHAR AS venue, NULL::VARCHAR AS symbol, NULL::DATE AS date"
+                          " WHERE false)")
+            con.execute(f"CREATE VIEW events AS SELECT *, {derived} FROM {source}")
+            try:
+                rel = con.execute(query, params) if params is not None else con.execute(query)
+                return rel.df()
+            except duckdb.Error as exc:
+                raise ParameterError(f"query {query!r} failed in DuckDB: {exc}") from exc
+        finally:
+            con.close()
+
+    # ------------------------------------------------------------------ helpers
+    def _partition_files(self) -> list[Path]:
+        if not self.root.is_dir():
+            return []
+        return sorted(self.root.glob(f"venue=*/symbol=*/date=*/{PARTITION_FILE}"))
+
+    def _clean_temp_dirs(self) -> None:
+        """Remove ``.tmp-<pid>-*`` directories left by processes that no longer run."""
+        for tmp in self.root.glob(f"{_TMP_PREFIX}*"):
+            pid_text = tmp.name[len(_TMP_PREFIX):].split("-", 1)[0]
+            if pid_text.isdigit() and (int(pid_text) == os.getpid() or _pid_alive(int(pid_text))):
+                continue  # a write in progress (ours in another thread, or another process)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+_DUCK_TYPES = {"ts_exch": "BIGINT", "ts_local": "BIGINT", "seq": "BIGINT", "px_tick": "BIGINT",
+               "qty": "DOUBLE", "order_id": "UBIGINT", "kind": "UTINYINT", "side": "TINYINT",
+               "flags": "UTINYINT"}
+
+
+def _to_table(events: np.ndarray, price: np.ndarray, rows: np.ndarray, meta: bytes) -> pa.Table:
+    arrays = [pa.array(np.ascontiguousarray(events[n]), type=t) for n, t in _ARROW_TYPES.items()]
+    arrays.append(pa.array(price, type=pa.float64()))
+    arrays.append(pa.array(rows.astype(np.int64), type=pa.int64()))
+    names = [*_ARROW_TYPES, "price", "write_row"]
+    schema = pa.schema([pa.field(n, a.type, nullable=False) for n, a in zip(names, arrays)],
+                       metadata={_META_KEY: meta})
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _merge_reports(reports: list[ValidationReport]) -> ValidationReport:
+    sources = list(dict.fromkeys(r.source for r in reports))
+    out = ValidationReport("+".join(sources))
+    for r in reports:
+        out.files += r.files
+        out.rows_read += r.rows_read
+        out.rows += r.rows
+        for k, v in r.rows_by_kind.items():
+            out.rows_by_kind[k] = out.rows_by_kind.get(k, 0) + v
+        firsts = [t for t in (out.ts_first, r.ts_first) if t is not None]
+        lasts = [t for t in (out.ts_last, r.ts_last) if t is not None]
+        out.ts_first = min(firsts) if firsts else None
+        out.ts_last = max(lasts) if lasts else None
+        out.gaps += r.gaps
+        out.crossed_rows += r.crossed_rows
+        out.locked_rows += r.locked_rows
+        out.out_of_order_rows += r.out_of_order_rows
+        for reason, drop in r.drops.items():
+            entry = out.drops.setdefault(reason, Drop(reason))
+            entry.count += drop.count
+            entry.examples = (entry.examples + drop.examples)[:5]
+        out.notes += r.notes
+    out.notes.append(f"merged from {len(reports)} store writes")
+    return out
+
+
+def _split_id(instrument_id: Any) -> tuple[str, str]:
+    if not isinstance(instrument_id, str):
+        raise ParameterError(
+            f"instrument_id must be a 'SYMBOL.VENUE' string, was {instrument_id!r}")
+    parts = instrument_id.split(".")
+    if len(parts) != 2 or not all(parts) or any(_BAD_PART.search(p) for p in parts):
+        raise ParameterError(f"instrument_id must be 'SYMBOL.VENUE', was {instrument_id!r}")
+    return parts[0], parts[1]
+
+
+def _bound_ns(value: Any, name: str, *, end: bool) -> int:
+    """Convert a read bound to int ns UTC; a bare date as ``end`` means the day after."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be a time or a date, was {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    bare_date = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
+        isinstance(value, str) and bool(_DATE_RE.match(value.strip())))
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{name} must be a time or a date, was {value!r}") from exc
+    if ts is pd.NaT:
+        raise ParameterError(f"{name} must be a time or a date, was {value!r}")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    if bare_date and end:
+        ts = ts + pd.Timedelta(days=1)
+    return int(ts.as_unit("ns").value)
+
+
+def _day_to_str(day: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).isoformat()
+
+
+def _column_min_max(md: pq.FileMetaData, column: str) -> tuple[int | None, int | None]:
+    idx = md.schema.to_arrow_schema().get_field_index(column)
+    lo = hi = None
+    for g in range(md.num_row_groups):
+        stats = md.row_group(g).column(idx).statistics
+        if stats is None or not stats.has_min_max:
+            continue
+        lo = stats.min if lo is None else min(lo, stats.min)
+        hi = stats.max if hi is None else max(hi, stats.max)
+    return lo, hi
+
+
+def _sql_quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,95 @@
+"""Jitted kernels of the simulated market against their pure-Python ``.py_func``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qlib.data import _sim_kernels as K
+from qlib.data.calibrate import book_stats
+from qlib.data.simulate import SimParams, _Book, seed_state, simulate
+from qlib.dtypes import empty_events
+
+PARAMS = SimParams(limit_rate_inside=(1.5, 1.0, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4, 0.4, 0.3),
+                   queue_capacity=64)
+
+
+def _fresh_book(seed: int) -> _Book:
+    book = _Book(PARAMS, seed)
+    book.st[K._ST_NEXT_ID] = 1
+    return book
+
+
+def _init(book: _Book, fn) -> int:
+    return fn(book.st, book.rng, book.q_id, book.q_qty, book.q_n, book.lam, book.theta,
+              book.lim[0], book.lim[1], 10_000)
+
+
+def _state(book: _Book) -> tuple:
+    return (book.st.tobytes(), book.rng.tobytes(), book.q_id.tobytes(), book.q_qty.tobytes(),
+            book.q_n.tobytes())
+
+
+def test_next_u64_and_uniform_jit_equals_py_func():
+    a, b = seed_state(3), seed_state(3)
+    with np.errstate(over="ignore"):
+        for _ in range(200):
+            assert K.next_u64(a) == K.next_u64.py_func(b)
+            assert K.uniform(a) == K.uniform.py_func(b)
+    assert a.tobytes() == b.tobytes()
+
+
+def test_init_book_jit_equals_py_func():
+    a, b = _fresh_book(5), _fresh_book(5)
+    with np.errstate(over="ignore"):
+        assert _init(a, K.init_book) == _init(b, K.init_book.py_func)
+    assert _state(a) == _state(b)
+
+
+def test_write_snapshot_jit_equals_py_func():
+    a = _fresh_book(6)
+    with np.errstate(over="ignore"):
+        _init(a, K.init_book)
+    out_a, out_b = empty_events(a.n_orders + 1), empty_events(a.n_orders + 1)
+    st_b = a.st.copy()
+    n_a = K.write_snapshot(out_a, 0, a.st, a.q_id, a.q_qty, a.q_n, PARAMS.window)
+    n_b = K.write_snapshot.py_func(out_b, 0, st_b, a.q_id, a.q_qty, a.q_n, PARAMS.window)
+    assert n_a == n_b == a.n_orders + 1
+    assert out_a.tobytes() == out_b.tobytes() and a.st.tobytes() == st_b.tobytes()
+
+
+@pytest.mark.parametrize("capacity", [60, 20_000])  # 60 rows: pauses for growth
+def test_simulate_events_jit_equals_py_func(capacity):
+    a, b = _fresh_book(8), _fresh_book(8)
+    with np.errstate(over="ignore"):
+        _init(a, K.init_book)
+        _init(b, K.init_book)
+        out_a, n_a = a.run(empty_events(capacity), 0, 1_500, (2e4, 0.5))
+        out_b, n_b = b.run(empty_events(capacity), 0, 1_500, (2e4, 0.5),
+                           kernel=K.simulate_events.py_func)
+    assert n_a == n_b
+    assert out_a[:n_a].tobytes() == out_b[:n_b].tobytes()
+    assert _state(a) == _state(b)
+
+
+def test_fit_scan_jit_equals_py_func():
+    md = simulate(n_events=3_000, seed=4, params=PARAMS)
+    ev = md.events
+    depth = 10
+    lo = int(ev["px_tick"][ev["px_tick"] > 0].min()) - depth - 1
+    n_px = int(ev["px_tick"].max()) - lo + depth + 2
+
+    def arrays():
+        return (np.zeros(n_px), np.zeros(n_px), np.zeros(depth + 1, np.int64),
+                np.zeros(depth + 1, np.int64), np.zeros(depth + 1), np.zeros(depth + 1, np.int64),
+                np.zeros(depth + 1), np.zeros(depth + 1))
+
+    xa, xb = arrays(), arrays()
+    ra = K.fit_scan(ev, lo, xa[0], xa[1], 1.0, *xa[2:])
+    rb = K.fit_scan.py_func(ev, lo, xb[0], xb[1], 1.0, *xb[2:])
+    assert ra[0] == rb[0] and ra[1] == rb[1]
+    assert tuple(ra[2]) == tuple(rb[2])
+    for u, v in zip(xa, xb):
+        np.testing.assert_array_equal(u, v)
+    # and the wrapper agrees with what the kernel counted
+    assert book_stats(md, max_depth=depth).market_orders == ra[2][5]

@@ -1,0 +1,210 @@
+"""load_binance on every real session in shared/data/binance-* (skipped when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qlib.book import bbo, replay_book
+from qlib.data.binance import BINANCE_INSTRUMENTS, binance_instrument, bookticker_agreement, load_binance
+from qlib.data.sources import load
+from qlib.enums import EventFlag, EventKind, Side
+from qlib.errors import ParameterError
+from qlib.instrument import Instrument
+
+pytestmark = pytest.mark.realdata
+
+# Figures from each set's PROVENANCE.md: lines per channel per file, diffs applied after
+# the snapshot, and the "Rebuilt book at the end" line.
+SESSIONS = {
+    "spot": dict(
+        dir="binance-spot-btcusdt-hftbacktest", files=["btcusdt_20240808.gz", "btcusdt_20240809.gz"],
+        channels={"btcusdt_20240808.gz": {"depth@100ms": 3451, "bookTicker": 28040, "trade": 9757, "snapshot": 1},
+                  "btcusdt_20240809.gz": {"depth@100ms": 3044, "bookTicker": 45134, "trade": 10147}},
+        applied=6493, levels=(1971, 2962), best=(61602.01, 61602.02), id="BTCUSDT.BINANCE"),
+    "coinm": dict(
+        dir="binance-coinm-btcusd-perp-hftbacktest", files=["btcusd_perp_20240808.gz", "btcusd_perp_20240809.gz"],
+        channels={"btcusd_perp_20240808.gz": {"depth@0ms": 26847, "bookTicker": 19136, "trade": 2286, "snapshot": 1},
+                  "btcusd_perp_20240809.gz": {"bookTicker": 29219, "depth@0ms": 17948, "trade": 2949}},
+        applied=44772, levels=(1510, 1733), best=(61600.0, 61600.1), id="BTCUSD_PERP.BINANCE"),
+    "usdm-0718": dict(
+        dir="binance-usdm-btcusdt-hftbacktest", files=["btcusdt_20240718.gz", "btcusdt_20240719.gz"],
+        channels={"btcusdt_20240718.gz": {"depth@0ms": 3326, "bookTicker": 7113, "snapshot": 1, "trade": 974},
+                  "btcusdt_20240719.gz": {"depth@0ms": 5696, "bookTicker": 45147, "trade": 9727}},
+        applied=9017, levels=(5276, 5156), best=(63867.4, 63867.5), id="BTCUSDT-PERP.BINANCE"),
+    "usdm-0808": dict(
+        dir="binance-usdm-btcusdt-hftbacktest", files=["btcusdt_20240808.gz"],
+        channels={"btcusdt_20240808.gz": {"depth@0ms": 6551, "bookTicker": 66089, "trade": 21313, "snapshot": 1}},
+        applied=6547, levels=(5018, 4578), best=(61659.7, 61659.8), id="BTCUSDT-PERP.BINANCE"),
+}
+
+_CACHE: dict[str, object] = {}
+
+
+def _session(shared_data: Path, name: str):
+    if name not in _CACHE:
+        s = SESSIONS[name]
+        _CACHE[name] = load_binance([shared_data / s["dir"] / f for f in s["files"]])
+    return _CACHE[name]
+
+
+@pytest.fixture(params=sorted(SESSIONS))
+def session(request, shared_data):
+    return request.param, SESSIONS[request.param], _session(shared_data, request.param)
+
+
+def test_load_binance_real_session_line_counts_match_provenance(session):
+    _, s, md = session
+    assert md.provenance["lines_per_channel"] == s["channels"]
+    assert md.report.rows_read == sum(sum(c.values()) for c in s["channels"].values())
+    assert md.provenance["diffs_applied"] == s["applied"]
+
+
+def test_load_binance_real_session_has_no_gap_and_never_crosses(session):
+    _, _, md = session
+    assert md.report.gaps == []
+    assert md.report.crossed_rows == 0 and md.report.locked_rows == 0
+    assert any("bridged by diff" in n for n in md.report.notes)
+
+
+def test_load_binance_real_session_final_book_matches_provenance(session):
+    _, s, md = session
+    r = replay_book(md.events)
+    assert (len(r.bid_levels[0]), len(r.ask_levels[0])) == s["levels"]
+    bid, ask = md.instrument.to_price([r.bid_levels[0][0], r.ask_levels[0][0]])
+    assert (bid, ask) == s["best"]
+    df = bbo(md)
+    assert (df["bid_px"].iloc[-1], df["ask_px"].iloc[-1]) == s["best"]
+    assert not df.isna().any().any() and (df["bid_px"] < df["ask_px"]).all()
+
+
+def test_load_binance_real_session_events_are_well_formed(session):
+    _, s, md = session
+    ev = md.events
+    assert md.instrument.instrument_id == s["id"]
+    counts = md.report.rows_by_kind
+    assert counts["CLEAR"] == 1 and counts["SNAPSHOT"] == 2000  # 1000 levels a side
+    n_trades = sum(c.get("trade", 0) for c in s["channels"].values())
+    n_tickers = sum(c.get("bookTicker", 0) for c in s["channels"].values())
+    assert counts["TRADE"] == n_trades and counts["QUOTE"] == 2 * n_tickers
+    diffs_last = np.count_nonzero((ev["kind"] == EventKind.DEPTH) & (ev["flags"] & EventFlag.LAST != 0))
+    assert diffs_last <= s["applied"]  # a diff with empty b and a yields no event
+    assert md.report.out_of_order_rows == 0
+    assert md.report.rows == len(ev)
+    trades = ev[ev["kind"] == EventKind.TRADE]
+    assert set(np.unique(trades["side"])) <= {Side.BUY, Side.SELL}
+    assert np.all(np.diff(trades["seq"]) > 0)  # trade ids stay in order after the merge
+    book = ev[(ev["kind"] == EventKind.DEPTH)]
+    assert np.all(np.diff(book["seq"]) >= 0)  # diffs stay in update-id order
+
+
+def test_load_binance_real_session_clock_offset_is_noted(session):
+    _, _, md = session
+    off = md.provenance["clock_offset_ns"]
+    assert -1.6e9 < off < -1.2e9  # PROVENANCE: local is ~1.27 s / 1.52 s behind E
+    assert any("median local minus exchange" in n for n in md.report.notes)
+
+
+def test_bookticker_agreement_real_session_exact_update_ids_all_agree(session):
+    name, _, md = session
+    a = bookticker_agreement(md)
+    # A bookTicker whose u equals a diff's final u shows the same book: all must agree.
+    assert a["exact"] > 500 and a["exact_agree"] == a["exact"]
+    # Against the last diff at or before u, prices agree most of the time; the misses are
+    # updates between that diff's u and the bookTicker's u that moved the touch (and
+    # nearly always its quantity), not errors of the rebuild.
+    assert a["agree_px_frac"] > 0.45
+    print(name, a)
+
+
+def test_load_binance_midnight_split_continues_the_session(shared_data):
+    d = shared_data / "binance-spot-btcusdt-hftbacktest"
+    both = _session(shared_data, "spot")
+    second = load_binance(d / "btcusdt_20240809.gz")
+    assert any("no REST snapshot" in n for n in second.report.notes)
+    assert second.report.rows_by_kind.get("SNAPSHOT", 0) == 0
+    # the first diff of the second file carries on the first file's sequence: no gap
+    assert both.report.gaps == []
+    first_local_2 = second.events["ts_local"][second.events["kind"] == EventKind.DEPTH].min()
+    assert np.any(both.events["ts_local"] == first_local_2)
+    midnight = np.datetime64("2024-08-09T00:00:00", "ns").astype(np.int64)
+    assert both.events["ts_exch"].min() < midnight < both.events["ts_exch"].max()
+
+
+def test_load_binance_directory_loads_files_in_name_order(shared_data):
+    md = load_binance(shared_data / "binance-coinm-btcusd-perp-hftbacktest")
+    ref = _session(shared_data, "coinm")
+    np.testing.assert_array_equal(md.events, ref.events)
+
+
+def test_load_binance_directory_with_two_sessions_starts_a_new_book(shared_data):
+    md = load_binance(shared_data / "binance-usdm-btcusdt-hftbacktest")
+    assert md.report.rows_by_kind["CLEAR"] == 2
+    assert md.report.gaps == [] and md.report.crossed_rows == 0
+
+
+def test_load_source_binance_dispatches(shared_data):
+    f = shared_data / "binance-usdm-btcusdt-hftbacktest" / "btcusdt_20240808.gz"
+    md = load("binance", f)
+    assert md.instrument.instrument_id == "BTCUSDT-PERP.BINANCE"
+
+
+def test_load_binance_given_instrument_is_used(shared_data):
+    f = shared_data / "binance-usdm-btcusdt-hftbacktest" / "btcusdt_20240808.gz"
+    inst = Instrument("BTCUSDT-PERP.BINANCE", tick_size=0.01, lot_size=0.001, currency="USDT")
+    md = load_binance(f, instrument=inst)
+    ref = _session(shared_data, "usdm-0808")
+    assert md.instrument is inst
+    np.testing.assert_array_equal(md.events["px_tick"], ref.events["px_tick"] * 10)
+
+
+def test_binance_instrument_known_and_unknown():
+    assert binance_instrument("coinm", "btcusd_perp").inverse
+    assert binance_instrument("coinm", "BTCUSD_PERP").multiplier == 100
+    assert BINANCE_INSTRUMENTS[("usdm", "BTCUSDT")].lot_size == 0.001
+    with pytest.raises(ParameterError, match="ETHUSDT"):
+        binance_instrument("usdm", "ETHUSDT")
+
+
+def _level_buffer(tails: list[bytes]):
+    from qlib.data import _binance_kernels as bk
+    joined = b"\n".join(tails)
+    buf = np.frombuffer(joined + b"\0" * bk.PAD, dtype=np.uint8)
+    cap = len(joined) // 9 + 1
+    return buf, len(joined), np.zeros(cap), np.zeros(cap), np.zeros(len(tails), np.int64), np.zeros(len(tails), np.int64)
+
+
+@pytest.mark.parametrize("tails, ok", [
+    ([b'[["61773.6","1001"],["1000.00","569.567"]],"a":[]}}', b'[],"a":[["0.00000001","0"]]}}'], True),
+    ([b'[["61773.6","1001"]],"a":[["61800.1","-2"]]}}'], False),  # sign: general path
+    ([b'[["6.1e4","1"]],"a":[]}}'], False),  # exponent: general path
+    ([b'[["1","2"]],"a":[]},"x":1}'], False),  # a field after "a": general path
+    ([b'[["1234567890123456","2"]],"a":[]}}'], False),  # > 15 digits: general path
+])
+def test_parse_levels_kernel_jit_matches_py_func_and_float(tails, ok):
+    from qlib.data import _binance_kernels as bk
+    from qlib.enums import Status
+    a, b = _level_buffer(tails), _level_buffer(tails)
+    rj = bk.parse_levels(*a)
+    rp = bk.parse_levels.py_func(*b)
+    assert tuple(map(int, rj)) == tuple(map(int, rp))
+    for x, y in zip(a[2:], b[2:]):
+        np.testing.assert_array_equal(x, y)
+    assert (rj[0] == Status.OK) == ok
+    if ok:
+        import re
+        want = [float(x) for t in tails for x in re.findall(rb'"([0-9.]+)"', t)]
+        got = np.column_stack((a[2][: rj[2]], a[3][: rj[2]])).ravel().tolist()
+        assert got == want  # bit-identical to float(str)
+
+
+def test_load_binance_fast_level_parser_equals_general_path(shared_data, monkeypatch):
+    from qlib.data import _binance_kernels as bk
+    from qlib.enums import Status
+    ref = _session(shared_data, "usdm-0718")
+    monkeypatch.setattr(bk, "parse_levels", lambda *a: (Status.UNKNOWN_KIND, 0, -1))
+    s = SESSIONS["usdm-0718"]
+    slow = load_binance([shared_data / s["dir"] / f for f in s["files"]])
+    np.testing.assert_array_equal(slow.events, ref.events)
