@@ -105,6 +105,11 @@ class EventFlag(IntFlag):
         exchange event (one print per aggressive order, as the simulated market
         emits): its quantity is already in those records, so count volume from
         one or the other, never both.
+    RESYNC
+        An L2 correction (``DEPTH`` with the absolute level quantity) that the loader
+        derived from a source's own book view for a change its message stream omits
+        (a LOBSTER file holds only messages that touch its first L levels, so orders
+        moving in from deeper levels appear in the orderbook file only).
     """
 
     NONE = 0
@@ -115,6 +120,7 @@ class EventFlag(IntFlag):
     TS_LOCAL_SYNTH = 16
     BAD_TS_LOCAL = 32
     SUMMARY = 64
+    RESYNC = 128
 
 
 class Status(IntEnum):
