@@ -2,11 +2,13 @@
 
 Run with ``.venv/bin/python benchmarks/bench_load_lobster.py``. Prints a markdown
 table of: JIT compile time (a subprocess with an empty numba cache), warm load time
-(best of 5 after one warm-up call), a naive baseline (``pandas.read_csv`` of both
+(best of 5 after one warm-up call; LOBSTER with ``resync`` on, the default, and off),
+a naive baseline (``pandas.read_csv`` of both
 LOBSTER files, all columns, then a Python loop building one event row per message),
 and the peak memory of one load measured in a fresh subprocess (Linux ``VmHWM`` after
 resetting it through ``/proc/self/clear_refs``, plus tracemalloc's and pyarrow's
-pool peaks) beside the size of the resulting event array.
+pool peaks) beside the size of the resulting event array, again with ``resync`` on
+and off (the resync pass converts every orderbook column and adds the corrections).
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ import pyarrow as pa
 from qlib.data.lobster import load_lobster
 from qlib.data.databento import load_databento
 which, path, warm = sys.argv[1], sys.argv[2], sys.argv[3]
-load = load_lobster if which == "lobster" else load_databento
+kw = {"resync": sys.argv[4] == "1"} if which == "lobster" else {}
+load = (lambda p: load_lobster(p, **kw)) if which == "lobster" else load_databento
 load(warm)  # import, numba cache load, first-call setup outside the measured window
 def status(key):
     for line in open("/proc/self/status"):
@@ -109,8 +112,9 @@ print(json.dumps({"rss_peak_delta": status("VmHWM:") - rss0, "tracemalloc_peak":
 """
 
 
-def peak_memory(which: str, path: Path, warm: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", _PEAK_CHILD, which, str(path), str(warm)],
+def peak_memory(which: str, path: Path, warm: Path, resync: bool = True) -> dict:
+    out = subprocess.run([sys.executable, "-c", _PEAK_CHILD, which, str(path), str(warm),
+                          "1" if resync else "0"],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -159,26 +163,33 @@ def main() -> None:
     lob_compile, lob_import = compile_time("lobster", lob)
     dbn_compile, _ = compile_time("databento", dbn_path)
     t_lob = best_of(lambda: load_lobster(lob))
+    t_lob_off = best_of(lambda: load_lobster(lob, resync=False))
     t_naive = best_of(lambda: naive_lobster(lob), repeats=2)
     t_dbn = best_of(lambda: load_databento(dbn_path))
     md = load_lobster(lob)
     with tempfile.TemporaryDirectory() as tmp:
         warm = _warm_lobster_file(Path(tmp))
         mem_lob = peak_memory("lobster", lob, warm)
+        mem_lob_off = peak_memory("lobster", lob, warm, resync=False)
     mem_dbn = peak_memory("databento", dbn_path, dbn_path)
 
     mb = 1e6
     print("| what | figure |")
     print("|---|---|")
-    print(f"| load_lobster GOOG L10 ({md.report.rows_read:,} messages, {len(md):,} events),"
-          f" warm, best of {REPEATS} | {t_lob * 1e3:.1f} ms |")
+    corr = md.provenance["resync_corrections"]
+    print(f"| load_lobster GOOG L10 ({md.report.rows_read:,} messages, {len(md):,} events incl."
+          f" {corr['visible_level_corrected'] + corr['stale_level_removed']:,} RESYNC"
+          f" corrections), resync on, warm, best of {REPEATS} | {t_lob * 1e3:.1f} ms |")
+    print(f"| load_lobster GOOG L10, resync=False (messages only), warm, best of {REPEATS}"
+          f" | {t_lob_off * 1e3:.1f} ms |")
     print(f"| naive baseline: pandas.read_csv of both CSVs (all 46 columns) + Python row loop,"
           f" best of 2 | {t_naive * 1e3:.1f} ms |")
     print(f"| speed-up vs naive | {t_naive / t_lob:.1f}x |")
     print(f"| load_lobster JIT compile (first call, empty numba cache, minus warm call)"
           f" | {lob_compile:.2f} s |")
     print(f"| import of qlib.data.lobster + databento (cold process) | {lob_import:.2f} s |")
-    for name, m in (("load_lobster L10", mem_lob), ("load_databento", mem_dbn)):
+    for name, m in (("load_lobster L10", mem_lob), ("load_lobster L10 resync=False", mem_lob_off),
+                    ("load_databento", mem_dbn)):
         print(f"| {name}: event array | {m['event_bytes'] / mb:.2f} MB ({m['events']:,}"
               f" events) |")
         print(f"| {name}: peak RSS increase while loading (VmHWM) | "

@@ -9,20 +9,15 @@ TotalView-ITCH days as two headerless CSV files per ticker, day and depth ``L``:
   ``4L`` columns ``ask_price_k, ask_size_k, bid_price_k, bid_size_k`` for ``k = 1..L``.
 
 Both files are streamed in blocks through ``pyarrow.csv`` (never materialised as
-whole tables), and a numba kernel turns each block into events; see
-:func:`load_lobster`.
+whole tables, file handling in :mod:`qlib.data._lobster_io`), and numba kernels turn
+each block into events and, from the orderbook file, into the L2 corrections that
+keep a replay of the events equal to LOBSTER's book; see :func:`load_lobster`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
-import zipfile
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -30,6 +25,19 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from qlib.data import _lobster_kernels as _k
+from qlib.data._lobster_io import (
+    BLOCK_BYTES,
+    POOL,
+    Member,
+    count_rows,
+    csv_batches,
+    decimal_ns,
+    int_column,
+    member_exists,
+    ob_colname,
+    read_orderbook_head,
+    resolve,
+)
 from qlib.data.market_data import MarketData, check_events
 from qlib.data.report import ValidationReport
 from qlib.dtypes import empty_events
@@ -48,171 +56,9 @@ BID_EMPTY = -9_999_999_999
 #: LOBSTER prices are dollars x PRICE_SCALE.
 PRICE_SCALE = 10_000
 
-_BLOCK_BYTES = 1 << 20
-#: Arrow pool for the per-piece parses: the system allocator hands freed pieces back,
-#: where Arrow's default mimalloc pool kept ~11 MB more resident on the GOOG L10 day.
-_POOL = pa.system_memory_pool()
-_ORDERBOOK_FIELDS = ("ask_price", "ask_size", "bid_price", "bid_size")
-_NAME_RE = re.compile(
-    r"^(?P<ticker>[A-Za-z0-9.\-]+?)_(?:(?P<date>\d{4}-\d{2}-\d{2})_)?(?P<start>\d+)_(?P<end>\d+)"
-    r"_(?P<part>message|orderbook)_(?P<levels>\d+)\.csv$"
-)
 _MSG_TYPES = {"time": pa.decimal128(18, 9), **{c: pa.int64() for c in _k.MESSAGE_COLUMNS[1:]}}
-
-
-# --------------------------------------------------------------------------- files
-@dataclass(frozen=True)
-class _Member:
-    """One CSV file, on disk or inside a zip; ``label`` names it in errors."""
-
-    label: str
-    name: str
-    path: Path
-    zip_path: Path | None = None
-
-    def open(self) -> IO[bytes]:
-        if self.zip_path is None:
-            return open(self.path, "rb")
-        zf = zipfile.ZipFile(self.zip_path)
-        try:
-            return _ZipMemberStream(zf, zf.open(self.name))
-        except BaseException:
-            zf.close()
-            raise
-
-
-class _ZipMemberStream(io.RawIOBase):
-    """A zip member's decompressing stream that closes its archive with it."""
-
-    def __init__(self, zf: zipfile.ZipFile, fh: IO[bytes]) -> None:
-        super().__init__()
-        self._zf = zf
-        self._fh = fh
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        return self._fh.read(size)
-
-    def readinto(self, buf) -> int:  # pragma: no cover - pyarrow calls read()
-        data = self._fh.read(len(buf))
-        buf[: len(data)] = data
-        return len(data)
-
-    def readline(self, size: int | None = -1) -> bytes:
-        return self._fh.readline(-1 if size is None else size)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._fh.close()
-            self._zf.close()
-        super().close()
-
-
-@dataclass(frozen=True)
-class _LobsterFiles:
-    message: _Member
-    orderbook: _Member
-    ticker: str
-    date: dt.date | None
-    levels: int
-    start_ms: int
-    end_ms: int
-
-
-def _parse_name(name: str, label: str) -> re.Match[str]:
-    m = _NAME_RE.match(Path(name).name)
-    if m is None:
-        raise DataQualityError(
-            f"file name {Path(name).name!r} does not follow LOBSTER's"
-            " TICKER_DATE_START_END_message_L.csv / ..._orderbook_L.csv naming",
-            file=label, field="file name", value=Path(name).name,
-        )
-    return m
-
-
-def _pair(message_name: str, m: re.Match[str], make: Callable[[str], _Member],
-          label: str) -> _LobsterFiles:
-    levels = int(m["levels"])
-    if levels < 1:
-        raise DataQualityError(f"level count in the file name was {levels}, expected >= 1",
-                               file=label, field="file name", value=Path(message_name).name)
-    ob_name = message_name[: len(message_name) - len(Path(message_name).name)] + (
-        Path(message_name).name.replace(f"_message_{levels}.csv", f"_orderbook_{levels}.csv")
-    )
-    date = None
-    if m["date"] is not None:
-        try:
-            date = dt.date.fromisoformat(m["date"])
-        except ValueError:
-            raise DataQualityError(f"date {m['date']!r} in the file name is not a calendar date",
-                                   file=label, field="date", value=m["date"]) from None
-    ob = make(ob_name)
-    return _LobsterFiles(make(message_name), ob, m["ticker"], date, levels,
-                         int(m["start"]), int(m["end"]))
-
-
-def _choose(candidates: list[str], levels: int | None, where: str) -> str:
-    """Pick the one message file among ``candidates`` (names), by ``levels`` if given."""
-    matches = [(c, _NAME_RE.match(Path(c).name)) for c in candidates]
-    msgs = [(c, m) for c, m in matches if m is not None and m["part"] == "message"]
-    if levels is not None:
-        msgs = [(c, m) for c, m in msgs if int(m["levels"]) == levels]
-    if not msgs:
-        want = f" with {levels} levels" if levels is not None else ""
-        raise DataNotFoundError(
-            f"no LOBSTER message file (TICKER_DATE_START_END_message_L.csv){want} in {where};"
-            f" it holds {sorted(Path(c).name for c in candidates)}"
-        )
-    if len(msgs) > 1:
-        raise ParameterError(
-            f"{where} holds several LOBSTER message files"
-            f" {sorted(Path(c).name for c, _ in msgs)}; pass levels= or a file path"
-        )
-    return msgs[0][0]
-
-
-def _resolve(path: Path, levels: int | None) -> _LobsterFiles:
-    if not path.exists():
-        raise DataNotFoundError(f"LOBSTER path {str(path)!r} does not exist")
-    if path.is_dir():
-        csvs = sorted(str(p) for p in path.iterdir() if p.suffix.lower() == ".csv")
-        name = _choose(csvs, levels, f"directory {str(path)!r}")
-        m = _parse_name(name, name)
-        return _pair(name, m, lambda n: _Member(n, n, Path(n)), name)
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            names = [i.filename for i in zf.infolist() if not i.is_dir()]
-        name = _choose(names, levels, f"zip {str(path)!r}")
-        label = f"{path}/{name}"
-        m = _parse_name(name, label)
-
-        def make(n: str) -> _Member:
-            return _Member(f"{path}/{n}", n, path, zip_path=path)
-
-        return _pair(name, m, make, label)
-    if path.suffix.lower() == ".zip":
-        raise DataQualityError("not a readable zip archive", file=str(path), field="file",
-                               value=path.name)
-    label = str(path)
-    m = _parse_name(path.name, label)
-    if m["part"] == "orderbook":  # accept the orderbook path too: load its message file
-        path = path.with_name(path.name.replace("_orderbook_", "_message_"))
-        label = str(path)
-        m = _parse_name(path.name, label)
-        if not path.exists():
-            raise DataNotFoundError(f"LOBSTER message file {label!r} does not exist")
-    if levels is not None and int(m["levels"]) != levels:
-        raise ParameterError(f"levels was {levels}, but {path.name!r} has {m['levels']} levels")
-    return _pair(str(path), m, lambda n: _Member(n, n, Path(n)), label)
-
-
-def _member_exists(member: _Member) -> bool:
-    if member.zip_path is None:
-        return member.path.is_file()
-    with zipfile.ZipFile(member.zip_path) as zf:
-        return member.name in set(zf.namelist())
+#: Arrow pool of the per-piece parses (see :mod:`qlib.data._lobster_io`).
+_POOL = POOL
 
 
 # --------------------------------------------------------------------------- time
@@ -242,132 +88,6 @@ def _seconds_text(ns_of_day: int) -> str:
     return f"{sign}{s}.{ns:09d}"
 
 
-# --------------------------------------------------------------------------- csv helpers
-_ROW_RE = re.compile(r"Row #(\d+)")
-_COL_RE = re.compile(r"column #(\d+)")
-_NCOL_RE = re.compile(r"Expected (\d+) columns, got (\d+)")
-_VALUE_RES = (re.compile(r"invalid value '(.*)'\s*$"),
-              re.compile(r"The string '(.*)' is not a valid"))
-
-
-def _arrow_error(exc: Exception, label: str, column_name: Callable[[int], str],
-                 bad_rows: list, first_row: int) -> DataQualityError:
-    """Turn a pyarrow CSV error into a DataQualityError naming file, row and field.
-
-    pyarrow numbers rows from 1 within the piece it parsed, which starts at data
-    row ``first_row`` of the file.
-    """
-    text = str(exc)
-    row_m = _ROW_RE.search(text)
-    line = int(row_m.group(1)) if row_m else None
-    if line is None and bad_rows and bad_rows[0].number not in (None, -1):
-        line = int(bad_rows[0].number)
-    if line is not None:
-        line += first_row
-    row = None if line is None else line - 1
-    where = "" if line is None else f" (line {line})"
-    ncol = _NCOL_RE.search(text)
-    if ncol is not None:
-        got = int(ncol.group(2))
-        snippet = bad_rows[0].text if bad_rows else ""
-        if got == 1 and snippet == "":
-            return DataQualityError(f"row is empty{where}, expected {ncol.group(1)} columns",
-                                    file=label, row=row, field="columns", value=got)
-        return DataQualityError(
-            f"row has {got} columns, expected {ncol.group(1)}{where}"
-            f" (truncated or malformed row: {snippet[:80]!r})",
-            file=label, row=row, field="columns", value=got,
-        )
-    col_m = _COL_RE.search(text)
-    field = column_name(int(col_m.group(1))) if col_m else "unknown"
-    value = None
-    for rx in _VALUE_RES:
-        vm = rx.search(text)
-        if vm:
-            value = vm.group(1)
-            break
-    if "Rescaling Decimal" in text:
-        return DataQualityError(
-            f"{field} has more than 9 decimals (finer than 1 ns){where}",
-            file=label, row=row, field=field, value=value,
-        )
-    if value is None and "Empty string" in text:
-        value = ""
-    expected = "a decimal number of seconds" if field == "time" else "an integer"
-    blank = " (empty field or blank line)" if value == "" else ""
-    return DataQualityError(f"{field} was {value!r}{blank}, expected {expected}{where}",
-                            file=label, row=row, field=field, value=value)
-
-
-def _pieces(member: _Member):
-    """Yield ``(piece, first_row)``: the file in ~1 MiB pieces cut at line ends.
-
-    pyarrow's own streaming reader reads ahead many blocks from a Python file
-    object (about 12 MiB here), so the blocks are cut here instead: memory stays
-    at one piece plus its parsed columns.
-    """
-    carry = b""
-    row = 0
-    with member.open() as fh:
-        while data := fh.read(_BLOCK_BYTES):
-            if carry:
-                data = carry + data
-            cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                carry = data
-                continue
-            piece = memoryview(data)[:cut]
-            carry = data[cut:]
-            yield piece, row
-            row += data.count(b"\n", 0, cut)
-    if carry:
-        yield memoryview(carry), row
-
-
-def _csv_batches(member: _Member, names: list[str], conv: pacsv.ConvertOptions,
-                 column_name: Callable[[int], str]):
-    """Yield ``(batch, first_row)`` over the whole file; raise DataQualityError on bad rows."""
-    bad_rows: list = []
-
-    def on_invalid(row) -> str:
-        bad_rows.append(row)
-        return "error"
-
-    parse = pacsv.ParseOptions(ignore_empty_lines=False, invalid_row_handler=on_invalid)
-    for piece, first_row in _pieces(member):
-        read = pacsv.ReadOptions(column_names=names, use_threads=False,
-                                 block_size=len(piece) + 1)
-        try:
-            table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(piece)), read_options=read,
-                                   parse_options=parse, convert_options=conv,
-                                   memory_pool=_POOL)
-        except pa.ArrowInvalid as exc:
-            raise _arrow_error(exc, member.label, column_name, bad_rows, first_row) from exc
-        for batch in table.to_batches():
-            yield batch, first_row
-            first_row += batch.num_rows
-
-
-def _count_rows(member: _Member) -> int:
-    """Count data rows (newline-terminated lines, plus an unterminated last line)."""
-    n = 0
-    last = b"\n"
-    with member.open() as fh:
-        while chunk := fh.read(_BLOCK_BYTES):
-            n += chunk.count(b"\n")
-            last = chunk[-1:]
-    return n + (last != b"\n")
-
-
-def _int_column(batch: pa.RecordBatch, i: int) -> np.ndarray:
-    return batch.column(i).to_numpy(zero_copy_only=True)
-
-
-def _decimal_ns(arr: pa.Array) -> np.ndarray:
-    """Unscaled values of a decimal128(18, 9) array: the exact ns as int64."""
-    words = np.frombuffer(arr.buffers()[1], dtype="<i8")
-    return words[2 * arr.offset: 2 * (arr.offset + len(arr)): 2]
-
 
 # --------------------------------------------------------------------------- passes
 #: Reason under which sub-tick trades are recorded in the report's drops.
@@ -375,13 +95,15 @@ SUB_TICK_REASON = ("trade (type 5/6) at a price off the instrument's tick grid (
                    " midpoint execution at half a cent): not representable in px_tick")
 
 
-def _read_messages(member: _Member, out: np.ndarray, tz: tuple[int, int, int],
+def _read_messages(member: Member, out: np.ndarray, tz: tuple[int, int, int],
                    px_divisor: int, feed_latency_ns: int, tick_size: float,
-                   drop_sub_tick: bool, report: ValidationReport) -> tuple[int, int, bool]:
-    """Stream the message file into ``out``; return ``(n_events, ts_exch_row0, row0_kept)``.
+                   drop_sub_tick: bool, report: ValidationReport
+                   ) -> tuple[int, int, bool, np.ndarray, np.ndarray]:
+    """Stream the message file into ``out``.
 
-    Sub-tick trades left out are recorded with ``report.drop``; anything else that is
-    wrong raises.
+    Returns ``(n_events, ts_exch_row0, row0_kept, drop_rows, drop_ts)``: the last two
+    give the rows of the sub-tick trades left out (recorded with ``report.drop``) and
+    their ``ts_exch``. Anything else that is wrong raises.
     """
     conv = pacsv.ConvertOptions(column_types=_MSG_TYPES, null_values=[],
                                 quoted_strings_can_be_null=False)
@@ -395,7 +117,9 @@ def _read_messages(member: _Member, out: np.ndarray, tz: tuple[int, int, int],
     row0_kept = True
     prev_ts = np.iinfo(np.int64).min
     dropped = np.empty(0, dtype=np.int64)
-    for batch, first_row in _csv_batches(member, list(_k.MESSAGE_COLUMNS), conv, colname):
+    drop_rows: list[int] = []
+    drop_ts: list[int] = []
+    for batch, first_row in csv_batches(member, list(_k.MESSAGE_COLUMNS), conv, colname):
         n = batch.num_rows
         if done + n > out.shape[0]:
             raise DataQualityError(  # the file changed between the two passes
@@ -403,11 +127,11 @@ def _read_messages(member: _Member, out: np.ndarray, tz: tuple[int, int, int],
                 file=member.label, row=out.shape[0], field="rows", value=done + n)
         if dropped.shape[0] < n:
             dropped = np.empty(n, dtype=np.int64)
-        ns = _decimal_ns(batch.column(0))
+        ns = decimal_ns(batch.column(0))
         status, row, col, prev_ts, n_out, n_drop = _k.fill_message_events(
-            out[written: written + n], dropped, ns, _int_column(batch, 1),
-            _int_column(batch, 2), _int_column(batch, 3), _int_column(batch, 4),
-            _int_column(batch, 5), tz[0], tz[1], tz[2], px_divisor, feed_latency_ns,
+            out[written: written + n], dropped, ns, int_column(batch, 1),
+            int_column(batch, 2), int_column(batch, 3), int_column(batch, 4),
+            int_column(batch, 5), tz[0], tz[1], tz[2], px_divisor, feed_latency_ns,
             done, prev_ts, drop_sub_tick,
         )
         if status != Status.OK:
@@ -418,6 +142,9 @@ def _read_messages(member: _Member, out: np.ndarray, tz: tuple[int, int, int],
             ts_row0 = (tz[0] if t0 < tz[2] else tz[1]) + t0
         for r in dropped[:n_drop]:
             report.drop(SUB_TICK_REASON, member.label, done + int(r))
+            t_r = int(ns[int(r)])
+            drop_rows.append(done + int(r))
+            drop_ts.append((tz[0] if t_r < tz[2] else tz[1]) + t_r)
         if n_drop and done == 0 and int(dropped[0]) == 0:
             row0_kept = False
         done += n
@@ -425,7 +152,8 @@ def _read_messages(member: _Member, out: np.ndarray, tz: tuple[int, int, int],
     if done != out.shape[0]:
         raise DataQualityError(f"parsed {done} rows but counted {out.shape[0]} lines",
                                file=member.label, row=done, field="rows", value=done)
-    return written, ts_row0, row0_kept
+    return (written, ts_row0, row0_kept, np.array(drop_rows, dtype=np.int64),
+            np.array(drop_ts, dtype=np.int64))
 
 
 def _message_error(status: Status, row: int, col: int, batch: pa.RecordBatch, done: int,
@@ -435,11 +163,11 @@ def _message_error(status: Status, row: int, col: int, batch: pa.RecordBatch, do
     grow = done + row
     line = f" (line {grow + 1})"
     if col == _k.COL_TIME:
-        ns = int(_decimal_ns(batch.column(0))[row])
+        ns = int(decimal_ns(batch.column(0))[row])
         value = _seconds_text(ns)
         if status == Status.UNSORTED:
             prev = row - 1
-            prev_text = (_seconds_text(int(_decimal_ns(batch.column(0))[prev])) if prev >= 0
+            prev_text = (_seconds_text(int(decimal_ns(batch.column(0))[prev])) if prev >= 0
                          else "the previous block's last time")
             return DataQualityError(
                 f"time went backwards: was {value} s, previous row was {prev_text} s{line}",
@@ -468,33 +196,6 @@ def _message_error(status: Status, row: int, col: int, batch: pa.RecordBatch, do
     return DataQualityError(text + line, file=label, row=grow, field=field, value=value)
 
 
-def _ob_colname(i: int) -> str:
-    return f"{_ORDERBOOK_FIELDS[i % 4]}_{i // 4 + 1}"
-
-
-def _read_orderbook_head(member: _Member, levels: int) -> list[int]:
-    """Parse orderbook row 0 (all 4L columns) in Python: it is one line."""
-    with member.open() as fh:
-        line = fh.readline(1 << 20).decode("ascii", errors="replace").rstrip("\r\n")
-    if line == "":
-        raise DataQualityError("orderbook file is empty", file=member.label, row=0,
-                               field="rows", value=0)
-    parts = line.split(",")
-    if len(parts) != 4 * levels:
-        raise DataQualityError(
-            f"row has {len(parts)} columns, expected {4 * levels} (4 x {levels} levels,"
-            " from the file name) (line 1)",
-            file=member.label, row=0, field="columns", value=len(parts))
-    out = []
-    for i, p in enumerate(parts):
-        try:
-            out.append(int(p))
-        except ValueError:
-            raise DataQualityError(f"{_ob_colname(i)} was {p!r}, expected an integer (line 1)",
-                                   file=member.label, row=0, field=_ob_colname(i),
-                                   value=p) from None
-    return out
-
 
 def _check_level1(ask_px, ask_sz, bid_px, bid_sz, done: int, label: str, px_divisor: int,
                   tick_size: float) -> None:
@@ -516,21 +217,125 @@ def _check_level1(ask_px, ask_sz, bid_px, bid_sz, done: int, label: str, px_divi
                                    file=label, row=done + r, field=name, value=int(values[r]))
 
 
-def _scan_orderbook(member: _Member, levels: int, px_divisor: int,
-                    tick_size: float) -> tuple[int, int, int]:
-    """Stream the level-1 columns: return ``(rows, crossed, locked)``; raise on bad rows."""
-    names = [_ob_colname(i) for i in range(4 * levels)]
-    conv = pacsv.ConvertOptions(include_columns=names[:4],
-                                column_types={n: pa.int64() for n in names[:4]},
+class _Resync:
+    """State of the resync pass of :func:`load_lobster`.
+
+    Holds the kernel's price-level book, the corrections written so far, where each
+    goes, and the counters by reason; grows the buffers when the kernel asks.
+    """
+
+    def __init__(self, msgs: np.ndarray, drop_rows: np.ndarray, drop_ts: np.ndarray,
+                 bids: list, asks: list, levels: int, px_divisor: int,
+                 feed_latency_ns: int) -> None:
+        self.msgs, self.drop_rows, self.drop_ts = msgs, drop_rows, drop_ts
+        self.levels, self.px_divisor, self.feed_latency_ns = levels, px_divisor, feed_latency_ns
+        cap = max(256, 4 * (len(bids) + len(asks) + levels))
+        self.keys = np.zeros((2, cap), dtype=np.int64)
+        self.qtys = np.zeros((2, cap), dtype=np.float64)
+        self.counts = np.array([len(bids), len(asks)], dtype=np.int64)
+        for s, lv in ((0, sorted(bids)), (1, sorted(asks, reverse=True))):
+            for i, (px, qty) in enumerate(lv):  # ascending keys: bids by px, asks by -px
+                self.keys[s, i] = px if s == 0 else -px
+                self.qtys[s, i] = qty
+        n_corr = max(1024, msgs.shape[0] // 16)  # doubled on demand
+        self.corr = empty_events(n_corr)
+        self.corr_after = np.zeros(n_corr, dtype=np.int64)
+        self.state = np.zeros(_k.N_STATE, dtype=np.int64)
+
+    @property
+    def n_corr(self) -> int:
+        return int(self.state[_k.ST_N_CORR])
+
+    def run(self, ob: np.ndarray, row0: int, label: str, tick_size: float) -> None:
+        """Resync the book against orderbook rows ``row0 ..``; raise on a bad row."""
+        start = 0
+        while True:
+            status, row, col = _k.resync_block(
+                ob, row0, start, self.msgs, self.drop_rows, self.drop_ts, self.keys,
+                self.qtys, self.counts, self.corr, self.corr_after, self.state, self.levels,
+                self.px_divisor, self.feed_latency_ns, ASK_EMPTY, BID_EMPTY)
+            if status != Status.CAPACITY:
+                break
+            start = int(row)
+            if col == _k.GROW_BOOK:
+                self.keys = _grow2(self.keys)
+                self.qtys = _grow2(self.qtys)
+            else:
+                n = self.corr.shape[0] * 2
+                self.corr = np.concatenate([self.corr, empty_events(n - self.corr.shape[0])])
+                self.corr_after = np.concatenate(
+                    [self.corr_after, np.zeros(n - self.corr_after.shape[0], dtype=np.int64)])
+        if status != Status.OK:
+            raise _orderbook_error(Status(status), ob, int(row), int(col), row0, label,
+                                   self.px_divisor, tick_size)
+
+
+def _grow2(a: np.ndarray) -> np.ndarray:
+    b = np.zeros((2, 2 * a.shape[1]), dtype=a.dtype)
+    b[:, : a.shape[1]] = a
+    return b
+
+
+def _orderbook_error(status: Status, ob: np.ndarray, row: int, col: int, row0: int,
+                     label: str, px_divisor: int, tick_size: float) -> DataQualityError:
+    grow = row0 + row
+    line = f" (line {grow + 1})"
+    if status == Status.SEQUENCE_GAP:
+        return DataQualityError(f"orderbook row {grow} has no message row to pair with{line}",
+                                file=label, row=grow, field="rows", value=grow)
+    name = ob_colname(col)
+    value = int(ob[row, col])
+    empty = ASK_EMPTY if name.startswith("ask") else BID_EMPTY
+    if status == Status.OFF_GRID:
+        text = (f"{name} {value} is not a positive multiple of the tick size {tick_size}"
+                f" (= {px_divisor} price units)")
+    elif status == Status.NEGATIVE_QTY:
+        px = int(ob[row, col - 1])
+        text = (f"{name} was {value} beside the empty-level price {px}, expected 0"
+                if px == empty else f"{name} was {value}, expected > 0")
+    else:  # UNSORTED: compare with the level above
+        prev_name = ob_colname(col - 4)
+        prev = int(ob[row, col - 4])
+        if prev == empty:
+            text = (f"{name} {value} follows an empty level ({prev_name} = {prev}): empty"
+                    " levels must be the deepest of their side")
+        elif name.startswith("ask"):
+            text = f"{name} {value} is not above {prev_name} {prev}: ask prices rise with the level"
+        else:
+            text = f"{name} {value} is not below {prev_name} {prev}: bid prices fall with the level"
+    return DataQualityError(text + line, file=label, row=grow, field=name, value=value)
+
+
+def _scan_orderbook(member: Member, levels: int, px_divisor: int, tick_size: float,
+                    n_msg: int, resync: _Resync | None) -> tuple[int, int, int]:
+    """Stream the orderbook file: return ``(rows, crossed, locked)``; raise on bad rows.
+
+    Without ``resync`` only the level-1 columns are converted; with it every column
+    is, and each block goes through :meth:`_Resync.run` (rows beyond ``n_msg`` are
+    only counted, for the row-count error).
+    """
+    names = [ob_colname(i) for i in range(4 * levels)]
+    use = names if resync is not None else names[:4]
+    conv = pacsv.ConvertOptions(include_columns=use, column_types={n: pa.int64() for n in use},
                                 null_values=[], quoted_strings_can_be_null=False)
     rows = crossed = locked = 0
-    for batch, _ in _csv_batches(member, names, conv,
-                                 lambda i: names[i] if i < len(names) else f"column {i}"):
-        ask_px, ask_sz, bid_px, bid_sz = (_int_column(batch, i) for i in range(4))
+    # every column is converted under resync: quarter-size pieces keep the parsed
+    # columns (8 bytes a field) small; on GOOG L10, 1 MiB pieces raised the peak RSS
+    # of the load from 2.5x to 3.6x the event array, 256 KiB cost ~10 ms
+    block = BLOCK_BYTES if resync is None else BLOCK_BYTES // 4
+    for batch, _ in csv_batches(member, names, conv,
+                                lambda i: names[i] if i < len(names) else f"column {i}", block):
+        ask_px, ask_sz, bid_px, bid_sz = (int_column(batch, i) for i in range(4))
         _check_level1(ask_px, ask_sz, bid_px, bid_sz, rows, member.label, px_divisor, tick_size)
         c, lk = _k.count_crossed_locked(ask_px, bid_px, ASK_EMPTY, BID_EMPTY)
         crossed += int(c)
         locked += int(lk)
+        usable = min(batch.num_rows, n_msg - rows)
+        if resync is not None and usable > 0:
+            ob = np.empty((usable, 4 * levels), dtype=np.int64)
+            for i in range(4 * levels):
+                ob[:, i] = int_column(batch, i)[:usable]
+            resync.run(ob, rows, member.label, tick_size)
         rows += batch.num_rows
     return rows, crossed, locked
 
@@ -620,6 +425,30 @@ def _write_snapshot(out: np.ndarray, bids: list, asks: list, ts_exch: int, ts_lo
     out["flags"][-1] |= int(EventFlag.LAST)
 
 
+def _note_resync(report: ValidationReport, provenance: dict, state: np.ndarray,
+                 levels: int) -> None:
+    """Record the resync corrections by reason in the report notes and provenance."""
+    c = {name: int(state[i]) for name, i in (
+        ("visible_qty", _k.ST_VISIBLE_QTY), ("visible_missing", _k.ST_VISIBLE_MISSING),
+        ("stale_inside", _k.ST_STALE_INSIDE), ("stale_better", _k.ST_STALE_BETTER),
+        ("stale_short", _k.ST_STALE_SHORT), ("clamped", _k.ST_CLAMPED))}
+    visible = c["visible_qty"] + c["visible_missing"]
+    stale = c["stale_inside"] + c["stale_better"] + c["stale_short"]
+    provenance["resync_corrections"] = {"visible_level_corrected": visible,
+                                        "stale_level_removed": stale, **c}
+    report.notes.append(
+        f"resync: {visible + stale} DEPTH|RESYNC corrections from the orderbook file"
+        f" (visible level corrected: {visible} = {c['visible_qty']} quantity differed +"
+        f" {c['visible_missing']} level missing; stale level removed: {stale} ="
+        f" {c['stale_inside']} inside the top-{levels} window + {c['stale_better']} better"
+        f" than the file's best + {c['stale_short']} on a side showing fewer than"
+        f" {levels} levels)")
+    if c["clamped"]:
+        report.notes.append(
+            f"resync: {c['clamped']} messages removed more than the book held at their"
+            " price (level taken to 0, then set from the orderbook row)")
+
+
 # --------------------------------------------------------------------------- API
 def _px_divisor(instrument: Instrument) -> int:
     units = instrument.tick_size * PRICE_SCALE
@@ -650,6 +479,7 @@ def load_lobster(
     feed_latency_ns: int = 0,
     orderbook: bool = True,
     sub_tick_trades: str = "drop",
+    resync: bool = True,
 ) -> MarketData:
     r"""Load one LOBSTER day (message file, plus its orderbook file) as events.
 
@@ -684,13 +514,22 @@ def load_lobster(
         :data:`SUB_TICK_REASON`; ``"raise"`` raises. Book-changing messages (types
         1-4) off the grid always raise. Pass an instrument with a finer tick (0.005)
         to keep such trades.
+    resync
+        Add L2 corrections from the orderbook file after each message (default), so
+        that replaying the events gives LOBSTER's own top-``L`` book after every
+        message; see *Resync* below. ``False`` gives the message stream alone, whose
+        price-level replay drifts away from the file. Needs the orderbook file: with
+        ``orderbook=False`` no correction is made (the report notes it).
 
     Returns
     -------
     MarketData
         Events in file order, preceded (when ``orderbook``) by a ``CLEAR`` and one
-        ``SNAPSHOT`` per known level giving the book *before* message 0, and a
-        :class:`~qlib.data.ValidationReport` (``source="lobster"``).
+        ``SNAPSHOT`` per known level giving the book *before* message 0, each
+        message's event followed (when ``resync``) by its ``DEPTH | RESYNC``
+        corrections, and a :class:`~qlib.data.ValidationReport`
+        (``source="lobster"``); ``provenance["resync_corrections"]`` counts the
+        corrections by reason.
 
     Raises
     ------
@@ -743,10 +582,53 @@ def load_lobster(
     ``order_id`` is kept for the L3 kinds (1-4) and is 0 for the others, as
     :data:`qlib.dtypes.EVENT_DTYPE` requires.
 
-    **EventFlag.LAST** is set on every message: LOBSTER's orderbook file gives the
-    book after each message, so each is a consistent state, including the several
-    rows one sweeping order produces at one timestamp (ITCH publishes them as
-    separate messages too).
+    **EventFlag.LAST** marks the last record of every message: LOBSTER's orderbook
+    file gives the book after each message, so each is a consistent state, including
+    the several rows one sweeping order produces at one timestamp (ITCH publishes
+    them as separate messages too). It sits on the message's own event when no
+    correction follows it, else on its last correction.
+
+    **Resync.** An ``L``-level message file holds only the messages that touch the
+    first ``L`` price levels: an order resting deeper that is cancelled there leaves
+    no row, and when the book moves, levels enter the top ``L`` from below without
+    one. Replayed alone, the messages drift (on the GOOG level-10 day the rebuilt
+    best bid ends 11.59 USD above the best ask). With ``resync`` the loader keeps a
+    price-level book of its own, applies each message to it by price aggregation
+    (``ADD`` adds ``qty`` at ``px_tick``; ``CANCEL``/``DELETE``/``EXECUTE`` remove
+    it; a removal below zero is taken to zero and counted), compares it with the
+    orderbook row of that message, and after the message's event emits one
+    correction per difference, for each side separately:
+
+    * a visible level (price and size in the row) that the book lacks or holds with
+      another quantity: ``DEPTH`` with the file's quantity (reason *visible level
+      corrected*);
+    * a book level the row does not show, at or above the side's ``L``-th visible
+      price (bids; at or below it for asks), so inside the visible window or better
+      than the row's best, which covers a level crossing the other side: ``DEPTH``
+      with ``qty`` 0 (reason *stale level removed*). When a side shows fewer than
+      ``L`` levels (dummy prices beyond them) the window reaches the end of that
+      side and every deeper level goes too. Levels beyond the ``L``-th visible
+      price are unknown and left alone.
+
+    A correction is ``kind=DEPTH``, ``side``, ``px_tick``, ``qty`` = the absolute
+    level quantity (0 removes the level), ``order_id=0``, the message's ``ts_exch``,
+    ``ts_local`` and ``seq``, flags ``RESYNC | TS_LOCAL_SYNTH`` (plus ``LAST`` on a
+    message's last record); bids come before asks, best level first. So a consumer
+    that applies every record and reads the book at ``LAST`` records sees LOBSTER's
+    top-``L`` view exactly, at every message (``tests/unit/data/test_lobster_resync.py``
+    checks every row and level of the GOOG files with :mod:`qlib.book`). A dropped
+    sub-tick trade leaves the book unchanged, so it needs no correction; were one
+    needed, it would carry the dropped row's ``seq`` and time.
+
+    The L3 records are untouched: every ``ADD``/``CANCEL``/``DELETE``/``EXECUTE``
+    keeps its order id, price and quantity, and only the ``LAST`` bit moves; the
+    corrections are extra L2 rows. An L3 consumer tracking orders by id agrees with
+    the price aggregation above as long as each ``DELETE`` carries the order's
+    remaining size, which holds on every GOOG ``DELETE``. What the corrections
+    cannot give is L3 detail beyond the ``L``-th level: which orders make up a
+    level that entered from below, their priority, and the queue position of an
+    order behind them are unknowable from LOBSTER data (a ``DEPTH`` on a level moves
+    its total, not its orders).
 
     **Initial snapshot.** The messages do not contain the book that existed before
     message 0. It is rebuilt from orderbook row 0 by undoing message 0 (type 1:
@@ -760,9 +642,14 @@ def load_lobster(
     **Checks.** Crossed (best bid > best ask) and locked (equal) rows are counted from
     the orderbook file's level-1 columns; the dummy prices ``9999999999`` (ask) /
     ``-9999999999`` (bid) with size 0 mark an empty level and are never counted as
-    crossed. Timestamps must not decrease. The orderbook is streamed in 1 MiB blocks
-    reading only its level-1 columns (row 0 is parsed whole), so memory stays near
-    the size of the event array.
+    crossed. Timestamps must not decrease. The orderbook is streamed in blocks (row
+    0 is parsed whole): 1 MiB reading only the level-1 columns without ``resync``;
+    256 KiB reading every column with it, where each row must also have positive
+    on-grid prices with sizes > 0, asks rising and bids falling with the level, and
+    dummy levels only at the end of a side. The corrections are collected apart and
+    merged into the event array in place, so the peak memory of a load stays within
+    3x the final event array (2.8x on GOOG L10 with resync, 2.3x without;
+    ``benchmarks/bench_load_lobster.py``).
 
     References
     ----------
@@ -778,6 +665,8 @@ def load_lobster(
     >>> md.report.rows_read  # doctest: +SKIP
     49482
     """
+    if not isinstance(resync, (bool, np.bool_)):
+        raise ParameterError(f"resync must be a bool, was {resync!r}")
     if sub_tick_trades not in ("drop", "raise"):
         raise ParameterError(f"sub_tick_trades must be 'drop' or 'raise', was {sub_tick_trades!r}")
     if isinstance(feed_latency_ns, bool) or not isinstance(feed_latency_ns, (int, np.integer)) \
@@ -787,7 +676,7 @@ def load_lobster(
                                or levels < 1):
         raise ParameterError(f"levels must be an int >= 1 or None, was {levels!r}")
     want_date = _as_date(date)
-    files = _resolve(Path(path), None if levels is None else int(levels))
+    files = resolve(Path(path), None if levels is None else int(levels))
     if files.date is not None and want_date is not None and files.date != want_date:
         raise ParameterError(f"date was {want_date}, but the file name says {files.date}")
     day = files.date or want_date
@@ -801,13 +690,13 @@ def load_lobster(
     elif not isinstance(instrument, Instrument):
         raise ParameterError(f"instrument must be an Instrument, was {type(instrument).__name__}")
     px_divisor = _px_divisor(instrument)
-    if orderbook and not _member_exists(files.orderbook):
+    if orderbook and not member_exists(files.orderbook):
         raise DataNotFoundError(
             f"LOBSTER orderbook file {files.orderbook.label!r} (beside the message file) does"
             " not exist; pass orderbook=False to load the messages alone")
     tz = _midnight_utc_ns(day, LOBSTER_TIMEZONE)
 
-    n_msg = _count_rows(files.message)
+    n_msg = count_rows(files.message)
     if n_msg == 0:
         raise DataQualityError("message file is empty", file=files.message.label, row=0,
                                field="rows", value=0)
@@ -816,50 +705,72 @@ def load_lobster(
     report = ValidationReport("lobster")
     report.files = [files.message.label]
     report.rows_read = n_msg
-    n_events, ts_row0, row0_kept = _read_messages(
+    n_events, ts_row0, row0_kept, drop_rows, drop_ts = _read_messages(
         files.message, buf[head:], tz, px_divisor, int(feed_latency_ns), instrument.tick_size,
         sub_tick_trades == "drop", report)
-    msg_events = buf[head: head + n_events]
     provenance: dict = {
         "loader": "qlib.data.lobster.load_lobster", "path": str(path),
         "message_file": files.message.label, "ticker": files.ticker, "date": day.isoformat(),
         "levels": files.levels, "window_ms": (files.start_ms, files.end_ms),
         "timezone": LOBSTER_TIMEZONE, "feed_latency_ns": int(feed_latency_ns),
-        "orderbook": orderbook,
+        "orderbook": orderbook, "resync": bool(orderbook and resync),
     }
+    last_note = "LAST set on every message"
     if orderbook:
-        row0 = _read_orderbook_head(files.orderbook, files.levels)
+        row0 = read_orderbook_head(files.orderbook, files.levels)
+        first = buf[head: head + 1].copy()[0] if row0_kept and n_events else None
+        bids, asks = _book_before_first_message(row0, files.levels, first, px_divisor,
+                                                files.orderbook.label, instrument.tick_size)
+        k = 1 + len(bids) + len(asks)
+        _write_snapshot(buf[head - k: head], bids, asks, ts_row0, ts_row0 + int(feed_latency_ns))
+        rs = None
+        if resync:
+            rs = _Resync(buf[head: head + n_events], drop_rows, drop_ts, bids, asks,
+                         files.levels, px_divisor, int(feed_latency_ns))
         n_ob, crossed, locked = _scan_orderbook(files.orderbook, files.levels, px_divisor,
-                                                instrument.tick_size)
+                                                instrument.tick_size, n_msg, rs)
         if n_ob != n_msg:
             raise DataQualityError(
                 f"orderbook file has {n_ob} rows but the message file has {n_msg};"
                 " row i of the orderbook must be the book after message i",
                 file=files.orderbook.label, row=min(n_ob, n_msg), field="rows", value=n_ob)
-        first = msg_events[0] if row0_kept and n_events else None
-        bids, asks = _book_before_first_message(row0, files.levels, first, px_divisor,
-                                                files.orderbook.label, instrument.tick_size)
-        k = 1 + len(bids) + len(asks)
-        events = buf[head - k: head + n_events]
-        _write_snapshot(events[:k], bids, asks, ts_row0, ts_row0 + int(feed_latency_ns))
+        n_corr = 0
+        state = None
+        if rs is not None:
+            n_corr = rs.n_corr
+            corr, corr_after, state = rs.corr, rs.corr_after, rs.state
+            rs = None  # no view of buf may outlive the resize (realloc, in place when it can)
+            buf.resize(head + n_events + n_corr, refcheck=False)
+            _k.merge_corrections(buf, head, n_events, corr, corr_after, n_corr)
+            del corr, corr_after
+            last_note = ("LAST set on the last record of every message (the message itself,"
+                         " or its last RESYNC correction)")
+        events = buf[head - k: head + n_events + n_corr]
         report.files.append(files.orderbook.label)
         report.crossed_rows = crossed
         report.locked_rows = locked
+        cols = "all columns checked" if resync else "level-1 columns checked"
         report.notes.append(
-            f"orderbook rows read: {n_ob} (level-1 columns checked; crossed/locked counted"
-            " there)")
+            f"orderbook rows read: {n_ob} ({cols}; crossed/locked counted on level 1)")
         report.notes.append(
             f"initial snapshot: CLEAR + {len(bids)} bid and {len(asks)} ask levels, the book"
             " before message 0 (orderbook row 0 with message 0 undone); deeper levels unknown")
+        if state is None:
+            report.notes.append(
+                "resync=False: no L2 corrections; replaying these events drifts from LOBSTER's"
+                " book (levels entering the top L from below and cancels deeper than L are"
+                " not in the message file)")
+        if state is not None:
+            _note_resync(report, provenance, state, files.levels)
         provenance["orderbook_file"] = files.orderbook.label
         provenance["snapshot_levels"] = (len(bids), len(asks))
     else:
         events = buf[:n_events]
         report.notes.append(
             "orderbook=False: orderbook file not read; no initial snapshot (the book before"
-            " message 0 is unknown), no row-count or crossed/locked check")
+            " message 0 is unknown), no row-count or crossed/locked check, no resync")
     report.notes.append(
         f"ts_exch from seconds after midnight {LOBSTER_TIMEZONE} on {day}; ts_local ="
-        f" ts_exch + {int(feed_latency_ns)} ns (TS_LOCAL_SYNTH); LAST set on every message")
+        f" ts_exch + {int(feed_latency_ns)} ns (TS_LOCAL_SYNTH); {last_note}")
     check_events(events, report)
     return MarketData(events, instrument, report, provenance)

@@ -120,3 +120,96 @@ def small_session() -> list[bytes]:
         mbo("M", "A", 4800.50, 3, 2, ts=T0 + 1, seq=6),
         mbo("C", "B", 4800.00, 3, 1, ts=T0 + 2, seq=7),      # full: becomes DELETE
     ]
+
+
+# ----------------------------------------------------------------------------- LOBSTER, simulated
+def simulate_lobster(ops: list[tuple[int, int, int, int]], levels: int, *,
+                     ask_empty: int = 9_999_999_999, bid_empty: int = -9_999_999_999
+                     ) -> tuple[list[str], list[str]]:
+    """Message and orderbook rows that LOBSTER would write for a true L3 book at depth ``levels``.
+
+    ``ops`` are ``(op, side, tick, size)`` draws: op 0 adds ``size`` on ``side`` (+1 bid,
+    -1 ask) at ``tick`` ticks from the base price 100.00 (moved off the other side's
+    best so that the book never crosses), op 1 deletes the oldest order on that side
+    at the ``tick``-th level, op 2 executes ``size`` against the best order of
+    ``side``, op 3 cancels ``size`` of the oldest order of ``side``'s best level. As
+    in LOBSTER, a change is written (message + the top-``levels`` book after it) only
+    when it touches the first ``levels`` levels: adds and deletes deeper down are
+    silent, so the loader must resync. The initial book holds ``levels + 2`` levels a
+    side, written as silent history. Every change keeps DELETE sizes equal to the
+    order's remaining size, as ITCH/LOBSTER do.
+    """
+    book: dict[int, dict[int, list[list[int]]]] = {1: {}, -1: {}}
+    next_id = [1]
+    msgs: list[str] = []
+    obs: list[str] = []
+    t = [34200.0]
+
+    def add(side: int, px: int, size: int) -> int:
+        oid = next_id[0]
+        next_id[0] += 1
+        book[side].setdefault(px, []).append([oid, size])
+        return oid
+
+    def prices(side: int) -> list[int]:
+        return sorted(book[side], reverse=side == 1)
+
+    def top(side: int) -> list[int]:
+        return prices(side)[:levels]
+
+    def row() -> str:
+        cols = []
+        a, b = prices(-1), prices(1)
+        for k in range(levels):
+            ap, bp = (a[k] if k < len(a) else None), (b[k] if k < len(b) else None)
+            cols += [str(ap * 100) if ap else str(ask_empty),
+                     str(sum(q for _, q in book[-1][ap])) if ap else "0",
+                     str(bp * 100) if bp else str(bid_empty),
+                     str(sum(q for _, q in book[1][bp])) if bp else "0"]
+        return ",".join(cols)
+
+    def write(typ: int, oid: int, size: int, px: int, side: int) -> None:
+        t[0] += 0.001
+        msgs.append(f"{t[0]:.9f},{typ},{oid},{size},{px * 100},{side}")
+        obs.append(row())
+
+    for k in range(levels + 2):
+        add(1, 10000 - 1 - 2 * k, 10 + k)
+        add(-1, 10000 + 1 + 2 * k, 10 + k)
+    for op, side, tick, size in ops:
+        other = prices(-side)
+        if op == 0:
+            px = 10000 - side * tick
+            if other and (px >= other[0] if side == 1 else px <= other[0]):
+                px = other[0] - side
+            visible = px in top(side) or len(top(side)) < levels or (
+                px > top(side)[-1] if side == 1 else px < top(side)[-1])
+            oid = add(side, px, size)
+            if visible:
+                write(1, oid, size, px, side)
+        elif op == 1 and book[side]:
+            ps = prices(side)
+            px = ps[min(tick, len(ps) - 1)]
+            oid, rest = book[side][px].pop(0)
+            visible = px in top(side)
+            if not book[side][px]:
+                del book[side][px]
+            if visible:
+                write(3, oid, rest, px, side)
+        elif op == 2 and book[side]:
+            px = prices(side)[0]
+            order = book[side][px][0]
+            q = min(size, order[1])
+            order[1] -= q
+            if order[1] == 0:
+                book[side][px].pop(0)
+                if not book[side][px]:
+                    del book[side][px]
+            write(4, order[0], q, px, side)
+        elif op == 3 and book[side]:
+            px = prices(side)[0]
+            order = book[side][px][0]
+            if size < order[1]:
+                order[1] -= size
+                write(2, order[0], size, px, side)
+    return msgs, obs

@@ -34,6 +34,16 @@ PROVENANCE = {
     10: {"rows": 147_916, "types": {1: 71_258, 2: 19, 3: 64_961, 4: 7_765, 5: 3_913},
          "last": "2012-06-21 19:59:59.871751084"},
 }
+#: DEPTH|RESYNC corrections the loader derives from each GOOG orderbook file, by reason
+#: (measured; the proof test below shows they make the replay equal the file).
+RESYNC = {
+    1: {"visible_qty": 1888, "visible_missing": 3204, "stale_inside": 0, "stale_better": 4540,
+        "stale_short": 0},
+    5: {"visible_qty": 3059, "visible_missing": 4192, "stale_inside": 5851, "stale_better": 0,
+        "stale_short": 0},
+    10: {"visible_qty": 1861, "visible_missing": 3123, "stale_inside": 3348, "stale_better": 0,
+         "stale_short": 0},
+}
 FIRST_UTC = "2012-06-21 13:30:00.015105074"  # 09:30:00.015105074 EDT
 SUB_TICK_HIDDEN = 50  # type-5 rows at half a cent in every GOOG file (midpoint executions)
 
@@ -56,6 +66,10 @@ def _load(goog: dict, shared_data: Path, levels: int):
     if levels not in goog:
         goog[levels] = load_lobster(_zip(shared_data, levels))
     return goog[levels]
+
+
+def _is_resync(events: np.ndarray) -> np.ndarray:
+    return (events["flags"] & EventFlag.RESYNC) != 0
 
 
 def _snapshot(md) -> np.ndarray:
@@ -88,8 +102,18 @@ def test_load_lobster_real_zip_counts_match_provenance(shared_data, goog, levels
     assert hidden == kinds["TRADE"] == want["types"][5] - SUB_TICK_HIDDEN
     assert rep.drops[SUB_TICK_REASON].count == SUB_TICK_HIDDEN
     assert rep.rows_dropped == SUB_TICK_HIDDEN
-    n_msg_events = int((md.events["seq"] >= 0).sum())
+    n_msg_events = int(((md.events["seq"] >= 0) & ~_is_resync(md.events)).sum())
     assert n_msg_events + rep.rows_dropped == want["rows"]
+    # the corrections: exactly the DEPTH rows, counted by reason in provenance and notes
+    corr = RESYNC[levels]
+    n_corr = sum(corr.values())
+    assert kinds["DEPTH"] == n_corr == int(_is_resync(md.events).sum())
+    assert kinds["SNAPSHOT"] + kinds["CLEAR"] + n_corr + n_msg_events == len(md)
+    got = md.provenance["resync_corrections"]
+    assert {k: got[k] for k in corr} == corr and got["clamped"] == 0
+    assert got["visible_level_corrected"] == corr["visible_qty"] + corr["visible_missing"]
+    assert got["stale_level_removed"] == n_corr - got["visible_level_corrected"]
+    assert any(f"resync: {n_corr} DEPTH|RESYNC corrections" in n for n in rep.notes)
 
 
 @pytest.mark.realdata
@@ -207,9 +231,10 @@ def test_load_lobster_real_replay_reproduces_level1_on_every_row(shared_data, go
     md = _load(goog, shared_data, levels)
     with zipfile.ZipFile(_zip(shared_data, levels)) as zf:
         ob = pd.read_csv(zf.open(OB.format(L=levels)), header=None, usecols=[0, 1, 2, 3]).to_numpy()
-    stats = _replay_level1(md.events, ob)
+    msgs = md.events[~_is_resync(md.events)]  # the message stream alone (L3 semantics)
+    stats = _replay_level1(msgs, ob)
     assert stats["mismatch"] == 0, stats["first_mismatch"]
-    assert stats["compared"] == int((md.events["seq"] >= 0).sum())
+    assert stats["compared"] == int((msgs["seq"] >= 0).sum())
     if levels == 1:
         # the level-1 file only holds messages at the best price
         assert stats["off_best"] == 0
@@ -252,9 +277,10 @@ def test_load_lobster_real_sub_tick_raise_names_first_half_cent_row(shared_data)
 
 @pytest.mark.realdata
 def test_load_lobster_real_orderbook_false_has_no_snapshot(shared_data, goog):
-    full = _load(goog, shared_data, 5)
+    full = load_lobster(_zip(shared_data, 5), resync=False)
     md = load_lobster(_zip(shared_data, 5), orderbook=False)
     assert np.array_equal(md.events, full.events[full.events["seq"] >= 0])
+    assert not md.provenance["resync"] and "DEPTH" not in md.report.rows_by_kind
     assert md.report.crossed_rows == 0 and len(md.report.files) == 1
     assert any("orderbook=False" in n for n in md.report.notes)
 

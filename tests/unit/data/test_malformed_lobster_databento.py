@@ -98,6 +98,40 @@ def test_load_lobster_malformed_input_raises_naming_file_row_field(tmp_path, cas
     _assert_names(exc.value, file_part, row, field)
 
 
+#: Level-2 files for the checks of the deeper orderbook levels (resync reads every column).
+L2_MESSAGES = ["34200,1,1,10,1000000,1", "34201,1,2,5,1010000,-1", "34202,3,1,10,1000000,1"]
+L2_ORDERBOOK = ["1020000,5,1000000,10,1030000,5,990000,5",
+                "1010000,5,1000000,10,1020000,5,990000,5",
+                "1010000,5,990000,5,1020000,5,980000,5"]
+OB2 = lobster_name("orderbook", levels=2)
+_E = 9_999_999_999
+# case id -> (row, replacement orderbook row, field named)
+LOBSTER_L2_CASES = {
+    "deep_price_off_grid": (1, "1010000,5,1000000,10,1020050,5,990000,5", "ask_price_2"),
+    "deep_ask_not_rising": (2, "1010000,5,990000,5,1005000,5,980000,5", "ask_price_2"),
+    "deep_bid_not_falling": (1, "1010000,5,1000000,10,1020000,5,1000000,5", "bid_price_2"),
+    "deep_size_zero": (2, "1010000,5,990000,5,1020000,5,980000,0", "bid_size_2"),
+    "deep_empty_level_with_size": (1, f"1010000,5,1000000,10,{_E},3,990000,5", "ask_size_2"),
+    "level_after_empty_level": (2, f"{_E},0,990000,5,1020000,5,980000,5", "ask_price_2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LOBSTER_L2_CASES))
+def test_load_lobster_malformed_deep_orderbook_level_raises_under_resync(tmp_path, case):
+    row, text, field = LOBSTER_L2_CASES[case]
+    path = write_lobster(tmp_path, L2_MESSAGES, _replace(L2_ORDERBOOK, row, text), levels=2)
+    with pytest.raises(DataQualityError) as exc:
+        load_lobster(path)
+    _assert_names(exc.value, OB2, row, field)
+    assert f"line {row + 1}" in str(exc.value)
+    load_lobster(path, resync=False)  # only level 1 is checked without resync
+
+
+def test_load_lobster_l2_base_files_load_with_resync(tmp_path):
+    md = load_lobster(write_lobster(tmp_path, L2_MESSAGES, L2_ORDERBOOK, levels=2))
+    assert md.report.rows_read == 3 and md.provenance["resync"]
+
+
 def test_load_lobster_missing_file_raises_data_not_found(tmp_path):
     missing = tmp_path / "LOBSTER_SampleFile_X_2012-06-21_1.zip"
     with pytest.raises(DataNotFoundError) as exc:
