@@ -161,6 +161,29 @@ def _delete_levels(out, n, ts, tl, seq, q_id, q_qty, q_n, mask, lo, hi, side):
     return n, seq, removed
 
 
+@njit(cache=True)
+def _table(s, q):
+    # draw from a quantile table q[0..K] at probabilities k/K, linear between knots
+    kk = q.shape[0] - 1
+    u = uniform(s) * kk
+    k = int(u)
+    if k >= kk:
+        k = kk - 1
+    return q[k] + (u - k) * (q[k + 1] - q[k])
+
+
+@njit(cache=True)
+def _bucket(q_qty, slot, cnt, edges):
+    # number of edges at or below the lots resting in one level
+    q = 0.0
+    for k in range(cnt):
+        q += q_qty[slot, k]
+    b = 0
+    while b < edges.shape[0] and edges[b] <= q:
+        b += 1
+    return b
+
+
 # -- the simulation ----------------------------------------------------------------
 @njit(cache=True)
 def init_book(st, rng, q_id, q_qty, q_n, lam, theta, lim_log_median, lim_sigma, p0):
@@ -236,10 +259,23 @@ def write_snapshot(out, n, st, q_id, q_qty, q_n, window):
 
 
 @njit(cache=True)
-def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in_cum, theta,
-                    mu, lim_log_median, lim_sigma, mkt_log_median, mkt_sigma,
-                    latency_median_ns, latency_sigma, window):
+def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in_s, pos_q,
+                    theta, theta_best_q, best_edges, mu_s, lim_log_median, lim_sigma, mkt_log_median,
+                    mkt_sigma, mkt_frac_q, mkt_over_p, latency_median_ns, latency_sigma, window,
+                    own):
     """Run the model clock; see :func:`qlib.data.simulate.simulate`.
+
+    Arrays ending in ``_s`` are indexed by the spread in ticks, their last entry
+    serving wider spreads: ``lam_in_s`` the per-side quote-improving rate (with
+    ``pos_q`` the quantile table of its relative position; an empty ``pos_q``
+    means CST's ``lam_cum`` inside the spread too), ``theta_best_s`` the per-order
+    ``mu_s`` the per-side market order rate. ``theta_best_q[b]`` is the per-order
+    cancel rate at a best level holding ``q`` lots with ``b`` the number of
+    ``best_edges`` at or below ``q`` (empty: ``theta`` at the best too). An empty ``mkt_frac_q`` means lognormal market
+    order sizes independent of the book. With ``own`` true, ``lam_cum`` and
+    ``theta`` are indexed by the ticks ``k >= 0`` behind the order's own best
+    (and ``pos_q`` must be given); otherwise by the distance ``i`` from the
+    opposite best (CST).
 
     Writes records to ``out`` from row ``n`` and returns ``(status, n, done)``:
     the new row count and the model events completed. It stops early with
@@ -251,6 +287,11 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
     mask = q_n.shape[0] - 1
     cap = q_id.shape[1]
     depth = lam_cum.shape[0]
+    n_in_s = lam_in_s.shape[0]
+    n_tb = theta_best_q.shape[0]
+    n_mu_s = mu_s.shape[0]
+    qr_inside = pos_q.shape[0] > 1
+    qr_market = mkt_frac_q.shape[0] > 1
     bid = st[_ST_BID]
     ask = st[_ST_ASK]
     oid = st[_ST_NEXT_ID]
@@ -265,20 +306,43 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
             break
         # total cancellation intensity of each side: sum over levels of theta(i) * orders
         spread = ask - bid
-        rc_bid = 0.0
-        rc_ask = 0.0
-        for i in range(spread, window + 1):
-            nb = q_n[(ask - i) & mask]
-            na = q_n[(bid + i) & mask]
+        nb0 = q_n[bid & mask]
+        na0 = q_n[ask & mask]
+        if n_tb > 0:
+            th_bid = theta_best_q[_bucket(q_qty, bid & mask, nb0, best_edges)]
+            th_ask = theta_best_q[_bucket(q_qty, ask & mask, na0, best_edges)]
+        else:
+            th_bid = theta[0] if own else theta[spread]
+            th_ask = th_bid
+        rc_bid = th_bid * nb0
+        rc_ask = th_ask * na0
+        t0 = 0 if own else spread  # theta index of the best level
+        for k in range(1, window - spread + 1):
+            nb = q_n[(bid - k) & mask]
+            na = q_n[(ask + k) & mask]
             if nb > 0:
-                rc_bid += theta[i] * nb
+                rc_bid += theta[t0 + k] * nb
             if na > 0:
-                rc_ask += theta[i] * na
-        # limit arrivals per side: lam_in(i) for the kin distances inside the spread
-        kin = spread - 1 if spread - 1 < depth else depth
-        base = lam_cum[kin - 1] if kin > 0 else 0.0
-        a_in = lam_in_cum[kin - 1] if kin > 0 else 0.0
-        lam_side = a_in + lam_cum[depth - 1] - base
+                rc_ask += theta[t0 + k] * na
+        # limit arrivals per side: a_in inside the spread, lambda behind the quotes
+        if own:
+            kin = 0
+            base = 0.0
+            n_behind = window - spread + 1  # ticks 0..window - spread behind the own best
+            if n_behind > depth:
+                n_behind = depth
+            top = lam_cum[n_behind - 1]
+        else:
+            kin = spread - 1 if spread - 1 < depth else depth
+            base = lam_cum[kin - 1] if kin > 0 else 0.0
+            n_behind = depth
+            top = lam_cum[depth - 1]
+        if qr_inside:
+            a_in = lam_in_s[spread if spread < n_in_s else n_in_s - 1] if spread > 1 else 0.0
+        else:
+            a_in = base
+        lam_side = a_in + top - base
+        mu = mu_s[spread if spread < n_mu_s else n_mu_s - 1]
         rate = 2.0 * lam_side + 2.0 * mu + rc_bid + rc_ask
         ts += np.int64(math.floor(_exponential(rng) / rate * 1e9 + 0.5))
         lat = np.int64(math.floor(latency_median_ns * math.exp(latency_sigma * _normal(rng)) + 0.5))
@@ -291,10 +355,24 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
             # limit order at distance i >= 1 from the opposite best
             side = Side.BUY if u < lam_side else Side.SELL
             v = u if side == Side.BUY else u - lam_side
-            if v < a_in:
-                i = np.searchsorted(lam_in_cum, v, side="right")
+            if v < a_in and qr_inside:
+                # quote-improving order j ticks in front of its own best, j / (s - 1) ~ pos_q
+                j = np.int64(math.ceil(_table(rng, pos_q) * (spread - 1)))
+                if j < 1:
+                    j = 1
+                if j > spread - 1:
+                    j = spread - 1
+                i = spread - j - 1
+            elif v < a_in:
+                i = np.searchsorted(lam_cum, v, side="right")
                 if i > kin - 1:
                     i = kin - 1
+            elif own:
+                # k ticks behind the own best, k ~ lam_cum over 0..n_behind - 1
+                k = np.searchsorted(lam_cum, v - a_in, side="right")
+                if k > n_behind - 1:
+                    k = n_behind - 1
+                i = spread + k - 1
             else:
                 i = np.searchsorted(lam_cum, v - a_in + base, side="right")
                 if i < kin:
@@ -325,9 +403,23 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
             # market order: walks the opposite side's FIFO queues from the best
             aggressor = Side.BUY if u < 2.0 * lam_side + mu else Side.SELL
             rest_side = -aggressor
-            rem = _lots(rng, mkt_log_median, mkt_sigma)
-            filled = 0.0
             px = ask if aggressor == Side.BUY else bid
+            if qr_market:
+                # sized to the opposite best queue: a fraction f ~ mkt_frac_q of it, or
+                # (probability mkt_over_p) all of it plus a lognormal remainder
+                slot = px & mask
+                q_best = 0.0
+                for k in range(q_n[slot]):
+                    q_best += q_qty[slot, k]
+                if uniform(rng) < mkt_over_p:
+                    rem = q_best + _lots(rng, mkt_log_median, mkt_sigma)
+                else:
+                    rem = math.floor(_table(rng, mkt_frac_q) * q_best + 0.5)
+                    if rem < 1.0:
+                        rem = 1.0
+            else:
+                rem = _lots(rng, mkt_log_median, mkt_sigma)
+            filled = 0.0
             last_px = px
             empty = False
             while rem > 0.0:
@@ -388,12 +480,15 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
                 v -= rc_bid
             acc = 0.0
             p = bid if side == Side.BUY else ask
-            for i in range(spread, window + 1):
-                pi = ask - i if side == Side.BUY else bid + i
+            for k in range(0, window - spread + 1):
+                pi = bid - k if side == Side.BUY else ask + k
                 c = q_n[pi & mask]
                 if c > 0:
                     p = pi
-                    acc += theta[i] * c
+                    if k == 0:
+                        acc += (th_bid if side == Side.BUY else th_ask) * c
+                    else:
+                        acc += theta[t0 + k] * c
                     if acc > v:
                         break
             slot = p & mask
@@ -480,23 +575,54 @@ def _next_up(q, x):
 
 
 @njit(cache=True)
+def _set_best(q, x, qty, best, is_bid):
+    # put absolute quantity qty at index x of one side; return that side's new best
+    q[x] = qty
+    if is_bid:
+        if qty > 0.0 and x > best:
+            return x
+        if qty <= 0.0 and x == best:
+            return _next_down(q, x)
+    else:
+        if qty > 0.0 and x < best:
+            return x
+        if qty <= 0.0 and x == best:
+            return _next_up(q, x)
+    return best
+
+
+@njit(cache=True)
 def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, cancel_qty,
-             exposure):
+             exposure, t_spread, n_in_spread, n_mo_spread, n_cancel_best, cancel_qty_best,
+             exposure_best, t_best, n_add_own, n_cancel_own, cancel_qty_own, exposure_own, ins_s,
+             ins_j, mo_q, mo_v):
     """Accumulate the counts :func:`qlib.data.calibrate.fit_params` needs.
 
     Tracks an L2 book by price aggregation (``bid_q``/``ask_q`` indexed by
     ``px_tick - px_lo``; SNAPSHOT and ADD add, CANCEL/DELETE/EXECUTE subtract,
-    clamped at zero) and, with distances measured from the opposite best *before*
-    each record, fills per distance ``i = 1..D`` (index ``i``): ``n_add`` (ADDs),
-    ``n_add_in`` (ADDs inside the spread, ``i < spread``), ``t_in`` (seconds with
-    ``spread > i``),
-    ``n_cancel`` and ``cancel_qty`` (CANCEL/DELETE count and lots), ``exposure``
-    (lots x seconds resting at distance i). Returns ``(status, row, totals)`` with
-    ``totals`` a tuple, in order: seconds spanned, seconds two-sided, integral of
-    the spread (ticks x s), sum of spread after LAST records and their count,
-    market orders, sum and sum of squares of their log sizes, ADDs within depth,
-    sum and sum of squares of their log sizes, ADD / CANCEL+DELETE / EXECUTE records
-    after the snapshot, quantity clamped at zero, and stale quantity wiped.
+    clamped at zero, DEPTH sets the level's quantity) and, with distances measured
+    from the opposite best *before* each record, fills per distance ``i = 1..D``
+    (index ``i``): ``n_add`` (ADDs), ``n_add_in`` (ADDs inside the spread,
+    ``i < spread``), ``t_in`` (seconds with ``spread > i``), ``n_cancel`` and
+    ``cancel_qty`` (CANCEL/DELETE count and lots), ``exposure`` (lots x seconds
+    resting at distance i). Per spread ``s`` before the record (index
+    ``min(s, len - 1)``): ``t_spread`` (two-sided seconds), ``n_in_spread``
+    (quote-improving ADDs), ``n_mo_spread`` (market orders). Per whole lots ``q``
+    resting at a side's best level (index ``min(int(q), len - 1)``): CANCEL/DELETE
+    count and lots there, lots x seconds and side-seconds (``*_best``). Per tick ``k = 0..D-1`` behind the record's own
+    side's best (``*_own``): ADDs, CANCEL/DELETE count and lots, lots x seconds. Per
+    quote-improving ADD: ``ins_s`` (spread) and ``ins_j`` (ticks in front of its
+    own best). Per market order: ``mo_q`` (lots at the level of its first EXECUTE,
+    before it) and ``mo_v`` (lots executed). DEPTH records (absolute level
+    quantities, such as a loader's RESYNC corrections) change the book but are
+    counted neither as ADDs nor as cancels.
+
+    Returns ``(status, row, totals)`` with ``totals`` a tuple, in order: seconds
+    spanned, seconds two-sided, integral of the spread (ticks x s), sum of spread
+    after LAST records and their count, market orders, quote-improving ADDs, ADDs
+    within depth, sum and sum of squares of their log sizes, ADD / CANCEL+DELETE /
+    EXECUTE / DEPTH records after the snapshot, quantity clamped at zero, and stale
+    quantity wiped.
 
     The source may miss messages (a LOBSTER level-L file has none for orders
     beyond level L), so tracked levels can go stale. Two rules keep the tracked
@@ -505,6 +631,8 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
     levels in front of it (executions happen at the best).
     """
     depth = n_add.shape[0] - 1
+    s_cap = t_spread.shape[0] - 1
+    q_cap = t_best.shape[0] - 1
     n_px = bid_q.shape[0]
     bid = -1  # index into bid_q; -1: side empty
     ask = n_px  # n_px: side empty
@@ -516,21 +644,23 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
     spread_ev = 0.0
     n_spread_ev = 0
     n_mkt = 0
-    mkt_sum = 0.0
-    mkt_sq = 0.0
+    n_ins = 0
     n_lim = 0
     lim_sum = 0.0
     lim_sq = 0.0
     cnt_add = 0
     cnt_cancel = 0
     cnt_exec = 0
+    cnt_depth = 0
     clamped = 0.0
     stale = 0.0
     grp_open = False
     grp_ts = np.int64(0)
     grp_side = 0
     grp_qty = 0.0
-    zero = (0.0, 0.0, 0.0, 0.0, 0, 0, 0.0, 0.0, 0, 0.0, 0.0, 0, 0, 0, 0.0, 0.0)
+    grp_q0 = 0.0
+    grp_s = -1
+    zero = (0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0.0, 0.0, 0, 0, 0, 0, 0.0, 0.0)
     for r in range(events.shape[0]):
         ev = events[r]
         kind = ev["kind"]
@@ -548,13 +678,29 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
         if ts > t_prev and bid >= 0 and ask < n_px:
             dt = (ts - t_prev) * 1e-9
             t_two += dt
-            spread_int += dt * (ask - bid)
             i0 = ask - bid
+            spread_int += dt * i0
+            sk = i0 if i0 < s_cap else s_cap
+            t_spread[sk] += dt
+            e = (bid_q[bid] + ask_q[ask]) * dt
+            for qb in (bid_q[bid], ask_q[ask]):
+                b = int(qb) if qb < q_cap else q_cap
+                exposure_best[b] += qb * dt
+                t_best[b] += dt
             if i0 < 1:
                 i0 = 1
             for i in range(1, i0 if i0 <= depth else depth + 1):
                 t_in[i] += dt
-            for i in range(i0, depth + 1):
+            if i0 <= depth:
+                exposure[i0] += e
+            for k in range(depth):
+                e = 0.0
+                if bid - k >= 0:
+                    e += bid_q[bid - k]
+                if ask + k < n_px:
+                    e += ask_q[ask + k]
+                exposure_own[k] += e * dt
+            for i in range(i0 + 1, depth + 1):
                 pb = ask - i
                 pa = bid + i
                 e = 0.0
@@ -568,10 +714,11 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
         # close a market-order group: consecutive EXECUTEs with one ts and side
         if grp_open and not (is_exec and ts == grp_ts and side == grp_side):
             if grp_qty > 0.0:
+                mo_q[n_mkt] = grp_q0
+                mo_v[n_mkt] = grp_qty
                 n_mkt += 1
-                lg = math.log(grp_qty)
-                mkt_sum += lg
-                mkt_sq += lg * lg
+                if grp_s >= 0:
+                    n_mo_spread[grp_s if grp_s < s_cap else s_cap] += 1
             grp_open = False
         if kind == EventKind.SNAPSHOT or kind == EventKind.ADD:
             if side != Side.BUY and side != Side.SELL:
@@ -582,10 +729,19 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
             if kind == EventKind.ADD:
                 cnt_add += 1
                 if bid >= 0 and ask < n_px:
+                    s = ask - bid
                     dist = ask - x if side == Side.BUY else x - bid
+                    if 1 <= dist < s:
+                        n_in_spread[s if s < s_cap else s_cap] += 1
+                        ins_s[n_ins] = s
+                        ins_j[n_ins] = s - dist
+                        n_ins += 1
+                    k = dist - s
+                    if 0 <= k < depth:
+                        n_add_own[k] += 1
                     if 1 <= dist <= depth:
                         n_add[dist] += 1
-                        if dist < ask - bid:
+                        if dist < s:
                             n_add_in[dist] += 1
                         if qty > 0.0:
                             lg = math.log(qty)
@@ -629,6 +785,8 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
                     grp_ts = ts
                     grp_side = side
                     grp_qty = qty
+                    grp_q0 = bid_q[x] if side == Side.BUY else ask_q[x]
+                    grp_s = ask - bid if bid >= 0 and ask < n_px else -1
             else:
                 cnt_cancel += 1
                 if bid >= 0 and ask < n_px:
@@ -636,6 +794,15 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
                     if 1 <= dist <= depth:
                         n_cancel[dist] += 1
                         cancel_qty[dist] += qty
+                    k = dist - (ask - bid)
+                    if 0 <= k < depth:
+                        n_cancel_own[k] += 1
+                        cancel_qty_own[k] += qty
+                    if x == (bid if side == Side.BUY else ask):
+                        qb = bid_q[x] if side == Side.BUY else ask_q[x]
+                        b = int(qb) if qb < q_cap else q_cap
+                        n_cancel_best[b] += 1
+                        cancel_qty_best[b] += qty
             if side == Side.BUY:
                 left = bid_q[x] - qty
                 if left < 0.0:
@@ -652,6 +819,23 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
                 ask_q[x] = left
                 if left == 0.0 and x == ask:
                     ask = _next_up(ask_q, x)
+        elif kind == EventKind.DEPTH:
+            if side != Side.BUY and side != Side.SELL:
+                return Status.UNKNOWN_KIND, r, zero
+            x = ev["px_tick"] - px_lo
+            if x < 0 or x >= n_px:
+                return Status.OFF_GRID, r, zero
+            cnt_depth += 1
+            if side == Side.BUY:
+                if qty > 0.0 and x >= ask and ask < n_px:
+                    stale += _wipe(ask_q, ask, x)
+                    ask = _next_up(ask_q, x + 1)
+                bid = _set_best(bid_q, x, qty, bid, True)
+            else:
+                if qty > 0.0 and x <= bid and bid >= 0:
+                    stale += _wipe(bid_q, x, bid)
+                    bid = _next_down(bid_q, x - 1)
+                ask = _set_best(ask_q, x, qty, ask, False)
         elif kind == EventKind.CLEAR:
             if side != Side.SELL:
                 bid_q[:] = 0.0
@@ -659,17 +843,18 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
             if side != Side.BUY:
                 ask_q[:] = 0.0
                 ask = n_px
-        elif kind == EventKind.MODIFY or kind == EventKind.DEPTH:
+        elif kind == EventKind.MODIFY:
             return Status.UNKNOWN_KIND, r, zero
         if (flags & _LAST) and bid >= 0 and ask < n_px and not (flags & _SNAPSHOT):
             spread_ev += ask - bid
             n_spread_ev += 1
     if grp_open and grp_qty > 0.0:
+        mo_q[n_mkt] = grp_q0
+        mo_v[n_mkt] = grp_qty
         n_mkt += 1
-        lg = math.log(grp_qty)
-        mkt_sum += lg
-        mkt_sq += lg * lg
+        if grp_s >= 0:
+            n_mo_spread[grp_s if grp_s < s_cap else s_cap] += 1
     span = (t_prev - t_first) * 1e-9
-    return Status.OK, -1, (span, t_two, spread_int, spread_ev, n_spread_ev, n_mkt, mkt_sum,
-                           mkt_sq, n_lim, lim_sum, lim_sq, cnt_add, cnt_cancel, cnt_exec, clamped,
+    return Status.OK, -1, (span, t_two, spread_int, spread_ev, n_spread_ev, n_mkt, n_ins, n_lim,
+                           lim_sum, lim_sq, cnt_add, cnt_cancel, cnt_exec, cnt_depth, clamped,
                            stale)

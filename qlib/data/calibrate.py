@@ -26,6 +26,17 @@ MIN_CANCELS = 10
 #: Least time (s) a distance must spend inside (or outside) the spread for its own
 #: conditional arrival rate; below it the pooled rate is used.
 MIN_STATE_SECONDS = 60.0
+#: Fewest quote-improving ADDs (and market orders meeting a queue) for the
+#: queue-reactive estimates; also the least count of a pooled spread group.
+MIN_INSIDE = 10
+#: Quantile knots (intervals) of the ``inside_position`` and ``market_fraction`` tables.
+N_KNOTS = 20
+#: Time quantiles of the best-queue size that bound the ``cancel_rate_best`` bins.
+N_BEST_BINS = 10
+#: Most EM steps of the interval-censored ``inside_position`` estimate.
+EM_ITERATIONS = 2000
+#: Best-level queues of this many lots or more share one bin in :class:`BookStats`.
+BEST_QTY_CAP = 4096
 #: Largest price range (ticks) the L2 tracking arrays may span.
 _MAX_PX_RANGE = 1 << 24
 
@@ -52,8 +63,29 @@ class BookStats:
     n_add_inside, seconds_inside
         Per distance ``i``: ADDs that arrived inside the spread (``i < spread``),
         and the seconds during which ``i`` was inside the spread.
+    seconds_by_spread, inside_by_spread, market_by_spread
+        Per spread ``s`` in ticks just before the record (index ``s``; the last
+        index, ``4 D + 1``, pools wider spreads): two-sided seconds, quote-improving
+        ADDs (arriving strictly inside the spread), market orders.
+    n_cancel_best, n_cancel_qty_best, exposure_best, seconds_best
+        Per whole lots ``q`` resting at a side's best level (index ``q``; the last,
+        :data:`BEST_QTY_CAP`, pools larger queues): CANCEL/DELETE count and lots
+        there, lots x seconds and side-seconds (each side counts on its own).
+    n_add_own, n_cancel_own, n_cancel_qty_own, exposure_own
+        Per tick ``k = 0..D-1`` behind the record's own side's best (index ``k``;
+        ``k = 0`` is the best itself): ADDs, CANCEL/DELETE count and lots, and lots x
+        seconds resting there.
+    inside_spread, inside_ticks
+        One entry per quote-improving ADD: the spread before it, and how many ticks
+        in front of its own side's best it arrived (``1..spread - 1``).
+    market_best_qty, market_qty
+        One entry per market order: the lots resting at the level of its first
+        EXECUTE just before it, and the lots it executed.
     adds, cancels, executions
         Record counts after the snapshot: ADD, CANCEL+DELETE, EXECUTE.
+    depth_updates
+        DEPTH records (absolute level quantities, as a loader's RESYNC corrections):
+        they move the tracked book but are not order flow, so no rate counts them.
     market_orders
         Aggressive orders: runs of consecutive EXECUTE records with one
         ``ts_exch`` and one side.
@@ -79,9 +111,25 @@ class BookStats:
     n_cancel: np.ndarray
     n_cancel_qty: np.ndarray
     exposure: np.ndarray
+    seconds_by_spread: np.ndarray
+    inside_by_spread: np.ndarray
+    market_by_spread: np.ndarray
+    n_cancel_best: np.ndarray
+    n_cancel_qty_best: np.ndarray
+    exposure_best: np.ndarray
+    seconds_best: np.ndarray
+    n_add_own: np.ndarray
+    n_cancel_own: np.ndarray
+    n_cancel_qty_own: np.ndarray
+    exposure_own: np.ndarray
+    inside_spread: np.ndarray
+    inside_ticks: np.ndarray
+    market_best_qty: np.ndarray
+    market_qty: np.ndarray
     adds: int
     cancels: int
     executions: int
+    depth_updates: int
     market_orders: int
     market_log_size_mean: float
     market_log_size_sd: float
@@ -110,8 +158,9 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
     ----------
     data
         L2-trackable events: ``CLEAR``/``SNAPSHOT`` (L2 levels or L3 orders), then
-        ``ADD``/``CANCEL``/``DELETE``/``EXECUTE`` with ``px_tick`` and ``qty``;
-        ``TRADE`` and the status kinds are skipped.
+        ``ADD``/``CANCEL``/``DELETE``/``EXECUTE`` with ``px_tick`` and ``qty``, and
+        ``DEPTH`` (absolute level quantity); ``TRADE`` and the status kinds are
+        skipped.
     max_depth
         ``D``: distances ``1..D`` ticks from the opposite best are counted.
 
@@ -124,7 +173,7 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
     ParameterError
         For a bad ``max_depth``.
     DataQualityError
-        For unsorted timestamps, a ``MODIFY``/``DEPTH`` record (not trackable by
+        For unsorted timestamps, a ``MODIFY`` record (not trackable by
         aggregation), or a book side code other than buy/sell; names the row.
     InsufficientDataError
         When the day spans no time, never has both sides, or has fewer than two
@@ -133,9 +182,13 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
     Notes
     -----
     The book is tracked by price aggregation (``ADD``/``SNAPSHOT`` add the
-    quantity at ``px_tick``; ``CANCEL``/``DELETE``/``EXECUTE`` subtract it). The
-    distance of a record is measured on the book before it: ``p_A - p`` for a bid,
-    ``p - p_B`` for an ask.
+    quantity at ``px_tick``; ``CANCEL``/``DELETE``/``EXECUTE`` subtract it; ``DEPTH``
+    sets it). The distance of a record is measured on the book before it:
+    ``p_A - p`` for a bid, ``p - p_B`` for an ask. ``DEPTH`` records, such as the
+    ``RESYNC`` corrections :func:`qlib.data.lobster.load_lobster` derives from
+    LOBSTER's orderbook file, make the tracked book (and so the spread) exact; they
+    are counted in ``depth_updates`` only, never as adds or cancels, because they
+    restate the book rather than report order flow.
     """
     if not isinstance(data, MarketData):
         raise ParameterError(f"data must be a MarketData, was {type(data).__name__}")
@@ -144,7 +197,7 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
         raise ParameterError(f"max_depth must be an integer in [1, 10000], was {max_depth!r}")
     ev = require_dtype(data.events, EVENT_DTYPE, name="events")
     book_kinds = np.isin(ev["kind"], [EventKind.ADD, EventKind.SNAPSHOT, EventKind.CANCEL,
-                                      EventKind.DELETE, EventKind.EXECUTE])
+                                      EventKind.DELETE, EventKind.EXECUTE, EventKind.DEPTH])
     if not book_kinds.any():
         raise InsufficientDataError(
             "events hold no ADD/SNAPSHOT/CANCEL/DELETE/EXECUTE record (had 0, need > 0)"
@@ -161,16 +214,28 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
     n_px = hi - px_lo + max_depth + 2
     bid_q = np.zeros(n_px, dtype=np.float64)
     ask_q = np.zeros(n_px, dtype=np.float64)
-    n_add = np.zeros(max_depth + 1, dtype=np.int64)
-    n_add_in = np.zeros(max_depth + 1, dtype=np.int64)
-    t_in = np.zeros(max_depth + 1, dtype=np.float64)
-    n_cancel = np.zeros(max_depth + 1, dtype=np.int64)
-    cancel_qty = np.zeros(max_depth + 1, dtype=np.float64)
-    exposure = np.zeros(max_depth + 1, dtype=np.float64)
+    d1 = max_depth + 1
+    n_add, n_add_in, n_cancel = (np.zeros(d1, dtype=np.int64) for _ in range(3))
+    t_in, cancel_qty, exposure = (np.zeros(d1) for _ in range(3))
+    n_add_own, n_cancel_own = (np.zeros(max_depth, dtype=np.int64) for _ in range(2))
+    cancel_qty_own, exposure_own = (np.zeros(max_depth) for _ in range(2))
+    s1 = 4 * max_depth + 2
+    n_in_spread, n_mo_spread = (np.zeros(s1, dtype=np.int64) for _ in range(2))
+    t_spread = np.zeros(s1)
+    n_cancel_best = np.zeros(BEST_QTY_CAP + 1, dtype=np.int64)
+    cancel_qty_best, exposure_best, t_best = (np.zeros(BEST_QTY_CAP + 1) for _ in range(3))
+    kinds = ev["kind"]
+    n_adds = int(np.count_nonzero(kinds == EventKind.ADD))
+    n_execs = int(np.count_nonzero(kinds == EventKind.EXECUTE))
+    ins_s, ins_j = np.zeros(n_adds, dtype=np.int64), np.zeros(n_adds, dtype=np.int64)
+    mo_q, mo_v = np.zeros(n_execs), np.zeros(n_execs)
     lot = float(data.instrument.lot_size)
     status, row, tot = _sim_kernels.fit_scan(ev, px_lo, bid_q, ask_q, lot,
                                              n_add, n_add_in, t_in, n_cancel, cancel_qty,
-                                             exposure)
+                                             exposure, t_spread, n_in_spread, n_mo_spread,
+                                             n_cancel_best, cancel_qty_best, exposure_best,
+                                             t_best, n_add_own, n_cancel_own, cancel_qty_own,
+                                             exposure_own, ins_s, ins_j, mo_q, mo_v)
     if status != Status.OK:
         r = int(row)
         raise DataQualityError(
@@ -183,8 +248,8 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
                 Status(status), "px_tick"),
             value=int(ev["kind"][r]),
         )
-    (span, t_two, spread_int, spread_ev, n_spread_ev, n_mkt, mkt_sum, mkt_sq, n_lim, lim_sum,
-     lim_sq, cnt_add, cnt_cancel, cnt_exec, clamped, stale) = tot
+    (span, t_two, spread_int, spread_ev, n_spread_ev, n_mkt, n_ins, n_lim, lim_sum, lim_sq,
+     cnt_add, cnt_cancel, cnt_exec, cnt_depth, clamped, stale) = tot
     if span <= 0.0 or t_two <= 0.0 or n_spread_ev == 0:
         raise InsufficientDataError(
             f"the day must span time with both book sides present; had {span:.3g} s span,"
@@ -197,7 +262,8 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
             f"need at least 2 ADDs within max_depth={max_depth} ticks of the opposite best,"
             f" had {n_lim}"
         )
-    m_mean = mkt_sum / n_mkt
+    mo_q, mo_v = mo_q[:n_mkt], mo_v[:n_mkt]
+    log_v = np.log(mo_v)
     l_mean = lim_sum / n_lim
     return BookStats(
         depth=int(max_depth),
@@ -207,10 +273,17 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
         mean_spread_ev=float(spread_ev / n_spread_ev),
         n_add=n_add, n_add_inside=n_add_in, seconds_inside=t_in, n_cancel=n_cancel,
         n_cancel_qty=cancel_qty, exposure=exposure,
+        seconds_by_spread=t_spread, inside_by_spread=n_in_spread, market_by_spread=n_mo_spread,
+        n_cancel_best=n_cancel_best, n_cancel_qty_best=cancel_qty_best,
+        exposure_best=exposure_best, seconds_best=t_best, n_add_own=n_add_own, n_cancel_own=n_cancel_own,
+        n_cancel_qty_own=cancel_qty_own, exposure_own=exposure_own,
+        inside_spread=ins_s[:n_ins].copy(), inside_ticks=ins_j[:n_ins].copy(),
+        market_best_qty=mo_q.copy(), market_qty=mo_v.copy(),
         adds=int(cnt_add), cancels=int(cnt_cancel), executions=int(cnt_exec),
+        depth_updates=int(cnt_depth),
         market_orders=int(n_mkt),
-        market_log_size_mean=float(m_mean),
-        market_log_size_sd=_sample_sd(mkt_sq, m_mean, n_mkt),
+        market_log_size_mean=float(log_v.mean()),
+        market_log_size_sd=float(log_v.std(ddof=1)),
         limit_log_size_mean=float(l_mean),
         limit_log_size_sd=_sample_sd(lim_sq, l_mean, n_lim),
         clamped_qty=float(clamped),
@@ -222,7 +295,77 @@ def _sample_sd(sum_sq: float, mean: float, n: int) -> float:
     return float(math.sqrt(max(sum_sq / n - mean * mean, 0.0) * n / (n - 1)))
 
 
-def fit_params(data: MarketData, *, max_depth: int = 60, inside_rates: bool = True,
+def _pool_by_spread(seconds: np.ndarray, counts: np.ndarray, num: np.ndarray,
+                    den: np.ndarray) -> np.ndarray:
+    """Per spread, ``num / den`` over the group of adjacent spreads it is pooled into.
+
+    Groups are grown from the narrowest spread until each holds at least
+    :data:`MIN_STATE_SECONDS` seconds and :data:`MIN_INSIDE` events (``counts``); a
+    short last group joins the one before it.
+    """
+    groups: list[list[int]] = []
+    cur: list[int] = []
+    t_acc, n_acc = 0.0, 0
+    for k in range(seconds.shape[0]):
+        cur.append(k)
+        t_acc += float(seconds[k])
+        n_acc += int(counts[k])
+        if t_acc >= MIN_STATE_SECONDS and n_acc >= MIN_INSIDE:
+            groups.append(cur)
+            cur, t_acc, n_acc = [], 0.0, 0
+    if cur:
+        if groups:
+            groups[-1].extend(cur)
+        else:
+            groups.append(cur)
+    out = np.zeros(seconds.shape[0])
+    for g in groups:
+        d = float(den[g].sum())
+        out[g] = float(num[g].sum()) / d if d > 0.0 else 0.0
+    return out
+
+
+def _spread_table(values: np.ndarray, first: int, last: int) -> np.ndarray:
+    # values per spread first..last-1, then one entry pooling spreads >= last
+    return np.append(values[first:last], values[last:].sum())
+
+
+def _censored_quantile_knots(lo: np.ndarray, hi: np.ndarray) -> tuple[float, ...]:
+    """Quantile knots of a law seen only as intervals ``(lo, hi]`` (Turnbull's NPMLE).
+
+    The mass on the elementary intervals between the sorted endpoints is found by
+    Turnbull's self-consistency (EM) iteration (see :func:`fit_params`), with the
+    mass spread evenly inside each elementary interval; :data:`EM_ITERATIONS`
+    steps at most.
+    """
+    edges = np.unique(np.concatenate((lo, hi)))
+    a = np.searchsorted(edges, lo)
+    b = np.searchsorted(edges, hi)
+    m = edges.shape[0] - 1
+    p = np.diff(edges) / (edges[-1] - edges[0])
+    n = float(lo.shape[0])
+    for _ in range(EM_ITERATIONS):
+        c = np.concatenate(([0.0], np.cumsum(p)))
+        w = 1.0 / np.maximum(c[b] - c[a], 1e-300)
+        acc = np.bincount(a, weights=w, minlength=m + 1) - np.bincount(b, weights=w,
+                                                                        minlength=m + 1)
+        p_new = p * np.cumsum(acc)[:m] / n
+        done = float(np.abs(p_new - p).max()) < 1e-12
+        p = p_new
+        if done:
+            break
+    cdf = np.concatenate(([0.0], np.cumsum(p)))
+    cdf /= cdf[-1]
+    keep = np.concatenate(([True], np.diff(cdf) > 0.0))  # strictly increasing for interp
+    probs = np.linspace(0.0, 1.0, N_KNOTS + 1)
+    return tuple(float(x) for x in np.interp(probs, cdf[keep], edges[keep]))
+
+
+def _quantile_knots(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(float(x) for x in np.quantile(values, np.linspace(0.0, 1.0, N_KNOTS + 1)))
+
+
+def fit_params(data: MarketData, *, max_depth: int = 60, queue_reactive: bool = True,
                window_ticks: int | None = None, queue_capacity: int = 256) -> SimParams:
     r"""Estimate :class:`~qlib.data.simulate.SimParams` from a day of L3 events.
 
@@ -230,8 +373,9 @@ def fit_params(data: MarketData, *, max_depth: int = 60, inside_rates: bool = Tr
     ----------
     data
         The day: a ``CLEAR`` + ``SNAPSHOT`` book, then ``ADD``/``CANCEL``/``DELETE``/
-        ``EXECUTE`` (for example :func:`qlib.data.lobster.load_lobster` output or
-        :func:`qlib.data.simulate.simulate` output).
+        ``EXECUTE`` (and ``DEPTH`` corrections), for example
+        :func:`qlib.data.lobster.load_lobster` output or
+        :func:`qlib.data.simulate.simulate` output.
     max_depth
         ``D``: rates are estimated for distances ``1..D`` ticks from the opposite
         best. For a LOBSTER level-``L`` file keep ``D`` within the ticks its ``L``
@@ -239,9 +383,11 @@ def fit_params(data: MarketData, *, max_depth: int = 60, inside_rates: bool = Tr
         ``L`` are not in the file, so deeper rates would be biased low); 60 suits
         the level-10 GOOG 2012-06-21 sample (spread ~28 ticks + ~33 ticks to the
         tenth level, medians).
-    inside_rates
-        Estimate ``limit_rate_inside`` (quote-improving arrivals) apart from
-        ``limit_rate``; False gives CST's single unconditional rate per distance.
+    queue_reactive
+        Also estimate the state-dependent extensions of :class:`SimParams`
+        (``inside_rate``, ``inside_position``, ``cancel_rate_best``,
+        ``market_fraction``, ``market_overflow_prob``); False gives CST's
+        unconditional rates only.
     window_ticks, queue_capacity
         Passed to the returned :class:`SimParams`.
 
@@ -253,7 +399,10 @@ def fit_params(data: MarketData, *, max_depth: int = 60, inside_rates: bool = Tr
     ------
     ParameterError, DataQualityError, InsufficientDataError
         As :func:`book_stats`; ``InsufficientDataError`` also when no distance has
-        :data:`MIN_CANCELS` cancellations (nothing to estimate theta from).
+        :data:`MIN_CANCELS` cancellations (nothing to estimate theta from), or, with
+        ``queue_reactive``, when the day has fewer than :data:`MIN_INSIDE`
+        quote-improving ADDs, no cancellation at a best level, or fewer than
+        :data:`MIN_INSIDE` market orders that meet a resting best queue.
 
     Notes
     -----
@@ -270,15 +419,8 @@ def fit_params(data: MarketData, *, max_depth: int = 60, inside_rates: bool = Tr
         \hat\theta(i) = \frac{V^C_i}{\int_0^T Q_i(t)\,dt}.
 
     :math:`\hat\lambda` and :math:`\hat\mu` are CST's estimators [1]_ (section
-    2.2). With ``inside_rates`` the arrivals at :math:`i` are split by whether
-    :math:`i` was inside the spread (:math:`i < s`) and each count is divided by the
-    two-sided time :math:`T^{in}_i` (spread :math:`> i`) or :math:`T^{out}_i` that
-    :math:`i` spent in that state:
-    :math:`\hat\lambda^{in}(i) = N^{L,in}_i / 2T^{in}_i`,
-    :math:`\hat\lambda(i) = N^{L,out}_i / 2T^{out}_i`; a state held less than
-    :data:`MIN_STATE_SECONDS` falls back to the pooled CST estimate.
-    For :math:`\theta` CST divide cancel counts by the mean queue in units of the
-    mean order size; here the model cancels each *order* at rate
+    2.2). For :math:`\theta` CST divide cancel counts by the mean queue in units
+    of the mean order size; here the model cancels each *order* at rate
     :math:`\theta(i)` whatever its size, so the lots cancelled at distance
     :math:`i` accumulate at rate :math:`\theta(i) Q_i(t)` and the ratio above is
     the maximum-likelihood-type ratio of a counting process to its exposure: it
@@ -288,32 +430,77 @@ def fit_params(data: MarketData, *, max_depth: int = 60, inside_rates: bool = Tr
     (ties to the deeper one). Size laws: the mean and standard deviation of log
     sizes (ADDs within depth; market orders' total executed lots).
 
+    With ``queue_reactive`` the result has ``reference="own"`` and every extension
+    of :func:`~qlib.data.simulate.simulate`, each estimate conditioning on the
+    state the model conditions on:
+
+    * :math:`\hat\lambda(k) = N^L_k / 2T` and :math:`\hat\theta(k) = V^C_k / \int
+      Q_k\,dt` with :math:`k` the ticks behind the record's own best
+      (:math:`k = 0..D-1`; every :math:`k` is always open, so no conditioning is
+      needed). :math:`\hat\theta(0)` pools the best levels; the model uses
+      ``cancel_rate_best`` there instead.
+    * :math:`\hat\lambda^{in}(s) = N^{in}(s) / 2T(s)` and
+      :math:`\hat\mu(s) = N^M(s) / 2T(s)`: quote-improving ADDs and market orders
+      while the spread was :math:`s`, per two-sided second at spread :math:`s`,
+      for :math:`s = 1..D` (the last pools all wider spreads); adjacent spreads
+      are pooled until each group holds :data:`MIN_STATE_SECONDS` seconds and
+      :data:`MIN_INSIDE` events.
+    * ``inside_position``: the :data:`N_KNOTS` + 1 quantiles of
+      :math:`x = j/(s-1)`, :math:`j` the improvement in ticks. The model draws
+      :math:`j = \lceil x (s-1) \rceil`, so an observed :math:`j` says only that
+      :math:`x \in ((j-1)/(s-1), j/(s-1)]`: the law of :math:`x` is Turnbull's
+      nonparametric maximum-likelihood estimate from these intervals [3]_.
+    * ``cancel_rate_best``: per bin of the lots :math:`Q` at a best level, the
+      lots cancelled there over the lot-seconds resting there (the exposure ratio
+      above). Bins start at the :data:`N_BEST_BINS`-quantiles of the time a best
+      level spends at each :math:`Q` (an atom, such as a lone 100-share order,
+      gets a bin of its own) and are merged until each holds
+      :data:`MIN_INSIDE` cancellations.
+    * With :math:`f = V/Q` a market order's executed lots over the lots at its
+      first level: ``market_overflow_prob`` is the share with :math:`f > 1`,
+      ``market_fraction`` the :data:`N_KNOTS` + 1 quantiles of :math:`f` among the
+      others, and ``market_size_median``/``market_size_sigma`` the lognormal law
+      of the remainder :math:`V - Q` of the overflowing ones (Farmer et al. [2]_
+      found that most market orders are sized to the best queue). Orders whose
+      first level the tracked book holds empty (missing messages) are left out of
+      these three.
+
     References
     ----------
     .. [1] Cont, R., Stoikov, S. & Talreja, R. (2010). A stochastic model for order
        book dynamics. Operations Research, 58(3), 549-563.
+    .. [2] Farmer, J. D., Gillemot, L., Lillo, F., Mike, S. & Sen, A. (2004). What
+       really causes large price changes? Quantitative Finance, 4(4), 383-397.
+    .. [3] Turnbull, B. W. (1976). The empirical distribution function with
+       arbitrarily grouped, censored and truncated data. Journal of the Royal
+       Statistical Society B, 38(3), 290-295.
     """
     st = book_stats(data, max_depth=max_depth)
     two_t = 2.0 * st.seconds
     lam = st.n_add[1:] / two_t
-    lam_in = None
-    if inside_rates:
-        t_in = st.seconds_inside[1:]
-        t_out = st.seconds_two_sided - t_in
-        n_in = st.n_add_inside[1:]
-        n_out = st.n_add[1:] - n_in
-        lam_in = np.where(t_in >= MIN_STATE_SECONDS, n_in / (2.0 * np.maximum(t_in, 1e-300)), lam)
-        lam = np.where(t_out >= MIN_STATE_SECONDS, n_out / (2.0 * np.maximum(t_out, 1e-300)), lam)
-        if lam.sum() <= 0.0:
-            lam = st.n_add[1:] / two_t
-    ok = (st.n_cancel[1:] >= MIN_CANCELS) & (st.exposure[1:] > 0.0)
+    n_cancel = st.n_cancel[1:]
+    cancel_qty = st.n_cancel_qty[1:]
+    exposure = st.exposure[1:]
+    extras: dict[str, object] = {}
+    mkt_mean, mkt_sd = st.market_log_size_mean, st.market_log_size_sd
+    reference = "opposite"
+    if queue_reactive:
+        reference = "own"
+        lam = st.n_add_own / two_t
+        extras.update(_fit_spread_rates(st, max_depth))
+        extras.update(_fit_best_cancel(st))
+        n_cancel, cancel_qty, exposure = st.n_cancel_own, st.n_cancel_qty_own, st.exposure_own
+        frac, over_prob, mkt_mean, mkt_sd = _fit_market_sizes(st)
+        extras["market_fraction"] = frac
+        extras["market_overflow_prob"] = over_prob
+    ok = (n_cancel >= MIN_CANCELS) & (exposure > 0.0)
     if not ok.any():
         raise InsufficientDataError(
             f"need a distance within max_depth={max_depth} with at least {MIN_CANCELS}"
-            f" cancellations, had at most {int(st.n_cancel[1:].max())}"
+            f" cancellations, had at most {int(n_cancel.max())}"
         )
     theta = np.zeros(max_depth)
-    theta[ok] = st.n_cancel_qty[1:][ok] / st.exposure[1:][ok]
+    theta[ok] = cancel_qty[ok] / exposure[ok]
     idx = np.flatnonzero(ok)
     for j in np.flatnonzero(~ok):
         dist = np.abs(idx - j)
@@ -325,9 +512,80 @@ def fit_params(data: MarketData, *, max_depth: int = 60, inside_rates: bool = Tr
         market_rate=float(st.market_orders / two_t),
         limit_size_median=float(max(math.exp(st.limit_log_size_mean), 1e-9)),
         limit_size_sigma=float(min(st.limit_log_size_sd, 5.0)),
-        market_size_median=float(max(math.exp(st.market_log_size_mean), 1e-9)),
-        market_size_sigma=float(min(st.market_log_size_sd, 5.0)),
-        limit_rate_inside=None if lam_in is None else tuple(float(x) for x in lam_in),
+        market_size_median=float(max(math.exp(mkt_mean), 1e-9)),
+        market_size_sigma=float(min(mkt_sd, 5.0)),
         window_ticks=window_ticks,
         queue_capacity=queue_capacity,
+        reference=reference,
+        **extras,  # type: ignore[arg-type]
     )
+
+
+def _fit_spread_rates(st: BookStats, max_depth: int) -> dict[str, object]:
+    """The spread-indexed rates and ``inside_position`` of :func:`fit_params` (its Notes)."""
+    if st.inside_spread.shape[0] < MIN_INSIDE:
+        raise InsufficientDataError(
+            f"need at least {MIN_INSIDE} quote-improving ADDs to estimate inside_rate, had"
+            f" {st.inside_spread.shape[0]}"
+        )
+    # the tables cover spreads 1..D; their last entry pools wider spreads
+    secs = _spread_table(st.seconds_by_spread, 1, max_depth)
+    n_in = _spread_table(st.inside_by_spread, 1, max_depth)
+    n_mo = _spread_table(st.market_by_spread, 1, max_depth)
+    lam_in = _pool_by_spread(secs[1:], n_in[1:], n_in[1:], 2.0 * secs[1:])  # spreads 2..D
+    s = st.inside_spread.astype(np.float64)
+    j = st.inside_ticks.astype(np.float64)
+    return {
+        "inside_rate": (0.0,) + tuple(float(x) for x in lam_in),
+        "inside_position": _censored_quantile_knots((j - 1.0) / (s - 1.0), j / (s - 1.0)),
+        "market_rate_spread": tuple(float(x) for x in _pool_by_spread(secs, n_mo, n_mo,
+                                                                        2.0 * secs)),
+    }
+
+
+def _fit_best_cancel(st: BookStats) -> dict[str, object]:
+    """``cancel_rate_best`` by best-queue size and its ``best_queue_edges`` (Notes)."""
+    t, n = st.seconds_best, st.n_cancel_best
+    v, e = st.n_cancel_qty_best, st.exposure_best
+    if int(n.sum()) < MIN_INSIDE or float(e.sum()) <= 0.0:
+        raise InsufficientDataError(
+            f"need at least {MIN_INSIDE} cancellations at a best level to estimate"
+            f" cancel_rate_best, had {int(n.sum())}"
+        )
+    cum = np.cumsum(t) / t.sum()
+    q = np.searchsorted(cum, np.arange(1, N_BEST_BINS) / N_BEST_BINS)  # time quantiles, lots
+    vals, reps = np.unique(q, return_counts=True)
+    cand = np.unique(np.concatenate((vals, vals[reps > 1] + 1)))  # an atom gets its own bin
+    cand = cand[(cand > 0) & (cand <= BEST_QTY_CAP)]
+    bounds = np.concatenate(([0], cand, [BEST_QTY_CAP + 1]))
+    groups: list[tuple[int, int]] = []
+    lo = 0
+    for k in range(1, bounds.shape[0]):
+        hi = int(bounds[k])
+        if int(n[lo:hi].sum()) >= MIN_INSIDE and float(e[lo:hi].sum()) > 0.0:
+            groups.append((lo, hi))
+            lo = hi
+    if lo < BEST_QTY_CAP + 1:
+        groups[-1] = (groups[-1][0], BEST_QTY_CAP + 1)
+    rates = tuple(float(v[a:b].sum() / e[a:b].sum()) for a, b in groups)
+    return {"cancel_rate_best": rates,
+            "best_queue_edges": tuple(float(a) for a, _ in groups[1:])}
+
+
+def _fit_market_sizes(st: BookStats) -> tuple[tuple[float, ...], float, float, float]:
+    """``market_fraction``, ``market_overflow_prob`` and the remainder's log-size law."""
+    seen = st.market_best_qty > 0.0
+    if int(seen.sum()) < MIN_INSIDE:
+        raise InsufficientDataError(
+            f"need at least {MIN_INSIDE} market orders meeting a resting best queue to"
+            f" estimate market_fraction, had {int(seen.sum())}"
+        )
+    f = st.market_qty[seen] / st.market_best_qty[seen]
+    over = f > 1.0
+    frac = _quantile_knots(f[~over]) if (~over).any() else (1.0, 1.0)
+    if int(over.sum()) >= 2:
+        rest = np.log(st.market_qty[seen][over] - st.market_best_qty[seen][over])
+        mean, sd = float(rest.mean()), float(rest.std(ddof=1))
+    else:  # too few walks to fit their remainder: keep the whole-order law
+        mean, sd = st.market_log_size_mean, st.market_log_size_sd
+    return frac, float(over.mean()), mean, sd

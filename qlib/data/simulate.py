@@ -3,8 +3,10 @@ r"""The built-in simulated market: an order-level stochastic limit order book.
 ``simulate()`` is the default market when no data is given, so every notebook runs on
 a fresh machine. The model is the zero-intelligence order book of Cont, Stoikov &
 Talreja [1]_, generalised from unit orders to orders with sizes and individual
-identities (L3), with FIFO time priority in each price level.
-:func:`qlib.data.calibrate.fit_params` estimates its parameters from a real day.
+identities (L3), with FIFO time priority in each price level, and with optional
+named extensions that make its rates depend on the spread and on the best queue
+(see :func:`simulate`). :func:`qlib.data.calibrate.fit_params` estimates its
+parameters from a real day.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ __all__ = ["SimParams", "SIM_INSTRUMENT", "MODEL_NAME", "simulate"]
 SIM_INSTRUMENT = Instrument("SIM.QLIB", tick_size=0.01, lot_size=1.0, currency="USD")
 
 #: Model name recorded in provenance.
-MODEL_NAME = "Cont-Stoikov-Talreja (2010) L3 order book, sized orders, FIFO levels"
+MODEL_NAME = (
+    "Cont-Stoikov-Talreja (2010) L3 order book, sized orders, FIFO levels; optional"
+    " spread- and queue-reactive extensions (Huang-Lehalle-Rosenbaum 2015 style)"
+)
 
 
 def _power_law(k: float, alpha: float, depth: int) -> tuple[float, ...]:
@@ -54,17 +59,46 @@ class SimParams:
         than ``D`` use :math:`\theta(D)`. Positive.
     market_rate
         :math:`\mu`: market orders per second on each side. Non-negative.
-    limit_rate_inside
-        :math:`\lambda^{in}(i)`, ``i = 1..D``: the arrival rate used instead of
-        :math:`\lambda(i)` while distance ``i`` lies inside the spread
-        (``i < p_A - p_B``, a quote-improving order). ``None`` (the default) means
-        ``limit_rate``: the CST model exactly. :func:`qlib.data.calibrate.fit_params`
-        estimates both; see the Notes of :func:`simulate`.
     limit_size_median, limit_size_sigma
         Limit order size law: lognormal with this median (lots) and log-standard
         deviation, rounded to whole lots, at least one lot.
     market_size_median, market_size_sigma
-        The same for market orders.
+        The same for market orders (for the remainder of an overflowing one when
+        ``market_fraction`` is set).
+    reference
+        ``"opposite"`` (CST): ``limit_rate[i - 1]`` and ``cancel_rate[i - 1]`` belong
+        to distance ``i = 1..D`` from the opposite best, inside the spread too.
+        ``"own"``: they belong to ``k = i - 1 = 0..D-1`` ticks *behind the order's
+        own best* (``k = 0`` joins the best), and arrivals in front of the own best
+        follow ``inside_rate`` / ``inside_position`` (required).
+    inside_rate, inside_position
+        Spread-dependent quote improvement: ``inside_rate[s - 1]`` is
+        :math:`\lambda^{in}(s)`, the per-side rate of limit orders arriving strictly
+        inside a spread of ``s`` ticks (spreads beyond the tuple use its last
+        entry; the entry for ``s = 1`` is ignored: no price lies inside). Such an
+        order rests :math:`j = \lceil x (s - 1) \rceil` ticks in front of its own
+        best, :math:`x` drawn from the quantile table ``inside_position`` (knots at
+        probabilities ``0, 1/K, ..., 1``, linear between; values in [0, 1]). With
+        ``reference="opposite"`` they replace :math:`\lambda(i)` for ``i < s``.
+        ``None`` (both): CST's :math:`\lambda(i)` inside the spread.
+    cancel_rate_best, best_queue_edges
+        Queue-reactive cancellation at the best: an order in a best level holding
+        ``q`` lots is cancelled at rate ``cancel_rate_best[b]`` per second, ``b``
+        the number of ``best_queue_edges`` (lots, increasing) at or below ``q``.
+        ``None``: the best uses ``cancel_rate`` like any level.
+    market_rate_spread
+        :math:`\mu(s)`: market orders per second on each side while the spread is
+        ``s`` ticks (``[s - 1]``; wider spreads use the last entry). ``None``:
+        ``market_rate`` whatever the spread.
+    market_fraction, market_overflow_prob
+        Market orders sized to the queue they meet: with probability
+        ``market_overflow_prob`` an order takes the whole opposite best level plus
+        a lognormal remainder (``market_size_median``/``market_size_sigma``) from
+        the levels behind it; otherwise it takes
+        :math:`\max(1, \mathrm{round}(f Q))` lots of the ``Q`` lots at the best,
+        :math:`f` drawn from the quantile table ``market_fraction`` (values in
+        [0, 1]; an atom at 1 is a run of knots equal to 1). ``None``: sizes are
+        lognormal and independent of the book (CST).
     window_ticks
         ``H``: orders more than ``H`` ticks from the opposite best are deleted
         (the book window). ``None`` means ``2 * D``. At least ``D``.
@@ -87,7 +121,8 @@ class SimParams:
     report (a power law :math:`\lambda(i) = k\,i^{-\alpha}`, :math:`k = 1.92`,
     :math:`\alpha = 0.52`; cancel rates of the order of one per order per second
     near the touch, falling with distance; :math:`\mu \approx 0.94`), with sizes in
-    lots of one share around a round lot of 100.
+    lots of one share around a round lot of 100. The defaults leave every
+    extension off; :func:`qlib.data.calibrate.fit_params` turns them all on.
 
     References
     ----------
@@ -102,7 +137,14 @@ class SimParams:
     limit_size_sigma: float = 0.8
     market_size_median: float = 100.0
     market_size_sigma: float = 0.9
-    limit_rate_inside: tuple[float, ...] | None = None
+    inside_rate: tuple[float, ...] | None = None
+    inside_position: tuple[float, ...] | None = None
+    cancel_rate_best: tuple[float, ...] | None = None
+    best_queue_edges: tuple[float, ...] = ()
+    market_rate_spread: tuple[float, ...] | None = None
+    market_fraction: tuple[float, ...] | None = None
+    market_overflow_prob: float = 0.0
+    reference: str = "opposite"
     window_ticks: int | None = None
     queue_capacity: int = 256
 
@@ -111,19 +153,7 @@ class SimParams:
         theta = _float_tuple(self.cancel_rate, "cancel_rate")
         object.__setattr__(self, "limit_rate", lam)
         object.__setattr__(self, "cancel_rate", theta)
-        if self.limit_rate_inside is not None:
-            lam_in = _float_tuple(self.limit_rate_inside, "limit_rate_inside")
-            object.__setattr__(self, "limit_rate_inside", lam_in)
-            if len(lam_in) != len(lam):
-                raise ParameterError(
-                    f"limit_rate_inside must have one rate per distance of limit_rate"
-                    f" ({len(lam)}), was {len(lam_in)} long"
-                )
-            for i, v in enumerate(lam_in, start=1):
-                if v < 0.0:
-                    raise ParameterError(
-                        f"limit_rate_inside[{i}] (distance {i}) must be >= 0, was {v!r}"
-                    )
+        self._check_extensions()
         if len(lam) != len(theta):
             raise ParameterError(
                 f"cancel_rate must have one rate per distance of limit_rate ({len(lam)}),"
@@ -159,6 +189,80 @@ class SimParams:
                 f"queue_capacity must be an integer in [1, 1000000], was {self.queue_capacity!r}"
             )
 
+    def _check_best_cancel(self) -> None:
+        edges = tuple(float(x) for x in _float_tuple(self.best_queue_edges, "best_queue_edges",
+                                                     first=0, what="edge")) \
+            if len(self.best_queue_edges) else ()
+        object.__setattr__(self, "best_queue_edges", edges)
+        for k in range(1, len(edges)):
+            if edges[k] <= edges[k - 1]:
+                raise ParameterError(
+                    f"best_queue_edges must be increasing, was {edges[k - 1]!r} then"
+                    f" {edges[k]!r} at edge {k}"
+                )
+        if self.cancel_rate_best is None:
+            if edges:
+                raise ParameterError(
+                    f"best_queue_edges needs cancel_rate_best, was {edges!r} with None"
+                )
+            return
+        rates = _float_tuple(self.cancel_rate_best, "cancel_rate_best", first=0, what="bucket")
+        object.__setattr__(self, "cancel_rate_best", rates)
+        if len(rates) != len(edges) + 1:
+            raise ParameterError(
+                f"cancel_rate_best must hold len(best_queue_edges) + 1 = {len(edges) + 1}"
+                f" rates, was {len(rates)} long"
+            )
+        for b, v in enumerate(rates):
+            if v <= 0.0:
+                raise ParameterError(f"cancel_rate_best[{b}] (bucket {b}) must be > 0, was {v!r}")
+
+    def _check_extensions(self) -> None:
+        if self.reference not in ("opposite", "own"):
+            raise ParameterError(f"reference must be 'opposite' or 'own', was {self.reference!r}")
+        if self.reference == "own" and self.inside_rate is None:
+            raise ParameterError(
+                "reference='own' needs inside_rate and inside_position (the arrivals in front"
+                " of the own best), was inside_rate None"
+            )
+        if (self.inside_rate is None) != (self.inside_position is None):
+            raise ParameterError(
+                "inside_rate and inside_position must be given together or both be None, were"
+                f" {self.inside_rate!r} and {self.inside_position!r}"
+            )
+        self._check_best_cancel()
+        for name, strict in (("inside_rate", False), ("market_rate_spread", False)):
+            values = getattr(self, name)
+            if values is None:
+                continue
+            rates = _float_tuple(values, name, first=1, what="spread")
+            object.__setattr__(self, name, rates)
+            for s, v in enumerate(rates, start=1):
+                if v < 0.0 or (strict and v == 0.0):
+                    op = ">" if strict else ">="
+                    raise ParameterError(f"{name}[{s - 1}] (spread {s}) must be {op} 0, was {v!r}")
+        if self.inside_rate is not None:
+            if len(self.inside_rate) < 2 or sum(self.inside_rate[1:]) <= 0.0:
+                raise ParameterError(
+                    "inside_rate must hold a positive rate at some spread >= 2, was"
+                    f" {self.inside_rate!r}"
+                )
+            object.__setattr__(self, "inside_position",
+                               _quantile_table(self.inside_position, "inside_position", 0.0, 1.0))
+        if self.market_fraction is not None:
+            object.__setattr__(self, "market_fraction",
+                               _quantile_table(self.market_fraction, "market_fraction", 0.0, 1.0))
+        _check_real(self.market_overflow_prob, "market_overflow_prob", low=0.0)
+        if self.market_overflow_prob > 1.0:
+            raise ParameterError(
+                f"market_overflow_prob must be <= 1, was {self.market_overflow_prob!r}"
+            )
+        if self.market_overflow_prob > 0.0 and self.market_fraction is None:
+            raise ParameterError(
+                "market_overflow_prob needs market_fraction (queue-sized market orders), was"
+                f" {self.market_overflow_prob!r} with market_fraction None"
+            )
+
     @property
     def depth(self) -> int:
         """``D``: the number of distances with an arrival rate."""
@@ -174,17 +278,36 @@ def _is_int(v: object) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
 
-def _float_tuple(values: object, name: str) -> tuple[float, ...]:
+def _float_tuple(values: object, name: str, *, first: int = 1,
+                 what: str = "distance") -> tuple[float, ...]:
     try:
         out = tuple(float(v) for v in values)  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         raise ParameterError(f"{name} must be a sequence of numbers, was {values!r}") from None
     if not out:
-        raise ParameterError(f"{name} must hold at least one rate, was {values!r}")
-    for i, v in enumerate(out, start=1):
+        raise ParameterError(f"{name} must hold at least one value, was {values!r}")
+    for i, v in enumerate(out, start=first):
         if not math.isfinite(v):
-            raise ParameterError(f"{name}[{i}] (distance {i}) must be finite, was {v!r}")
+            label = f"[{i}] (distance {i})" if what == "distance" else f"[{i - first}] ({what} {i})"
+            raise ParameterError(f"{name}{label} must be finite, was {v!r}")
     return out
+
+
+def _quantile_table(values: object, name: str, low: float, high: float) -> tuple[float, ...]:
+    q = _float_tuple(values, name, first=0, what="knot")
+    if len(q) < 2:
+        raise ParameterError(f"{name} must hold at least two quantile knots, was {values!r}")
+    if q[0] < low or q[-1] > high or (q[-1] <= low):
+        raise ParameterError(
+            f"{name} must lie in [{low}, {high}] with a last knot > {low}, was {values!r}"
+        )
+    for k in range(1, len(q)):
+        if q[k] < q[k - 1]:
+            raise ParameterError(
+                f"{name} must be non-decreasing (quantiles), was {q[k - 1]!r} then {q[k]!r}"
+                f" at knot {k}"
+            )
+    return q
 
 
 def _check_real(v: object, name: str, *, low: float, strict: bool = False) -> None:
@@ -216,6 +339,13 @@ def _grid_size(window: int) -> int:
     return g
 
 
+def _by_spread(rates: tuple[float, ...] | None) -> np.ndarray:
+    # kernel layout: entry s is the rate at spread s (s = 0 copies s = 1); empty for None
+    if rates is None:
+        return np.zeros(0)
+    return np.asarray((rates[0],) + tuple(rates), dtype=np.float64)
+
+
 class _Book:
     """Preallocated book, state and rate arrays of one run (the kernels' inputs)."""
 
@@ -230,12 +360,28 @@ class _Book:
         self.rng = seed_state(seed)
         self.lam = np.asarray(params.limit_rate, dtype=np.float64)
         self.lam_cum = np.cumsum(self.lam)
-        lam_in = params.limit_rate if params.limit_rate_inside is None else params.limit_rate_inside
-        self.lam_in_cum = np.cumsum(np.asarray(lam_in, dtype=np.float64))
+        if params.inside_rate is None:
+            self.lam_in_s = np.zeros(1)
+            self.pos_q = np.zeros(0)
+        else:
+            self.lam_in_s = _by_spread(params.inside_rate)
+            self.pos_q = np.asarray(params.inside_position, dtype=np.float64)
         theta = np.asarray(params.cancel_rate, dtype=np.float64)
-        self.theta = theta[np.minimum(np.maximum(np.arange(h + 1), 1), d) - 1].copy()
+        if params.reference == "own":  # theta[k], k ticks behind the own best
+            self.theta = theta[np.minimum(np.arange(h + 1), d - 1)].copy()
+            self.theta_init = np.concatenate((self.theta[:1], self.theta))  # init_book: [j + 1]
+        else:  # theta[i], i ticks from the opposite best
+            self.theta = theta[np.minimum(np.maximum(np.arange(h + 1), 1), d) - 1].copy()
+            self.theta_init = self.theta
+        self.theta_best_q = (np.zeros(0) if params.cancel_rate_best is None
+                             else np.asarray(params.cancel_rate_best, dtype=np.float64))
+        self.best_edges = np.asarray(params.best_queue_edges, dtype=np.float64)
+        mu = (params.market_rate,) if params.market_rate_spread is None else params.market_rate_spread
+        self.mu_s = _by_spread(mu)
         self.lim = (math.log(params.limit_size_median), params.limit_size_sigma)
         self.mkt = (math.log(params.market_size_median), params.market_size_sigma)
+        self.mkt_frac_q = (np.zeros(0) if params.market_fraction is None
+                           else np.asarray(params.market_fraction, dtype=np.float64))
 
     @property
     def n_orders(self) -> int:
@@ -249,9 +395,11 @@ class _Book:
         while True:
             status, n, done = kernel(
                 out, n, left, self.st, self.rng, self.q_id, self.q_qty, self.q_n,
-                self.lam_cum, self.lam_in_cum, self.theta, self.params.market_rate,
-                self.lim[0], self.lim[1],
-                self.mkt[0], self.mkt[1], latency[0], latency[1], self.params.window,
+                self.lam_cum, self.lam_in_s, self.pos_q, self.theta, self.theta_best_q,
+                self.best_edges,
+                self.mu_s, self.lim[0], self.lim[1], self.mkt[0], self.mkt[1],
+                self.mkt_frac_q, self.params.market_overflow_prob, latency[0], latency[1],
+                self.params.window, self.params.reference == "own",
             )
             n, left = int(n), left - int(done)
             if status == Status.CAPACITY:
@@ -356,18 +504,12 @@ def simulate(
         \text{cancellation of a given resting order at distance } i
             &\quad\text{at rate } \theta(\min(i, D)),
 
-    where a bid's distance is :math:`p_A - p` and an ask's :math:`p - p_B`. With
-    ``params.limit_rate_inside`` set, a distance inside the spread
-    (:math:`i < s = p_A - p_B`) arrives at :math:`\lambda^{in}(i)` instead: a
-    one-bit state dependence in the spirit of the queue-reactive model [2]_, which
-    lets quote-improving flow differ from flow behind the quotes (CST's
-    unconditional :math:`\lambda(i)` narrows the spread of a wide-spread stock:
-    see ``tests/unit/data/test_simulate.py``). So the next event comes after an
-    exponential time of rate
+    where a bid's distance is :math:`p_A - p` and an ask's :math:`p - p_B`. So the
+    next event comes after an exponential time of rate
 
     .. math::
 
-        R = 2\Big(\sum_{i<s}\lambda^{in}(i) + \sum_{i \ge s}^{D}\lambda(i)\Big) + 2\mu
+        R = 2\sum_{i=1}^{D}\lambda(i) + 2\mu
             + \sum_{\text{resting orders } o}\theta(\min(i_o, D)),
 
     and is of each type with probability rate / R (Gillespie's method). A limit
@@ -379,11 +521,48 @@ def simulate(
     dropped, as an IOC). A cancellation removes the whole remaining order
     (``DELETE``).
 
+    **Extensions** (each off by default, each a named field of
+    :class:`SimParams`; :func:`qlib.data.calibrate.fit_params` fits them all).
+    With them the model is CST's Poisson order flow made *state-dependent*, in the
+    spirit of the queue-reactive model of Huang, Lehalle & Rosenbaum [2]_, whose
+    intensities are functions of the book state. HLR build it for large-tick
+    stocks with the queue sizes as the state; for a small-tick stock such as GOOG
+    (spread ~27 ticks) the spread is the leading state variable, so here:
+
+    * ``reference="own"``: limit orders behind the quotes arrive at
+      :math:`\lambda(k)` per tick :math:`k \ge 0` behind their own best, and are
+      cancelled at :math:`\theta(k)` per order (placement relative to the same-side
+      best, as in Mike & Farmer [4]_); joining the best (:math:`k = 0`) is thus a
+      rate of its own, as HLR's first limit.
+    * quote improvement at :math:`\lambda^{in}(s)` per side, a function of the
+      spread :math:`s`, placed :math:`j = \lceil x(s-1) \rceil` ticks in front of
+      the own best with :math:`x` from a quantile table;
+    * market orders at :math:`\mu(s)` per side, a function of the spread;
+    * cancellation at the best at a per-order rate that depends on the lots
+      :math:`Q` resting there (HLR's queue-size dependence, in bins of :math:`Q`);
+    * market orders sized to the queue they meet: a fraction :math:`f` of the
+      opposite best's :math:`Q` lots (an atom at :math:`f = 1` takes the level
+      exactly), or, with probability :math:`\pi`, all of it plus a lognormal
+      remainder. Farmer et al. [5]_ found that most market orders are sized to
+      the volume at the best, which is what makes gaps, not order size, drive
+      price changes.
+
+    With them, for the own side's best :math:`p^o` and the spread :math:`s`,
+
+    .. math::
+
+        R = 2\Big(\lambda^{in}(s) + \sum_{k=0}^{K_s}\lambda(k)\Big) + 2\mu(s)
+            + \sum_{\text{best levels}} n\,\theta_{best}(Q)
+            + \sum_{\text{other orders } o}\theta(\min(k_o, D - 1)),
+
+    :math:`K_s = \min(D, H - s + 1) - 1` (arrivals stay inside the window).
+
     *Simplifications, stated honestly.* CST's orders are unit-sized and their book
     is L2; here orders carry lognormal sizes and ids, and cancellation is per order
-    (not per unit). Both sides share one set of rates. Rates do not depend on the
-    queue sizes (the queue-reactive model of Huang, Lehalle & Rosenbaum [2]_ would
-    add that). There are no hidden orders, no partial cancels, no modifies.
+    (not per unit). Both sides share one set of rates. HLR's intensities depend on
+    every queue's size; here only the best queue's cancellation does, and the
+    other state dependence is on the spread. There are no hidden orders, no
+    partial cancels, no modifies.
 
     **Boundary conditions.** The book is never crossed (arrivals are at least one
     tick from the opposite best) and never empty on a side: when an event removes
@@ -416,6 +595,11 @@ def simulate(
        Statistical Association, 110(509), 107-122.
     .. [3] Blackman, D. & Vigna, S. (2021). Scrambled linear pseudorandom number
        generators. ACM Transactions on Mathematical Software, 47(4), 36.
+    .. [4] Mike, S. & Farmer, J. D. (2008). An empirical behavioral model of
+       liquidity and volatility. Journal of Economic Dynamics and Control, 32(1),
+       200-234.
+    .. [5] Farmer, J. D., Gillemot, L., Lillo, F., Mike, S. & Sen, A. (2004). What
+       really causes large price changes? Quantitative Finance, 4(4), 383-397.
 
     Examples
     --------
@@ -458,7 +642,7 @@ def simulate(
     book = _Book(params, int(seed))
     book.st[_sim_kernels._ST_NEXT_ID] = 1
     _sim_kernels.init_book(book.st, book.rng, book.q_id, book.q_qty, book.q_n, book.lam,
-                           book.theta, book.lim[0], book.lim[1], p0)
+                           book.theta_init, book.lim[0], book.lim[1], p0)
     latency = (float(feed_latency_ns), float(feed_latency_sigma))
     if warmup_events:
         scratch = empty_events(min(warmup_events, 65_536) + 4 * (book.n_orders + 8))
@@ -490,7 +674,9 @@ def simulate(
     provenance: dict[str, Any] = {
         "source": "simulated",
         "model": MODEL_NAME,
-        "reference": "Cont, Stoikov & Talreja (2010), Operations Research 58(3)",
+        "reference": "Cont, Stoikov & Talreja (2010), Operations Research 58(3); extensions:"
+                     " Huang, Lehalle & Rosenbaum (2015), JASA 110(509); Farmer et al."
+                     " (2004), Quantitative Finance 4(4); Mike & Farmer (2008), JEDC 32(1)",
         "params": asdict(params),
         "seed": int(seed),
         "n_events": int(n_events),

@@ -10,18 +10,26 @@ from qlib.data.calibrate import book_stats
 from qlib.data.simulate import SimParams, _Book, seed_state, simulate
 from qlib.dtypes import empty_events
 
-PARAMS = SimParams(limit_rate_inside=(1.5, 1.0, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4, 0.4, 0.3),
-                   queue_capacity=64)
+CST = SimParams(queue_capacity=64)
+#: Every extension on (spread- and queue-reactive rates, own-best reference).
+PARAMS = SimParams(
+    inside_rate=(0.0, 1.5, 1.0, 0.8, 0.7, 0.6, 0.5, 0.5, 0.4, 0.4),
+    inside_position=(0.0, 0.1, 0.3, 0.6, 1.0),
+    cancel_rate_best=(1.5, 0.6, 0.3), best_queue_edges=(50.0, 200.0),
+    market_rate_spread=(1.5, 1.0, 0.8, 0.5),
+    market_fraction=(0.1, 0.5, 1.0, 1.0), market_overflow_prob=0.1,
+    reference="own", queue_capacity=64,
+)
 
 
-def _fresh_book(seed: int) -> _Book:
-    book = _Book(PARAMS, seed)
+def _fresh_book(seed: int, params: SimParams = PARAMS) -> _Book:
+    book = _Book(params, seed)
     book.st[K._ST_NEXT_ID] = 1
     return book
 
 
 def _init(book: _Book, fn) -> int:
-    return fn(book.st, book.rng, book.q_id, book.q_qty, book.q_n, book.lam, book.theta,
+    return fn(book.st, book.rng, book.q_id, book.q_qty, book.q_n, book.lam, book.theta_init,
               book.lim[0], book.lim[1], 10_000)
 
 
@@ -58,9 +66,10 @@ def test_write_snapshot_jit_equals_py_func():
     assert out_a.tobytes() == out_b.tobytes() and a.st.tobytes() == st_b.tobytes()
 
 
+@pytest.mark.parametrize("params", [PARAMS, CST], ids=["reactive", "cst"])
 @pytest.mark.parametrize("capacity", [60, 20_000])  # 60 rows: pauses for growth
-def test_simulate_events_jit_equals_py_func(capacity):
-    a, b = _fresh_book(8), _fresh_book(8)
+def test_simulate_events_jit_equals_py_func(capacity, params):
+    a, b = _fresh_book(8, params), _fresh_book(8, params)
     with np.errstate(over="ignore"):
         _init(a, K.init_book)
         _init(b, K.init_book)
@@ -79,10 +88,18 @@ def test_fit_scan_jit_equals_py_func():
     lo = int(ev["px_tick"][ev["px_tick"] > 0].min()) - depth - 1
     n_px = int(ev["px_tick"].max()) - lo + depth + 2
 
+    n_ev = ev.shape[0]
+    d1, s1, q1 = depth + 1, 4 * depth + 2, 4097
+
     def arrays():
-        return (np.zeros(n_px), np.zeros(n_px), np.zeros(depth + 1, np.int64),
-                np.zeros(depth + 1, np.int64), np.zeros(depth + 1), np.zeros(depth + 1, np.int64),
-                np.zeros(depth + 1), np.zeros(depth + 1))
+        i8, f8 = np.int64, np.float64
+        return (np.zeros(n_px), np.zeros(n_px),
+                np.zeros(d1, i8), np.zeros(d1, i8), np.zeros(d1), np.zeros(d1, i8),  # add..n_cancel
+                np.zeros(d1), np.zeros(d1),  # cancel_qty, exposure
+                np.zeros(s1), np.zeros(s1, i8), np.zeros(s1, i8),  # by spread
+                np.zeros(q1, i8), np.zeros(q1), np.zeros(q1), np.zeros(q1),  # by best queue
+                np.zeros(depth, i8), np.zeros(depth, i8), np.zeros(depth), np.zeros(depth),  # own
+                np.zeros(n_ev, i8), np.zeros(n_ev, i8), np.zeros(n_ev, f8), np.zeros(n_ev, f8))
 
     xa, xb = arrays(), arrays()
     ra = K.fit_scan(ev, lo, xa[0], xa[1], 1.0, *xa[2:])

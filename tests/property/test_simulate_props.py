@@ -22,7 +22,15 @@ def sim_params(draw) -> SimParams:
     rate = hs.floats(0.05, 5.0)
     lam = draw(hs.lists(rate, min_size=depth, max_size=depth))
     theta = draw(hs.lists(hs.floats(0.05, 3.0), min_size=depth, max_size=depth))
-    inside = draw(hs.none() | hs.lists(hs.floats(0.0, 5.0), min_size=depth, max_size=depth))
+    n_s = draw(hs.integers(2, 6))
+    inside = draw(hs.none() | hs.lists(hs.floats(0.0, 5.0), min_size=n_s, max_size=n_s)
+                  .filter(lambda v: sum(v[1:]) > 0.0))
+    table = hs.lists(hs.floats(0.0, 1.0), min_size=2, max_size=6).map(sorted).filter(
+        lambda q: q[-1] > 0.0)
+    n_b = draw(hs.integers(1, 4))
+    best = draw(hs.none() | hs.lists(hs.floats(0.05, 3.0), min_size=n_b, max_size=n_b))
+    edges = tuple(float(30 * (k + 1)) for k in range(n_b - 1)) if best is not None else ()
+    fraction = draw(hs.none() | table)
     return SimParams(
         limit_rate=tuple(lam),
         cancel_rate=tuple(theta),
@@ -31,7 +39,15 @@ def sim_params(draw) -> SimParams:
         limit_size_sigma=draw(hs.floats(0.0, 1.5)),
         market_size_median=draw(hs.floats(1.0, 400.0)),
         market_size_sigma=draw(hs.floats(0.0, 1.5)),
-        limit_rate_inside=None if inside is None else tuple(inside),
+        inside_rate=None if inside is None else tuple(inside),
+        inside_position=None if inside is None else tuple(draw(table)),
+        cancel_rate_best=None if best is None else tuple(best),
+        best_queue_edges=edges,
+        market_rate_spread=draw(hs.none() | hs.lists(hs.floats(0.0, 5.0), min_size=1,
+                                                     max_size=6).map(tuple)),
+        market_fraction=None if fraction is None else tuple(fraction),
+        market_overflow_prob=0.0 if fraction is None else draw(hs.floats(0.0, 1.0)),
+        reference="own" if inside is not None and draw(hs.booleans()) else "opposite",
         window_ticks=draw(hs.none() | hs.integers(depth, 3 * depth + 2)),
         queue_capacity=4096,
     )

@@ -15,6 +15,19 @@ from qlib.enums import EventFlag, EventKind, Side
 from qlib.errors import DataQualityError, InsufficientDataError, ParameterError
 from qlib.instrument import Instrument
 
+#: A spread- and queue-reactive parameter set (every extension on), for recovery tests.
+QR_PARAMS = SimParams(
+    limit_rate=(1.2, 0.6, 0.5, 0.4, 0.35, 0.3, 0.25, 0.2, 0.15, 0.1),
+    cancel_rate=(0.5, 0.3, 0.25, 0.2, 0.2, 0.15, 0.15, 0.1, 0.1, 0.1),
+    market_rate=0.3,
+    inside_rate=(0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0, 1.2, 1.5),
+    inside_position=(0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0),
+    cancel_rate_best=(1.0, 0.4, 0.15), best_queue_edges=(60.0, 250.0),
+    market_rate_spread=(0.8, 0.6, 0.5, 0.4, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2),
+    market_fraction=(0.05, 0.3, 0.6, 1.0, 1.0, 1.0), market_overflow_prob=0.1,
+    reference="own",
+)
+
 
 @pytest.fixture(scope="module")
 def small() -> object:
@@ -112,14 +125,14 @@ def test_simulate_different_seeds_differ():
     assert a.events.tobytes() != b.events.tobytes()
 
 
-def test_book_run_output_growth_resumes_bit_identically():
-    params = SimParams()
+@pytest.mark.parametrize("params", [SimParams(), QR_PARAMS], ids=["cst", "reactive"])
+def test_book_run_output_growth_resumes_bit_identically(params):
     rows = []
     for cap in (40, 100_000):  # 40 rows: the kernel pauses and the wrapper grows many times
         book = _Book(params, 9)
         book.st[_sim_kernels._ST_NEXT_ID] = 1
         _sim_kernels.init_book(book.st, book.rng, book.q_id, book.q_qty, book.q_n, book.lam,
-                               book.theta, book.lim[0], book.lim[1], 10_000)
+                               book.theta_init, book.lim[0], book.lim[1], 10_000)
         out, n = book.run(empty_events(cap), 0, 3_000, (1e4, 0.5))
         rows.append(out[:n].tobytes())
     assert rows[0] == rows[1]
@@ -162,7 +175,22 @@ def test_simulate_bad_argument_raises_parameter_error_naming_it(kwargs, field):
         ({"market_rate": -1.0}, "market_rate"),
         ({"limit_size_median": 0.0}, "limit_size_median"),
         ({"market_size_sigma": -0.1}, "market_size_sigma"),
-        ({"limit_rate_inside": (1.0,)}, "limit_rate_inside"),
+        ({"inside_rate": (0.0, 1.0)}, "inside_position"),
+        ({"inside_rate": (0.0, -1.0), "inside_position": (0.0, 1.0)}, r"inside_rate\[1\]"),
+        ({"inside_rate": (0.0,), "inside_position": (0.0, 1.0)}, "inside_rate"),
+        ({"inside_rate": (0.0, 1.0), "inside_position": (0.5, 0.2)}, "inside_position"),
+        ({"inside_rate": (0.0, 1.0), "inside_position": (0.0, 1.5)}, "inside_position"),
+        ({"reference": "mid"}, "reference"),
+        ({"reference": "own"}, "inside_rate"),
+        ({"cancel_rate_best": (1.0, 0.5)}, "cancel_rate_best"),
+        ({"cancel_rate_best": (1.0, 0.0), "best_queue_edges": (10.0,)}, r"cancel_rate_best\[1\]"),
+        ({"best_queue_edges": (10.0,)}, "best_queue_edges"),
+        ({"cancel_rate_best": (1.0, 1.0, 1.0), "best_queue_edges": (10.0, 5.0)},
+         "best_queue_edges"),
+        ({"market_rate_spread": (1.0, float("inf"))}, r"market_rate_spread\[1\]"),
+        ({"market_fraction": (0.2, 0.1)}, "market_fraction"),
+        ({"market_overflow_prob": 0.1}, "market_overflow_prob"),
+        ({"market_fraction": (0.5, 1.0), "market_overflow_prob": 1.5}, "market_overflow_prob"),
         ({"window_ticks": 5}, "window_ticks"),
         ({"queue_capacity": 0}, "queue_capacity"),
     ],
@@ -191,11 +219,11 @@ def test_fit_params_on_simulation_recovers_generating_params():
     # 400k model events: every per-distance count is >= ~20k, so a rate's relative
     # standard error is <= ~1%; 5% is > 4 standard errors.
     truth = SimParams()
-    fitted = fit_params(simulate(n_events=400_000, seed=21), max_depth=truth.depth)
+    fitted = fit_params(simulate(n_events=400_000, seed=21), max_depth=truth.depth,
+                        queue_reactive=False)
+    assert fitted.reference == "opposite" and fitted.inside_rate is None
     np.testing.assert_allclose(fitted.limit_rate, truth.limit_rate, rtol=0.05)
     np.testing.assert_allclose(fitted.cancel_rate, truth.cancel_rate, rtol=0.05)
-    # distances 1 and 2 are inside the spread long enough to estimate lambda_in there
-    np.testing.assert_allclose(fitted.limit_rate_inside[:2], truth.limit_rate[:2], rtol=0.05)
     assert fitted.market_rate == pytest.approx(truth.market_rate, rel=0.05)
     assert fitted.limit_size_median == pytest.approx(truth.limit_size_median, rel=0.03)
     assert fitted.limit_size_sigma == pytest.approx(truth.limit_size_sigma, rel=0.03)
@@ -203,9 +231,88 @@ def test_fit_params_on_simulation_recovers_generating_params():
     assert fitted.market_size_sigma == pytest.approx(truth.market_size_sigma, rel=0.03)
 
 
-def test_fit_params_cst_mode_has_no_inside_rates():
-    fitted = fit_params(simulate(n_events=20_000, seed=4), max_depth=5, inside_rates=False)
-    assert fitted.limit_rate_inside is None and fitted.depth == 5
+def test_fit_params_queue_reactive_recovers_generating_params():
+    # 400k model events (spreads 1..9 ticks, mean ~3.2). Tolerances are >= 3 standard
+    # errors of each estimate at this size: rates with >= ~3k events 6%, the sparse
+    # spreads (fewer than 1000 s of book) and their pooled groups are not compared.
+    truth = QR_PARAMS
+    md = simulate(n_events=400_000, seed=21, params=truth)
+    fitted = fit_params(md, max_depth=truth.depth)
+    st = book_stats(md, max_depth=truth.depth)
+    assert fitted.reference == "own"
+    np.testing.assert_allclose(fitted.limit_rate, truth.limit_rate, rtol=0.05)
+    # theta(0) is the pooled best-level rate, which the model replaces by cancel_rate_best
+    np.testing.assert_allclose(fitted.cancel_rate[1:], truth.cancel_rate[1:], rtol=0.05)
+    well = st.seconds_by_spread[1:truth.depth + 1] >= 1_000.0  # spreads 1..D seen >= 1000 s
+    rin = np.array(fitted.inside_rate[1:]) / np.array(truth.inside_rate[1:])
+    np.testing.assert_allclose(rin[well[1:]], 1.0, rtol=0.06)
+    rmu = np.array(fitted.market_rate_spread) / np.array(truth.market_rate_spread)
+    np.testing.assert_allclose(rmu[well], 1.0, rtol=0.06)
+    # the position law is interval-censored (a spread of s ticks leaves s - 1 cells)
+    grid = np.linspace(0.0, 1.0, len(fitted.inside_position))
+    knots = np.linspace(0.0, 1.0, len(truth.inside_position))
+    np.testing.assert_allclose(fitted.inside_position,
+                               np.interp(grid, knots, truth.inside_position), atol=0.06)
+    # best-queue cancel rate: every fitted bin that lies inside one true bin
+    lo = np.array((0.0,) + fitted.best_queue_edges)
+    hi = np.array(fitted.best_queue_edges + (np.inf,))
+    t_lo = np.array((0.0,) + truth.best_queue_edges)
+    t_hi = np.array(truth.best_queue_edges + (np.inf,))
+    checked = 0
+    for a, b, rate in zip(lo, hi, fitted.cancel_rate_best):
+        inside = np.flatnonzero((t_lo <= a) & (b <= t_hi))
+        if inside.size:
+            assert rate == pytest.approx(truth.cancel_rate_best[inside[0]], rel=0.08)
+            checked += 1
+    assert checked >= 3
+    grid = np.linspace(0.0, 1.0, len(fitted.market_fraction))
+    knots = np.linspace(0.0, 1.0, len(truth.market_fraction))
+    np.testing.assert_allclose(fitted.market_fraction,
+                               np.interp(grid, knots, truth.market_fraction), atol=0.02)
+    assert fitted.market_overflow_prob == pytest.approx(truth.market_overflow_prob, rel=0.05)
+    assert fitted.limit_size_median == pytest.approx(truth.limit_size_median, rel=0.03)
+    assert fitted.limit_size_sigma == pytest.approx(truth.limit_size_sigma, rel=0.03)
+    # the overflow remainder's law, from ~12k walking orders
+    assert fitted.market_size_median == pytest.approx(truth.market_size_median, rel=0.05)
+    assert fitted.market_size_sigma == pytest.approx(truth.market_size_sigma, rel=0.05)
+
+
+def test_fit_params_cst_mode_has_no_extensions():
+    fitted = fit_params(simulate(n_events=20_000, seed=4), max_depth=5, queue_reactive=False)
+    assert fitted.depth == 5 and fitted.reference == "opposite"
+    assert fitted.inside_rate is None and fitted.cancel_rate_best is None
+    assert fitted.market_fraction is None and fitted.market_rate_spread is None
+
+
+def test_simulate_fitted_reactive_params_run_and_refit():
+    fitted = fit_params(simulate(n_events=30_000, seed=3), max_depth=10)
+    md = simulate(n_events=5_000, seed=3, params=fitted)
+    assert md.report.crossed_rows == 0
+    assert fit_params(md, max_depth=10).reference == "own"
+
+
+def test_book_stats_depth_record_sets_level_and_is_not_order_flow():
+    ev = empty_events(9)
+    t0 = 1_000_000_000
+    rows = [  # kind, side, px, qty, ts offset (s)
+        (EventKind.CLEAR, Side.NONE, 0, 0.0, 0),
+        (EventKind.SNAPSHOT, Side.BUY, 100, 5.0, 0),
+        (EventKind.SNAPSHOT, Side.SELL, 104, 5.0, 0),
+        (EventKind.DEPTH, Side.SELL, 104, 0.0, 10),   # the ask level goes: best ask 110
+        (EventKind.DEPTH, Side.SELL, 110, 7.0, 10),
+        (EventKind.ADD, Side.BUY, 99, 1.0, 20),
+        (EventKind.ADD, Side.BUY, 98, 1.0, 20),
+        (EventKind.EXECUTE, Side.BUY, 100, 1.0, 20),  # two market orders (book_stats needs 2)
+        (EventKind.EXECUTE, Side.SELL, 110, 1.0, 20),
+    ]
+    for r, (kind, side, px, qty, dt) in enumerate(rows):
+        ev[r] = (t0 + dt * 1_000_000_000, t0 + dt * 1_000_000_000, r, px, qty, r, kind, side,
+                 EventFlag.LAST | (EventFlag.RESYNC if kind == EventKind.DEPTH else 0))
+    md = dataclasses.replace(simulate(n_events=0, seed=1, warmup_events=0), events=ev)
+    st = book_stats(md, max_depth=20)
+    assert st.depth_updates == 2 and st.adds == 2 and st.cancels == 0
+    # 10 s at spread 4, then 10 s at spread 10 (DEPTH removed 104 and set 110)
+    assert st.mean_spread_tw == pytest.approx(7.0)
 
 
 def test_book_stats_simulation_counts_match_report(small):
@@ -239,29 +346,17 @@ def test_fit_params_snapshot_only_raises_insufficient_data():
         fit_params(md)
 
 
-@pytest.mark.realdata
-def test_fit_params_lobster_goog_simulation_reproduces_day(shared_data):
-    """Fit the GOOG 2012-06-21 day, simulate as many model events, compare.
+#: Time-weighted mean spread of the GOOG 2012-06-21 day in ticks, from LOBSTER's own
+#: level-10 orderbook file (ask_price_1 - bid_price_1 held between messages).
+GOOG_SPREAD_TW_TICKS = 27.33
 
-    Tolerances, and why (measured: real vs simulated, seed 1):
 
-    * market orders per second: +-5%. mu is estimated directly from them
-      (0.260 vs 0.257); Poisson noise on ~6k orders is ~1.3%.
-    * adds and cancels per second: +-15% (3.05 vs 3.15; 2.78 vs 2.69). The model
-      only places orders within max_depth=60 ticks of the opposite best and the
-      file misses cancels of orders deeper than its 10 levels, so the day and the
-      model count slightly different populations.
-    * executions per second: the model makes 2.0-2.5x the day's EXECUTE records
-      (0.71 vs 0.33). Real aggressive orders are sized to the queue they hit (1.3
-      resting orders each); the model's lognormal market orders are independent of
-      the queue and touch ~2.8. Asserted as a bracket [1.5x, 3x] so a change is seen.
-    * time-weighted mean spread: the model gives ~16 ticks for the day's ~25
-      (-35%). CST's rates do not depend on the queues, and GOOG's best quotes are
-      thin, short-lived orders that the distance-only cancel rate underweights.
-      Asserted within 45% (and narrower, as measured), a documented limitation.
-    """
+@pytest.fixture(scope="module")
+def goog_fit(request):
+    """(real, simulated) :func:`book_stats` rates of the GOOG day and its fitted model."""
     from qlib.data.lobster import load_lobster
 
+    shared_data = request.getfixturevalue("shared_data")
     path = shared_data / "lobster-goog-2012-06-21" / "LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
     day = load_lobster(path)
     real = book_stats(day, max_depth=60)
@@ -269,10 +364,79 @@ def test_fit_params_lobster_goog_simulation_reproduces_day(shared_data):
     n_model = real.adds + real.cancels + real.market_orders
     sim = book_stats(simulate(n_events=n_model, seed=1, params=params, start_price=580.0),
                      max_depth=60)
+    return real, sim
+
+
+@pytest.mark.realdata
+def test_fit_params_lobster_goog_simulation_reproduces_day_rates(goog_fit):
+    """Fit the GOOG 2012-06-21 day, simulate as many model events, compare rates.
+
+    Measured (real vs simulated, seed 1; seeds 1-3 agree within 2%), with the
+    tolerance asserted and why:
+
+    * adds/s 3.05 vs 2.86 (-6%) and cancels/s 2.78 vs 2.55 (-8%): +-12%. Every
+      add/cancel rate is fitted per tick behind the own best, per spread, or per
+      best-queue size; what is left is how long the model's book spends in each
+      state (its spread runs narrower, below), not an estimation error (Poisson
+      noise on ~70k records is < 0.5%).
+    * market orders/s 0.262 vs 0.293 (+12%): +-15%. mu(s) is fitted per spread
+      and reproduced per spread; the total is high because the model spends more
+      time at narrow spreads, where the day's market orders are 5-20x more
+      frequent (1.24/s/side below 8 ticks, 0.06 above 36).
+
+    The loader's RESYNC ``DEPTH`` corrections (8.3k on this day) move the tracked
+    book, so the real spread is LOBSTER's own, but :func:`book_stats` never counts
+    them as adds or cancels: they restate the book, they are not order flow.
+    """
+    real, sim = goog_fit
     r, s = real.rates(), sim.rates()
-    assert s["market_orders_per_s"] == pytest.approx(r["market_orders_per_s"], rel=0.05)
-    assert s["adds_per_s"] == pytest.approx(r["adds_per_s"], rel=0.15)
-    assert s["cancels_per_s"] == pytest.approx(r["cancels_per_s"], rel=0.15)
-    assert 1.5 <= s["executions_per_s"] / r["executions_per_s"] <= 3.0
-    assert 0.55 <= s["mean_spread_tw_ticks"] / r["mean_spread_tw_ticks"] <= 1.0
-    assert 20.0 <= r["mean_spread_tw_ticks"] <= 30.0  # the day itself: LOBSTER book ~27
+    assert real.depth_updates > 0  # the loader emits RESYNC corrections
+    assert r["mean_spread_tw_ticks"] == pytest.approx(GOOG_SPREAD_TW_TICKS, abs=0.01)
+    assert s["adds_per_s"] == pytest.approx(r["adds_per_s"], rel=0.12)
+    assert s["cancels_per_s"] == pytest.approx(r["cancels_per_s"], rel=0.12)
+    assert s["market_orders_per_s"] == pytest.approx(r["market_orders_per_s"], rel=0.15)
+
+
+@pytest.mark.realdata
+def test_fit_params_lobster_goog_simulation_spread_and_executions_within_stated_bounds(goog_fit):
+    """The fitted simulation's spread and execution rate, at the tolerance met today.
+
+    Time-weighted spread within +-20% (measured -16.5%) and executions/s within
+    +-35% (measured +30%). These bounds are the honest current fit, not the goal:
+    the strict-xfail test below asserts the +-15% target and explains the misfit.
+    Before the queue-reactive extensions the same fit gave -41% and +115%.
+    """
+    real, sim = goog_fit
+    r, s = real.rates(), sim.rates()
+    assert s["mean_spread_tw_ticks"] == pytest.approx(r["mean_spread_tw_ticks"], rel=0.20)
+    assert s["executions_per_s"] == pytest.approx(r["executions_per_s"], rel=0.35)
+
+
+@pytest.mark.realdata
+@pytest.mark.xfail(strict=True, reason="known misfit, see docstring: spread -16%, executions +30%")
+def test_fit_params_lobster_goog_simulation_spread_and_executions_within_15pct(goog_fit):
+    """The target not yet met: spread and executions/s within +-15% of the day.
+
+    Measured (seed 1; seeds 2-3 within 2%): time-weighted spread 27.3 ticks real
+    vs 22.8 simulated (-16%); executions/s 0.332 vs 0.431 (+30%). Left unfitted,
+    with numbers:
+
+    * 16% of the day's spread-widening moves (0.079/s of 0.48/s) come from RESYNC
+      ``DEPTH`` corrections at the best, book changes the message file does not
+      explain; no fitted flow reproduces them.
+    * Behind the best, the day's book is sparser: the mean gap from level 1 to
+      level 2 is 5.5 ticks real vs 3.8 simulated, and a widening moves the quote
+      7-10 ticks real vs 3.5-4 simulated, at matched widening rates per spread.
+    * Executions: market orders are sized to the best queue (62% take it exactly,
+      as the day), but the model's best queues hold more, smaller orders (sizes
+      lognormal, median 31 lots), so each market order touches 1.47 resting orders
+      against the day's 1.27; a third of the day's best-queue time is a lone
+      100-share order, which a size law independent of the price does not make.
+
+    Strict xfail: when a model change brings both within 15%, this test fails and
+    the assertion moves into the test above.
+    """
+    real, sim = goog_fit
+    r, s = real.rates(), sim.rates()
+    assert s["mean_spread_tw_ticks"] == pytest.approx(r["mean_spread_tw_ticks"], rel=0.15)
+    assert s["executions_per_s"] == pytest.approx(r["executions_per_s"], rel=0.15)
