@@ -9,6 +9,7 @@ Decoding is done by the official ``databento_dbn`` package (``DBNDecoder``) afte
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -70,70 +71,133 @@ _VENUES = {"GLBX.MDP3": "GLBX"}
 
 
 # --------------------------------------------------------------------------- decode
-def _decompress(raw: bytes, label: str) -> bytes:
-    """Decompress every zstd frame, refusing a truncated last frame."""
-    out = []
-    rest = raw
-    frame = 0
-    while rest:
+_READ_BLOCK = 1 << 16  # bytes read from the file at a time
+_GROW = 4  # a growing record array gains at least 1/_GROW of its size
+
+
+def _pieces(path: Path, label: str, hints: list[int]) -> Iterator[bytes]:
+    """Yield the DBN bytes of a file in pieces: zstd frames decompressed block by block.
+
+    A file starting with the zstd magic is decompressed frame after frame (a truncated
+    last frame raises; ``stream_reader`` would silently return the prefix); a file
+    starting with ``DBN`` is read as it is. Raises on an empty or foreign file. The
+    DBN size each frame declares (or the file size) is appended to ``hints`` as the
+    frame starts (0 when unknown).
+    """
+    with open(path, "rb") as fh:
+        block = fh.read(_READ_BLOCK)
+        if not block:
+            raise DataQualityError("file is empty", file=label, row=0, field="file", value=0)
+        if block[:3] == _DBN_MAGIC:
+            hints.append(path.stat().st_size)
+            while block:
+                yield block
+                block = fh.read(_READ_BLOCK)
+            return
+        if block[:4] != _ZSTD_MAGIC:
+            raise DataQualityError("file is neither zstd-compressed nor DBN (bad magic bytes)",
+                                   file=label, row=0, field="magic", value=block[:4])
+        frame = 0
         obj = zstandard.ZstdDecompressor().decompressobj()
-        try:
-            out.append(obj.decompress(rest))
-        except zstandard.ZstdError as exc:
-            raise DataQualityError(f"zstd frame {frame} is corrupt: {exc}", file=label,
-                                   field="zstd", value=frame) from exc
-        if not obj.eof:
-            raise DataQualityError(
-                f"zstd frame {frame} is truncated (the file ends inside it)",
-                file=label, field="zstd", value=frame)
-        rest = obj.unused_data
-        frame += 1
-    return b"".join(out)
+        hints.append(_content_size(block))
+        while block:
+            try:
+                out = obj.decompress(block)
+            except zstandard.ZstdError as exc:
+                raise DataQualityError(f"zstd frame {frame} is corrupt: {exc}", file=label,
+                                       field="zstd", value=frame) from exc
+            if out:
+                yield out
+            del out
+            if obj.eof:
+                block = obj.unused_data or fh.read(_READ_BLOCK)
+                frame += 1
+                obj = zstandard.ZstdDecompressor().decompressobj()
+                if not block:
+                    return
+                hints.append(_content_size(block))
+            else:
+                block = fh.read(_READ_BLOCK)
+        raise DataQualityError(f"zstd frame {frame} is truncated (the file ends inside it)",
+                               file=label, field="zstd", value=frame)
 
 
-_DECODE_SLICE = 1 << 20  # bytes of DBN fed to the decoder at a time
+def _content_size(block: bytes) -> int:
+    """The DBN size a zstd frame starting ``block`` declares, or 0."""
+    try:
+        return max(zstandard.frame_content_size(block[:18]), 0)
+    except zstandard.ZstdError:
+        return 0
 
 
-def _decode(data: bytes, label: str, report: ValidationReport) -> tuple[dbn.Metadata, np.ndarray]:
-    """Decode DBN ``data`` into its metadata and an ``MBO_RECORD_DTYPE`` array.
+def _decode(path: Path, label: str, report: ValidationReport) -> tuple[dbn.Metadata, np.ndarray]:
+    """Decode a DBN file into its metadata and an ``MBO_RECORD_DTYPE`` array.
 
-    The decoder is fed 1 MiB at a time and each slice's record objects are turned
-    into numpy before the next, so only one slice of Python record objects is alive.
+    The file is decompressed and decoded piece by piece (see :func:`_pieces`): each
+    piece's record objects are turned into numpy and appended to one array that grows
+    in place before the next piece is read, so neither the whole decompressed stream nor
+    more than one piece of Python record objects is ever held. An error of the DBN
+    decoder is raised only after the rest of the file has been decompressed, so a
+    corrupt or truncated zstd stream is reported as such.
     """
     dec = dbn.DBNDecoder()
     meta = None
-    parts: list[np.ndarray] = []
+    arr = np.zeros(0, dtype=MBO_RECORD_DTYPE)
+    hints: list[int] = []
+    reserved = 0  # hints already turned into capacity
+    n = 0  # MBO records held in arr
     n_records = 0  # records after the metadata, all types
-    view = memoryview(data)
-    for start in range(0, len(data), _DECODE_SLICE):
+    n_bytes = 0
+    pending: DataQualityError | None = None
+    for piece in _pieces(path, label, hints):
+        n_bytes += len(piece)
+        if len(hints) > reserved:  # a new frame: make room for the records it declares
+            extra = sum(hints[reserved:]) // MBO_RECORD_DTYPE.itemsize
+            reserved = len(hints)
+            if n + extra > len(arr):
+                arr.resize(n + extra, refcheck=False)
+        if pending is not None:
+            continue  # decompress to the end: a zstd error explains a decoder error
         try:
-            dec.write(bytes(view[start: start + _DECODE_SLICE]))
-            records = dec.decode()
-        except Exception as exc:  # databento_dbn raises its own DBNError / ValueError
-            raise DataQualityError(f"DBN decoding failed: {exc}", file=label, field="dbn",
-                                   value=type(exc).__name__) from exc
-        if meta is None and records:
-            if not isinstance(records[0], dbn.Metadata):
-                raise DataQualityError("DBN stream does not start with metadata", file=label,
-                                       row=0, field="metadata", value=type(records[0]).__name__)
-            meta = records[0]
-            records = records[1:]
-            if meta.schema != dbn.Schema.MBO:
-                raise DataQualityError(f"schema was {meta.schema!s}, expected mbo", file=label,
-                                       field="schema", value=str(meta.schema))
-        parts.append(_to_numpy(records, label, report, n_records))
+            try:
+                dec.write(piece)
+                records = dec.decode()
+            except Exception as exc:  # databento_dbn raises its own DBNError / ValueError
+                raise DataQualityError(f"DBN decoding failed: {exc}", file=label, field="dbn",
+                                       value=type(exc).__name__) from exc
+            if meta is None and records:
+                if not isinstance(records[0], dbn.Metadata):
+                    raise DataQualityError("DBN stream does not start with metadata",
+                                           file=label, row=0, field="metadata",
+                                           value=type(records[0]).__name__)
+                meta = records[0]
+                records = records[1:]
+                if meta.schema != dbn.Schema.MBO:
+                    raise DataQualityError(f"schema was {meta.schema!s}, expected mbo",
+                                           file=label, field="schema", value=str(meta.schema))
+        except DataQualityError as exc:
+            pending = exc
+            continue
+        part = _to_numpy(records, label, report, n_records)
         n_records += len(records)
         del records
+        if n + len(part) > len(arr):
+            arr.resize(max(n + len(part), len(arr) + len(arr) // _GROW), refcheck=False)
+        arr[n:n + len(part)] = part
+        n += len(part)
+        del part
+    if pending is not None:
+        raise pending
     if meta is None:
         raise DataQualityError("DBN metadata header is missing or truncated", file=label,
-                               row=0, field="metadata", value=len(data))
+                               row=0, field="metadata", value=n_bytes)
     left = len(dec.buffer())
     if left:
         raise DataQualityError(
             f"file ends inside a record: {left} trailing bytes after {n_records}"
             " whole records (truncated file)",
             file=label, row=n_records, field="record", value=left)
-    arr = parts[0] if len(parts) == 1 else np.concatenate(parts)
+    arr.resize(n, refcheck=False)  # the array holds no other reference
     return meta, arr
 
 
@@ -282,10 +346,12 @@ def load_databento(
 
     Notes
     -----
-    **Decoding.** ``zstandard`` decompresses every frame (a truncated last frame
-    raises; ``stream_reader`` would silently return the prefix), ``DBNDecoder``
-    decodes 1 MiB at a time, and the records' canonical bytes (``bytes(record)``) are
-    viewed as :data:`MBO_RECORD_DTYPE`. One ``bytes()`` call per record is the only
+    **Decoding.** ``zstandard`` decompresses every frame, 64 KiB of the file at a time
+    (a truncated last frame raises; ``stream_reader`` would silently return the
+    prefix), ``DBNDecoder`` decodes each decompressed piece as it comes, and the
+    records' canonical bytes (``bytes(record)``) are viewed as
+    :data:`MBO_RECORD_DTYPE` and appended to one array grown in place, so the whole
+    decompressed stream is never held. One ``bytes()`` call per record is the only
     per-record Python; it is about 3x faster than reading ten attributes per record,
     and 16 records of every slice are compared field by field with the decoder's
     attributes. Only one slice of decoded record objects is alive at a time.
@@ -355,21 +421,9 @@ def load_databento(
     if instrument is not None and not isinstance(instrument, Instrument):
         raise ParameterError(f"instrument must be an Instrument, was {type(instrument).__name__}")
 
-    raw = p.read_bytes()
-    if not raw:
-        raise DataQualityError("file is empty", file=label, row=0, field="file", value=0)
-    if raw[:4] == _ZSTD_MAGIC:
-        data = _decompress(raw, label)
-    elif raw[:3] == _DBN_MAGIC:
-        data = raw
-    else:
-        raise DataQualityError("file is neither zstd-compressed nor DBN (bad magic bytes)",
-                               file=label, row=0, field="magic", value=raw[:4])
-    del raw
     report = ValidationReport("databento")
     report.files = [label]
-    meta, arr = _decode(data, label, report)
-    del data
+    meta, arr = _decode(p, label, report)
     n = arr.shape[0]
     report.rows_read = n + report.rows_dropped
     instrument = instrument if instrument is not None else _default_instrument(meta)
@@ -462,7 +516,11 @@ def load_databento(
         _record_drops(report, FILL_REASON, label, np.flatnonzero(is_fill))
     if is_none.any():
         _record_drops(report, NONE_ACTION_REASON, label, np.flatnonzero(is_none))
-    del arr
+    action_counts = {chr(a): int(k) for a, k in zip(*np.unique(action, return_counts=True))}
+    # release the records (views such as price or action keep them alive) and the
+    # per-record masks before the book check
+    del arr, action, price, raw_flags, kind, side, is_book, bad_side, is_fill, is_none, priced
+    del bad_px, keep, flags, kept_rows, lost_last, ev_side, ev_fill
 
     # -- order-by-order book check ----------------------------------------------------
     open_ns = _open_ns(open_time, meta)
@@ -485,7 +543,6 @@ def load_databento(
     report.crossed_rows = int(c[_k.CNT_CROSSED_PRE] + c[_k.CNT_CROSSED_OPEN])
     report.locked_rows = int(c[_k.CNT_LOCKED_PRE] + c[_k.CNT_LOCKED_OPEN])
     check_events(ev, report)
-    action_counts = {chr(a): int(k) for a, k in zip(*np.unique(action, return_counts=True))}
     open_txt = pd.Timestamp(open_ns, unit="ns", tz="UTC")
     book_check = {
         "open_ns": open_ns,

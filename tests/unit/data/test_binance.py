@@ -168,43 +168,123 @@ def test_binance_instrument_known_and_unknown():
         binance_instrument("usdm", "ETHUSDT")
 
 
-def _level_buffer(tails: list[bytes]):
+def _parse(lines: list[bytes], names=(b"btcusdt@depth@0ms", b"btcusdt@trade", b"btcusdt@bookTicker"),
+           jit=True):
+    """Run parse_lines (or its py_func) over ``lines``; return the result and the arrays."""
     from qlib.data import _binance_kernels as bk
-    joined = b"\n".join(tails)
-    buf = np.frombuffer(joined + b"\0" * bk.PAD, dtype=np.uint8)
-    cap = len(joined) // 9 + 1
-    return buf, len(joined), np.zeros(cap), np.zeros(cap), np.zeros(len(tails), np.int64), np.zeros(len(tails), np.int64)
+    text = b"\n".join(lines) + b"\n"
+    buf = np.zeros(len(text) + bk.PAD, np.uint8)
+    buf[:len(text)] = np.frombuffer(text, np.uint8)
+    tab = np.zeros((bk.MAX_NAMES, bk.MAX_NAME_LEN), np.uint8)
+    name_len, name_ch = np.zeros(bk.MAX_NAMES, np.int64), np.zeros(bk.MAX_NAMES, np.int64)
+    for s, nm in enumerate(names):
+        tab[s, :len(nm)] = np.frombuffer(nm, np.uint8)
+        name_len[s], name_ch[s] = len(nm), s
+    cap = len(lines) + 1
+    i8, f8, u1 = (lambda: np.zeros(cap, np.int64)), (lambda: np.zeros(cap * 8)), (lambda: np.zeros(cap, np.uint8))
+    d = [i8() for _ in range(6)] + [u1(), i8(), i8()]
+    lv = [f8(), f8()]
+    t = [i8() for _ in range(4)] + [f8(), f8(), u1(), u1()]
+    q = [i8() for _ in range(4)] + [u1()] + [f8() for _ in range(4)]
+    fn = bk.parse_lines if jit else bk.parse_lines.py_func
+    res = fn(buf, 0, len(text), 0, -1, tab, name_len, name_ch, np.zeros(bk.MAX_NAMES, np.int64),
+             np.full(bk.MAX_NAMES, -1, np.int64), len(names), *d, 0, *lv, 0, *t, 0, *q, 0)
+    return tuple(map(int, res)), d + lv + t + q
 
 
-@pytest.mark.parametrize("tails, ok", [
-    ([b'[["61773.6","1001"],["1000.00","569.567"]],"a":[]}}', b'[],"a":[["0.00000001","0"]]}}'], True),
-    ([b'[["61773.6","1001"]],"a":[["61800.1","-2"]]}}'], False),  # sign: general path
-    ([b'[["6.1e4","1"]],"a":[]}}'], False),  # exponent: general path
-    ([b'[["1","2"]],"a":[]},"x":1}'], False),  # a field after "a": general path
-    ([b'[["1234567890123456","2"]],"a":[]}}'], False),  # > 15 digits: general path
+_D = b'1723161256172216566 {"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1723161257440,"U":5,"u":9,"pu":4,'
+
+
+@pytest.mark.parametrize("line, ok", [
+    (_D + b'"b":[["61773.6","1001"],["1000.00","569.567"]],"a":[]}}', True),
+    (_D + b'"b":[],"a":[["0.00000001","0"]],"x":[1]}}', False),  # a list in an unknown field
+    (_D + b'"b":[],"a":[["0.00000001","0"]],"x":{"y":1}}}', False),  # an object
+    (_D + b'"b":[],"a":[["0.00000001","0"]],"x":-1.5e3,"y":null,"z":"s"}}', True),  # skipped
+    (_D + b'"b":[["61773.6","1001"]],"a":[["61800.1","-2"]]}}', False),  # sign: general path
+    (_D + b'"b":[["6.1e4","1"]],"a":[]}}', False),  # exponent: general path
+    (_D + b'"b":[["1234567890123456","2"]],"a":[]}}', False),  # > 15 digits: general path
+    (_D + b'"b":[["1","2"]], "a":[]}}', False),  # whitespace: general path
+    (_D + b'"a":[],"b":[["1","2"]]}}', False),  # asks before bids: general path
+    (_D + b'"b":[["1","2"]],"a":[],"u":10}}', False),  # repeated field: general path
+    (_D.replace(b'"u":9,', b"") + b'"b":[["1","2"]],"a":[]}}', False),  # missing u
+    (_D.replace(b'"U":5', b'"U":05') + b'"b":[],"a":[]}}', False),  # leading zero: invalid JSON
+    (_D + b'"b":[["1",""]],"a":[]}}', False),  # empty number
+    (_D + b'"b":[["1","2"]],"a":[]}', False),  # truncated
+    (_D.replace(b'"s', b'"\\u0073', 1) + b'"b":[],"a":[]}}', False),  # escape
 ])
-def test_parse_levels_kernel_jit_matches_py_func_and_float(tails, ok):
-    from qlib.data import _binance_kernels as bk
+def test_parse_lines_kernel_jit_matches_py_func_and_float(line, ok):
     from qlib.enums import Status
-    a, b = _level_buffer(tails), _level_buffer(tails)
-    rj = bk.parse_levels(*a)
-    rp = bk.parse_levels.py_func(*b)
-    assert tuple(map(int, rj)) == tuple(map(int, rp))
-    for x, y in zip(a[2:], b[2:]):
+    rj, aj = _parse([line])
+    rp, ap = _parse([line], jit=False)
+    assert rj == rp
+    for x, y in zip(aj, ap):
         np.testing.assert_array_equal(x, y)
     assert (rj[0] == Status.OK) == ok
     if ok:
         import re
-        want = [float(x) for t in tails for x in re.findall(rb'"([0-9.]+)"', t)]
-        got = np.column_stack((a[2][: rj[2]], a[3][: rj[2]])).ravel().tolist()
+        assert rj[4] == 1 and (aj[2][0], aj[3][0], aj[4][0], aj[5][0]) == (1723161257440, 5, 9, 4)
+        levels = re.search(rb'"b":(.*),"a":(\[.*?\]\]|\[\])', line)
+        want = [float(x) for x in re.findall(rb'"([0-9.]+)"', levels.group(0))]
+        k = rj[5]
+        got = np.column_stack((aj[9][:k], aj[10][:k])).ravel().tolist()
         assert got == want  # bit-identical to float(str)
+    else:
+        assert rj[:2] == (Status.UNKNOWN_KIND, 0) and rj[4] == 0
 
 
-def test_load_binance_fast_level_parser_equals_general_path(shared_data, monkeypatch):
+def test_parse_lines_trade_and_ticker_and_stops():
+    from qlib.enums import Status
+    lines = [(b'1 {"stream":"btcusdt@trade","data":{"e":"trade","E":2,"s":"BTCUSDT","t":7,'
+              b'"p":"61837.63000000","q":"0.02000000","T":3,"m":true,"M":true}}'),
+             (b'2 {"stream":"btcusdt@bookTicker","data":{"u":50093239212,"s":"BTCUSDT",'
+              b'"b":"61837.63","B":"3.78826000","a":"61837.64","A":"1.54698000"}}'),
+             b'3 {"lastUpdateId":1,"bids":[],"asks":[]}']
+    res, arrs = _parse(lines)
+    assert res[:4] == (Status.UNKNOWN_KIND, len(lines[0]) + len(lines[1]) + 2, 2, 2)  # stops at the snapshot
+    assert res[6:] == (1, 1)
+    t_T, t_t, t_p, t_q, t_m, t_x = (a[0] for a in arrs[13:19])
+    assert (t_T, t_t, t_p, t_q, t_m, t_x) == (3, 7, 61837.63, 0.02, 1, 0)
+    q_u, _, q_hasE, q_b, q_B, q_a, q_A = (a[0] for a in arrs[21:28])
+    assert (q_u, q_hasE, q_b, q_B, q_a, q_A) == (50093239212, 0, 61837.63, 3.78826, 61837.64, 1.54698)
+    res, _ = _parse([b'5 {"stream":"btcusdt@trade","data":{}}', lines[0]])
+    assert res[:3] == (Status.UNKNOWN_KIND, 0, 0)
+    res, _ = _parse([lines[1], lines[0]])
+    assert res[:4] == (Status.UNSORTED, len(lines[1]) + 1, 1, 2)  # local time went back
+    res, _ = _parse([lines[0]], names=(b"btcusdt@depth@0ms",))
+    assert res[:2] == (Status.UNKNOWN_KIND, 0)  # a stream name it was not given
+
+
+def _general_path():
+    """Stand-in for parse_lines that reads nothing: every line takes the Python path."""
+    import inspect
+
     from qlib.data import _binance_kernels as bk
     from qlib.enums import Status
+    sig = inspect.signature(bk.parse_lines.py_func)
+
+    def parse_nothing(*args):
+        a = sig.bind(*args).arguments
+        status = Status.UNKNOWN_KIND if a["pos"] < a["n"] else Status.OK
+        return status, a["pos"], a["row"], a["last_local"], a["nd"], a["k"], a["nt"], a["nq"]
+    return parse_nothing
+
+
+def test_load_binance_fast_line_parser_equals_general_path(shared_data, monkeypatch):
+    from qlib.data import _binance_kernels as bk
     ref = _session(shared_data, "usdm-0718")
-    monkeypatch.setattr(bk, "parse_levels", lambda *a: (Status.UNKNOWN_KIND, 0, -1))
+    monkeypatch.setattr(bk, "parse_lines", _general_path())
     s = SESSIONS["usdm-0718"]
     slow = load_binance([shared_data / s["dir"] / f for f in s["files"]])
     np.testing.assert_array_equal(slow.events, ref.events)
+    assert slow.report == ref.report and slow.provenance == ref.provenance
+
+
+def test_load_binance_small_chunks_equal_one_chunk(shared_data, monkeypatch):
+    from qlib.data import binance
+    ref = _session(shared_data, "spot")
+    monkeypatch.setattr(binance, "_CHUNK", 5000)  # shorter than the snapshot line (~60 KB)
+    monkeypatch.setattr(binance, "_TICK_SLICE", 1000)
+    s = SESSIONS["spot"]
+    small = load_binance([shared_data / s["dir"] / f for f in s["files"]])
+    assert small.events.tobytes() == ref.events.tobytes()
+    assert small.report == ref.report and small.provenance == ref.provenance

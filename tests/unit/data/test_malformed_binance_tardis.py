@@ -221,6 +221,67 @@ def test_load_binance_crossed_snapshot_raises(tmp_path):
     assert_names(ei.value, p, 1, "bids/asks")
 
 
+def test_load_binance_gzip_members_and_zero_padding_load_as_one_stream(tmp_path):
+    lines = [f"{T0 + i * 1_000_000} ".encode() + orjson.dumps(m) for i, m in enumerate(good_session())]
+    one = write(tmp_path, good_session(), "one.gz")
+    two = tmp_path / "two.gz"
+    two.write_bytes(gzip.compress(b"\n".join(lines[:3]) + b"\n") + b"\0" * 10
+                    + gzip.compress(b"\n".join(lines[3:]) + b"\n"))
+    a, b = load_binance(one), load_binance(two)
+    assert a.events.tobytes() == b.events.tobytes()
+    bad = tmp_path / "bad.gz"
+    bad.write_bytes(two.read_bytes() + b"xyz")
+    with pytest.raises(DataQualityError, match="trailing garbage") as ei:
+        load_binance(bad)
+    assert_names(ei.value, bad, len(lines), "gzip")
+
+
+def test_load_binance_irregular_but_valid_json_equals_compact(tmp_path):
+    import json
+    compact = load_binance(write(tmp_path, good_session(), "a.gz"))
+    def loose_json(m: dict) -> bytes:  # spaces after separators, fields in reverse order
+        if "stream" not in m:
+            return json.dumps(m).encode()
+        data = json.dumps(dict(reversed(m["data"].items())))
+        return f'{{"stream":"{m["stream"]}","data":{data}}}'.encode()
+    loose = [f"{T0 + i * 1_000_000} ".encode() + loose_json(m) for i, m in enumerate(good_session())]
+    md = load_binance(write(tmp_path, [], "b.gz", raw_lines=loose))
+    assert md.events.tobytes() == compact.events.tobytes()
+    assert [n.replace("b.gz", "a.gz") for n in md.report.notes] == compact.report.notes
+
+
+def futures_session(pu_first=True) -> list:
+    snap = {"lastUpdateId": 100, "E": E0, "T": E0, "bids": [["100.00", "1.0"]],
+            "asks": [["100.05", "1.0"]]}
+    d1 = diff(95, 103, sym="btcusdt")
+    d1["data"]["pu"] = 94
+    d2 = diff(104, 106, sym="btcusdt")
+    d2["data"]["pu"] = 103
+    return [snap, d1, d2] if pu_first else [snap, d2, d1]
+
+
+def test_load_binance_futures_diff_without_pu_raises(tmp_path):
+    msgs = futures_session()
+    del msgs[2]["data"]["pu"]
+    p = write(tmp_path, msgs)
+    with pytest.raises(DataQualityError, match="missing") as ei:
+        load_binance(p)
+    assert_names(ei.value, p, 2, "pu")
+
+
+def test_load_binance_bad_pu_raises_on_futures_and_is_ignored_on_spot(tmp_path):
+    msgs = futures_session()
+    msgs[2]["data"]["pu"] = "x"
+    p = write(tmp_path, msgs, "f.gz")
+    with pytest.raises(DataQualityError, match="'x'") as ei:
+        load_binance(p)
+    assert_names(ei.value, p, 2, "pu")
+    spot = good_session()
+    spot[2]["data"]["pu"] = "x"  # spot never reads pu; it is not the first diff either
+    md = load_binance(write(tmp_path, spot, "s.gz"))
+    assert md.report.gaps == [] and md.instrument.instrument_id == "BTCUSDT.BINANCE"
+
+
 def test_load_binance_bad_parameters_raise(tmp_path):
     p = write(tmp_path, good_session())
     with pytest.raises(ParameterError, match="on_gap"):
