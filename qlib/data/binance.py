@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import orjson
 
-from qlib.book import count_crossed, replay_bbo
 from qlib.data import _binance_kernels as _bk
 from qlib.data.market_data import MarketData, check_events
 from qlib.data.report import ValidationReport
@@ -27,6 +26,12 @@ from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
 __all__ = ["load_binance", "binance_instrument", "bookticker_agreement", "BINANCE_INSTRUMENTS"]
+
+#: The L2 loaders count crossed/locked rows by replaying their events through the
+#: book (``qlib.book``, one layer up). The import is made inside the functions that
+#: need it, at call time, so importing the data layer never imports the book layer
+#: (which itself imports ``qlib.data.market_data``): no import cycle.
+_BOOK_IMPORT_NOTE = "qlib.book is imported at call time"
 
 #: Known instruments by ``(market, SYMBOL)``; market is ``"spot"``, ``"usdm"`` or ``"coinm"``.
 #: Fees are the VIP 0 schedule in basis points (2024).
@@ -893,6 +898,8 @@ def load_binance(paths: str | Path | list[str | Path], *, instrument: Instrument
     events = _merge(p, inst, epochs, futures, offset, report)
 
     check_events(events, report)
+    from qlib.book import count_crossed  # noqa: PLC0415 - see _BOOK_IMPORT_NOTE
+
     report.crossed_rows, report.locked_rows = count_crossed(events)
     report.notes.append("crossed/locked rows counted on the rebuilt book after every diff"
                         " and snapshot (rows flagged LAST)")
@@ -933,6 +940,8 @@ def bookticker_agreement(data: MarketData) -> dict[str, float | int]:
         and ``exact_agree``.
     """
     ev = data.events
+    from qlib.book import replay_bbo  # noqa: PLC0415 - see _BOOK_IMPORT_NOTE
+
     bbo_rows = replay_bbo(ev)
     is_book = ((ev["kind"] == EventKind.DEPTH) | (ev["kind"] == EventKind.SNAPSHOT)) & (
         (ev["flags"] & EventFlag.LAST) != 0)

@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from qlib.book import count_crossed
 from qlib.data.binance import BINANCE_INSTRUMENTS
 from qlib.data.market_data import MarketData, check_events
 from qlib.data.report import ValidationReport
@@ -29,6 +28,12 @@ from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
 __all__ = ["load_tardis", "tardis_kind", "TARDIS_COLUMNS", "TARDIS_EXCHANGES"]
+
+#: The L2 loaders count crossed/locked rows by replaying their events through the
+#: book (``qlib.book``, one layer up). The import is made inside the functions that
+#: need it, at call time, so importing the data layer never imports the book layer
+#: (which itself imports ``qlib.data.market_data``): no import cycle.
+_BOOK_IMPORT_NOTE = "qlib.book is imported at call time"
 
 _BASE = ["exchange", "symbol", "timestamp", "local_timestamp"]
 #: Columns of each Tardis file kind, in order.
@@ -354,6 +359,8 @@ def load_tardis(path: str | Path | None = None, *, trades: str | Path | None = N
     events = allev[np.lexsort((np.arange(len(allev)), np.concatenate(prio), allev["ts_exch"]))]
     check_events(events, report)
     report.out_of_order_rows = out_of_order
+    from qlib.book import count_crossed  # noqa: PLC0415 - see _BOOK_IMPORT_NOTE
+
     crossed_b, locked_b = count_crossed(events)
     report.crossed_rows, report.locked_rows = crossed_q + crossed_b, locked_q + locked_b
     report.notes.append(f"crossed/locked: {crossed_q}/{locked_q} quote rows, {crossed_b}/"
