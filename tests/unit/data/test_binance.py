@@ -280,10 +280,10 @@ def test_load_binance_fast_line_parser_equals_general_path(shared_data, monkeypa
 
 
 def test_load_binance_small_chunks_equal_one_chunk(shared_data, monkeypatch):
-    from qlib.data import binance
+    from qlib.data import _binance_io
     ref = _session(shared_data, "spot")
-    monkeypatch.setattr(binance, "_CHUNK", 5000)  # shorter than the snapshot line (~60 KB)
-    monkeypatch.setattr(binance, "_TICK_SLICE", 1000)
+    monkeypatch.setattr(_binance_io, "_CHUNK", 5000)  # shorter than the snapshot line (~60 KB)
+    monkeypatch.setattr(_binance_io, "_TICK_SLICE", 1000)
     s = SESSIONS["spot"]
     small = load_binance([shared_data / s["dir"] / f for f in s["files"]])
     assert small.events.tobytes() == ref.events.tobytes()
