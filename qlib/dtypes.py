@@ -9,7 +9,17 @@ import numpy as np
 
 from qlib.errors import SchemaError
 
-__all__ = ["BBO_DTYPE", "EVENT_DTYPE", "EVENT_FIELDS", "require_dtype", "empty_events"]
+__all__ = [
+    "BBO_DTYPE",
+    "EVENT_DTYPE",
+    "EVENT_FIELDS",
+    "FILL_DTYPE",
+    "L3_LEVEL_DTYPE",
+    "L3_ORDER_DTYPE",
+    "L3_SLOT_DTYPE",
+    "require_dtype",
+    "empty_events",
+]
 
 EVENT_DTYPE = np.dtype(
     [
@@ -90,6 +100,148 @@ bid_px_tick, ask_px_tick : int64
 bid_qty, ask_qty : float64
     Quantity resting at the best bid / ask; 0.0 exactly when that side is empty
     (a level with quantity 0 does not exist, so 0.0 is unambiguous).
+"""
+
+FILL_DTYPE = np.dtype(
+    [
+        ("ts_exch", "i8"),
+        ("match_id", "i8"),
+        ("order_id", "u8"),
+        ("contra_order_id", "u8"),
+        ("owner", "i8"),
+        ("contra_owner", "i8"),
+        ("px_tick", "i8"),
+        ("qty", "f8"),
+        ("side", "i1"),
+        ("liquidity", "u1"),
+    ],
+    align=True,
+)
+"""One party's side of one match in :class:`qlib.book.MatchingEngine`: 72 bytes, aligned.
+
+Every match writes two records with the same ``match_id``, the taker's
+(``liquidity == TAKER``) first, then the maker's, so an order management system
+reads its own executions by ``owner`` and either party's view is one filter away.
+
+Fields
+------
+ts_exch : int64
+    Engine time of the match (the time of the incoming order), ns since the epoch, UTC.
+match_id : int64
+    Sequence number of the match in the engine, from 0; shared by its two records.
+order_id : uint64
+    This party's order id (``0`` for anonymous resting liquidity, see :mod:`qlib.book.l3`).
+contra_order_id : uint64
+    The other party's order id.
+owner, contra_owner : int64
+    Owner (account) ids of this party and of the other; ``-1`` for market-data orders.
+px_tick : int64
+    Match price in ticks: the resting (maker) order's price.
+qty : float64
+    Matched quantity (> 0).
+side : int8
+    :class:`qlib.enums.Side` of *this party's* order (the taker's side is the aggressor side).
+liquidity : uint8
+    :class:`qlib.enums.LiquiditySide`, ``MAKER`` or ``TAKER``.
+"""
+
+L3_ORDER_DTYPE = np.dtype(
+    [
+        ("order_id", "u8"),
+        ("px_tick", "i8"),
+        ("qty", "f8"),
+        ("ahead_qty", "f8"),
+        ("owner", "i8"),
+        ("ts_entry", "i8"),
+        ("queue_idx", "i8"),
+        ("side", "i1"),
+        ("anonymous", "u1"),
+    ],
+    align=True,
+)
+"""One queue entry of an order-level book, as :meth:`qlib.book.L3Book.orders` lists them.
+
+Fields
+------
+order_id : uint64
+    Venue order id; ``0`` for an anonymous block (liquidity known only by its total,
+    see :mod:`qlib.book.l3`).
+px_tick : int64
+    Price level in ticks.
+qty : float64
+    Remaining quantity (> 0).
+ahead_qty : float64
+    Quantity ahead of this entry in its level's FIFO queue (its queue position).
+owner : int64
+    Owner id (``-1`` for market-data orders and anonymous blocks).
+ts_entry : int64
+    Time the entry took its place in the queue (ns, UTC): the ``ts_exch`` of its
+    ``ADD`` or of the last modify that lost priority.
+queue_idx : int64
+    0-based place in the level's queue (0 = first to trade).
+side : int8
+    :class:`qlib.enums.Side`.
+anonymous : uint8
+    1 for an anonymous block, 0 for an identified order.
+"""
+
+L3_SLOT_DTYPE = np.dtype(
+    [
+        ("order_id", "u8"),
+        ("px_tick", "i8"),
+        ("qty", "f8"),
+        ("next", "i8"),
+        ("prev", "i8"),
+        ("level", "i8"),
+        ("owner", "i8"),
+        ("ts_entry", "i8"),
+        ("side", "i1"),
+        ("flags", "u1"),
+    ],
+    align=True,
+)
+"""One slot of the order pool of :class:`qlib.book.L3Book` (kernel state, 72 bytes).
+
+Fields
+------
+order_id, px_tick, qty, owner, ts_entry, side
+    As in :data:`L3_ORDER_DTYPE`.
+next, prev : int64
+    Pool slots of the neighbours in the level's FIFO queue (``-1`` at the ends);
+    ``next`` links the free list while the slot is unused.
+level : int64
+    Slot of the entry's level in :data:`L3_LEVEL_DTYPE` state.
+flags : uint8
+    Bit 1: slot in use; bit 2: anonymous block (not in the order-id map).
+"""
+
+L3_LEVEL_DTYPE = np.dtype(
+    [
+        ("px_tick", "i8"),
+        ("head", "i8"),
+        ("tail", "i8"),
+        ("n", "i8"),
+        ("qty", "f8"),
+        ("anon_qty", "f8"),
+        ("side", "i1"),
+    ],
+    align=True,
+)
+"""One price level of :class:`qlib.book.L3Book` (kernel state, 56 bytes).
+
+Fields
+------
+px_tick : int64
+    Price in ticks.
+head, tail : int64
+    Pool slots of the first (oldest, next to trade) and last entry of the FIFO queue;
+    ``head`` links the free list while the level is unused.
+n : int64
+    Entries in the queue (orders and anonymous blocks).
+qty, anon_qty : float64
+    Total quantity of the level, and the part of it in anonymous blocks.
+side : int8
+    :class:`qlib.enums.Side`.
 """
 
 

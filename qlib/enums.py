@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from enum import IntEnum, IntFlag
 
-__all__ = ["EventKind", "Side", "EventFlag", "Status"]
+__all__ = [
+    "EventKind",
+    "Side",
+    "EventFlag",
+    "Status",
+    "OrderType",
+    "TimeInForce",
+    "LiquiditySide",
+    "StpPolicy",
+    "RejectReason",
+    "RingPolicy",
+]
 
 
 class EventKind(IntEnum):
@@ -137,3 +148,147 @@ class Status(IntEnum):
     OFF_GRID = 8
     CAPACITY = 9
     SEQUENCE_GAP = 10
+    #: An order was refused by the matching engine; a :class:`RejectReason` says why.
+    REJECTED = 11
+    #: Ring buffers (:mod:`qlib.ring`), codes 20-29: the ring was full under the
+    #: ``RAISE`` policy (nothing written).
+    RING_FULL = 20
+    #: A non-blocking pop found the ring empty (nothing read).
+    RING_EMPTY = 21
+    #: A ``BLOCK``-policy push waited for its timeout and the ring stayed full.
+    RING_TIMEOUT = 22
+
+
+class OrderType(IntEnum):
+    """Order type accepted by the matching engine (:mod:`qlib.book.matching`).
+
+    Attributes
+    ----------
+    LIMIT
+        Trades at ``px_tick`` or better; any remainder follows the time in force.
+    MARKET
+        Trades at any price against the resting book; a remainder is cancelled
+        (a market order never rests), whatever the time in force says, except that
+        ``FOK`` still means all or nothing.
+    """
+
+    LIMIT = 0
+    MARKET = 1
+
+
+class TimeInForce(IntEnum):
+    """How long an order's unfilled remainder lives.
+
+    Attributes
+    ----------
+    GTC
+        Good till cancelled: the remainder rests in the book.
+    IOC
+        Immediate or cancel: trade what can be traded now, cancel the rest; never rests.
+    FOK
+        Fill or kill: trade the whole quantity now or nothing at all.
+    GTX
+        Post-only (Binance's "good till crossing"): the order may only add liquidity.
+        If it would trade on entry the engine rejects it or reprices it one tick
+        behind the opposite best, as the engine's ``post_only`` policy says.
+    """
+
+    GTC = 0
+    IOC = 1
+    FOK = 2
+    GTX = 3
+
+
+class LiquiditySide(IntEnum):
+    """Whether a fill added (``MAKER``) or took (``TAKER``) liquidity."""
+
+    NONE = 0
+    MAKER = 1
+    TAKER = 2
+
+
+class StpPolicy(IntEnum):
+    """Self-trade prevention: what the engine does when an incoming order would
+    trade with a resting order of the same owner (owner ids >= 0 only).
+
+    Attributes
+    ----------
+    NONE
+        No prevention: orders of one owner may trade with each other.
+    CANCEL_RESTING
+        Cancel the resting order (its whole remainder) and keep matching
+        (CME "cancel resting", Binance ``EXPIRE_MAKER``).
+    CANCEL_AGGRESSING
+        Cancel the incoming order's remainder and stop (Binance ``EXPIRE_TAKER``).
+    DECREMENT_BOTH
+        Reduce both orders by the smaller remaining quantity, without a fill, and
+        keep matching (Coinbase/FIX "decrement and cancel").
+    """
+
+    NONE = 0
+    CANCEL_RESTING = 1
+    CANCEL_AGGRESSING = 2
+    DECREMENT_BOTH = 3
+
+
+class RejectReason(IntEnum):
+    """Why the matching engine refused an order, or cancelled part of it.
+
+    Attributes
+    ----------
+    NONE
+        Nothing was refused or cancelled by the engine.
+    BAD_SIDE
+        ``side`` was not ``BUY`` or ``SELL``.
+    BAD_QTY
+        Quantity not finite and > 0 (or, on a modify, not finite and >= 0).
+    BAD_PRICE
+        Limit price not a positive number of ticks (off the tick grid at the API edge).
+    BAD_TYPE
+        Unknown :class:`OrderType`, :class:`TimeInForce` or :class:`StpPolicy` code.
+    DUPLICATE_ORDER
+        The order id is already resting.
+    UNKNOWN_ORDER
+        Cancel or modify of an order id that is not resting.
+    POST_ONLY_WOULD_CROSS
+        A ``GTX`` order would have traded on entry (reject policy).
+    FOK_NOT_FILLABLE
+        A ``FOK`` order could not be filled in full; nothing traded (a kill).
+    SELF_TRADE
+        Self-trade prevention cancelled (part of) the order.
+    IOC_REMAINDER
+        The unfilled remainder of an ``IOC`` or market order was cancelled.
+    """
+
+    NONE = 0
+    BAD_SIDE = 1
+    BAD_QTY = 2
+    BAD_PRICE = 3
+    BAD_TYPE = 4
+    DUPLICATE_ORDER = 5
+    UNKNOWN_ORDER = 6
+    POST_ONLY_WOULD_CROSS = 7
+    FOK_NOT_FILLABLE = 8
+    SELF_TRADE = 9
+    IOC_REMAINDER = 10
+
+
+class RingPolicy(IntEnum):
+    """What a ring buffer's producer does when the ring is full (:mod:`qlib.ring`).
+
+    Attributes
+    ----------
+    BLOCK
+        Wait (spin with ``pause``, then ``sched_yield``) until the consumer frees a
+        slot, or until the ring's timeout; then the push returns ``RING_TIMEOUT``.
+    DROP_OLDEST
+        Overwrite the oldest unread record; the consumer detects the overrun and
+        counts the lost records in ``dropped``. A push never fails or waits.
+    RAISE
+        Refuse the record: the kernel returns ``RING_FULL``, the Python wrapper
+        raises :class:`qlib.ring.RingFullError`.
+    """
+
+    BLOCK = 0
+    DROP_OLDEST = 1
+    RAISE = 2
