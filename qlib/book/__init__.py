@@ -1,5 +1,22 @@
-"""Market structure: jitted L2 and L3 books and their replay."""
+"""Market structure: jitted L2 (price level) and L3 (order level) books and their replay."""
 
+from qlib.book.depth import depth_columns, depth_snapshots
+from qlib.book.l2 import DEFAULT_WINDOW, L2Book, L2Replay, level_qty, new_l2_book, replay_l2
 from qlib.book.replay import BOOK_KINDS, BookReplay, bbo, count_crossed, replay_bbo, replay_book
 
-__all__ = ["BOOK_KINDS", "BookReplay", "bbo", "count_crossed", "replay_bbo", "replay_book"]
+__all__ = [
+    "BOOK_KINDS",
+    "DEFAULT_WINDOW",
+    "BookReplay",
+    "L2Book",
+    "L2Replay",
+    "bbo",
+    "count_crossed",
+    "depth_columns",
+    "depth_snapshots",
+    "level_qty",
+    "new_l2_book",
+    "replay_bbo",
+    "replay_book",
+    "replay_l2",
+]

@@ -1,4 +1,9 @@
-"""Numba kernels of the price-level book: arrays in, status codes out. No pandas, no I/O.
+"""First-version price-level book (sorted arrays per side): the reference implementation.
+
+No longer used by :mod:`qlib.book.replay` (which runs on :mod:`qlib.book._l2_kernels`);
+kept as the reference the L2 book is measured and tested against
+(``benchmarks/bench_l2.py``, ``tests/parity/test_l2_parity.py``) and for callers that
+drive :func:`apply_event` directly. Arrays in, status codes out. No pandas, no I/O.
 
 Layout of the book state (see :mod:`qlib.book.replay` for the reasons):
 

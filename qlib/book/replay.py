@@ -1,14 +1,16 @@
 r"""Replay events into a price-level book and read its best bid and offer.
 
-The first version of :mod:`qlib.book`: one kernel (:func:`qlib.book._kernels.replay_bbo`)
-that applies an :data:`qlib.dtypes.EVENT_DTYPE` array to a book of price levels and
-records the best bid and ask after every event, and three wrappers over it.
+One kernel (:func:`qlib.book._l2_kernels.replay`) applies an
+:data:`qlib.dtypes.EVENT_DTYPE` array to the L2 book of :mod:`qlib.book.l2` and records
+the best bid and ask after every event; :func:`replay_book`, :func:`replay_bbo`,
+:func:`count_crossed` and :func:`bbo` wrap it. The book semantics below are shared by
+:func:`qlib.book.replay_l2` and :func:`qlib.book.depth_snapshots`.
 
 Book semantics by :class:`qlib.enums.EventKind`
 -----------------------------------------------
 * ``DEPTH`` and ``SNAPSHOT`` with ``order_id == 0`` (L2): set the absolute quantity at
   ``px_tick`` on ``side``; ``qty == 0`` removes the level (also when it is absent).
-* ``CLEAR``: empty ``side`` (both sides and every L3 order for ``Side.NONE``).
+* ``CLEAR``: empty ``side`` and its L3 orders (both sides and every order for ``Side.NONE``).
 * ``ADD`` and ``SNAPSHOT`` with ``order_id != 0`` (L3): a new order, its ``qty`` added to
   its level and remembered in an order map ``order_id -> (side, px_tick, qty)``.
 * ``CANCEL`` / ``EXECUTE``: ``qty`` leaves the order and its level.
@@ -36,33 +38,19 @@ wrappers as :class:`qlib.errors.DataQualityError` naming the row:
 * ``UNKNOWN_KIND``: an unknown kind, or a book-changing event whose ``side`` is not
   ``BUY``/``SELL`` (``CLEAR`` alone may use ``Side.NONE``).
 
+Snapshots: a ``SNAPSHOT`` record flagged ``EventFlag.LAST`` ends a snapshot; if the
+book is then crossed or locked (best bid >= best ask, both sides present) the replay
+stops with ``CROSSED``.
+
 Data structure
 --------------
-Each side is a sorted array of ``(key, qty)`` with the best level last (bids by
-price, asks by negated price), searched by bisection and shifted on insert/remove:
-:math:`O(\log n)` to find a level and :math:`O(d)` to insert or remove one with ``d``
-levels between it and the touch (the entries after it are shifted). Updates cluster at
-the touch, the cheap end of the array; a new level far from it (the 1,000 USDT bid)
-costs one ``memmove`` of the side. The best level is always the last entry, so reading the BBO is
-:math:`O(1)` and no rescan is ever needed when the best level empties. Unlike a dense
-tick-indexed window (hftbacktest's ``HashMapMarketDepth``/ROI arrays), its memory
-depends on the number of levels, not on the price range: Binance's resting bids at
-1,000 USDT beside a mid of 62,000 USDT (~600,000 ticks of 0.1) cost one entry. The
-arrays start small and are doubled (the kernel returns ``CAPACITY`` before touching
-the row, the wrapper grows and resumes), so the kernel itself never allocates per
-level.
-
-Measured by ``benchmarks/bench_load_binance.py`` on the COIN-M session (763,351
-events, 1,165,175 ticks between the lowest and highest level seen): this kernel 130 ms
-(171 ns/event, including the 7-field BBO record per event and the L3 checks); a typed
-dict with best tracking and a rescan when the best level empties 32 ms; a dense array
-over the whole range 2.6 ms but 19 MB here, 99 MB on the USD-M session (6.2 M ticks)
-and gigabytes on a spot book with a 0.01 tick. Median DEPTH update on USD-M lands 408
-levels-in-ticks from the touch (p90 5,949), so this layout pays for shifting deep
-levels. It was kept for this first version because it is correct for any price
-range, needs no rescan, and already holds the ordered ladder (depth-N reads are the
-last N entries) that the jitted books will need; a dense window around the touch
-with a sorted overflow for far levels is the natural next step when speed matters.
+Since the "jitted order books" work these wrappers run on the windowed L2 book of
+:mod:`qlib.book.l2` (a dense ring of ``W`` ticks around the touch per side, the far
+levels in a sorted overflow; its docstring has the design and the measurements). The
+first version's sorted array per side is kept in :mod:`qlib.book._kernels` as the
+reference implementation (it measured 171 ns/event on the Binance COIN-M session;
+``benchmarks/bench_l2.py`` compares the two). Results are identical: same levels,
+same statuses, same counters.
 
 References
 ----------
@@ -78,16 +66,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from numba import types
-from numba.typed import Dict
 
-from qlib.book import _kernels
+from qlib.book import _l2_kernels as _k
+from qlib.book.l2 import DEFAULT_WINDOW, grow, new_l2_book, new_orders, raise_status
 from qlib.data.market_data import MarketData
 from qlib.dtypes import BBO_DTYPE, EVENT_DTYPE, require_dtype
 from qlib.enums import EventFlag, EventKind, Side, Status
-from qlib.errors import DataQualityError, ParameterError, SchemaError
+from qlib.errors import ParameterError, SchemaError
 
-__all__ = ["BookReplay", "replay_book", "replay_bbo", "bbo", "count_crossed", "BOOK_KINDS"]
+__all__ = ["BOOK_KINDS", "BookReplay", "bbo", "count_crossed", "replay_bbo", "replay_book"]
 
 #: Kinds that can change a price-level book (all others leave it as it is).
 BOOK_KINDS = np.array(
@@ -95,9 +82,6 @@ BOOK_KINDS = np.array(
      EventKind.DEPTH, EventKind.SNAPSHOT, EventKind.CLEAR],
     dtype=np.uint8,
 )
-
-_ORDER_VALUE = types.Tuple((types.int64, types.int64, types.float64))
-_INITIAL_CAPACITY = 1024
 
 
 @dataclass
@@ -127,17 +111,26 @@ class BookReplay:
     clamped_levels: int
 
 
-def _new_orders() -> Dict:
-    return Dict.empty(key_type=types.uint64, value_type=_ORDER_VALUE)
+_NO_ROWS = np.zeros(0, dtype=np.int64)
+_NO_PX = np.zeros((0, 2, 1), dtype=np.int64)
+_NO_QTY = np.zeros((0, 2, 1), dtype=np.float64)
 
 
-def replay_book(events: np.ndarray) -> BookReplay:
+def _new_orders():
+    """Empty L3 order map (kept for callers of the first-version kernels)."""
+    return new_orders()
+
+
+def replay_book(events: np.ndarray, *, window: int = DEFAULT_WINDOW) -> BookReplay:
     """Replay events into a price-level book; return the BBO after each and the final book.
 
     Parameters
     ----------
     events
         :data:`qlib.dtypes.EVENT_DTYPE` array in venue sequence order.
+    window
+        Width in ticks of the L2 book's dense window (:mod:`qlib.book.l2`); tuning
+        only, the result does not depend on it.
 
     Returns
     -------
@@ -152,55 +145,26 @@ def replay_book(events: np.ndarray) -> BookReplay:
     """
     require_dtype(events, EVENT_DTYPE, name="events")
     n = int(events.shape[0])
-    cap = _INITIAL_CAPACITY
-    keys = np.zeros((2, cap), dtype=np.int64)
-    qtys = np.zeros((2, cap), dtype=np.float64)
-    counts = np.zeros(2, dtype=np.int64)
-    stats = np.zeros(_kernels.N_STATS, dtype=np.int64)
-    orders = _new_orders()
+    book = new_l2_book(window)
+    orders = new_orders()
     out = np.zeros(n, dtype=BBO_DTYPE)
     row = 0
     while True:
-        status, row = _kernels.replay_bbo(events, row, keys, qtys, counts, orders, stats, out)
+        status, row, _ = _k.replay(events, row, n, book, orders, out, _NO_ROWS, 0, _NO_PX,
+                                   _NO_QTY)
         if status != Status.CAPACITY:
             break
-        cap *= 2
-        keys = _grow(keys, cap)
-        qtys = _grow(qtys, cap)
+        book = grow(book)
     if status != Status.OK:
-        ev = events[row]
-        field = "qty" if status in (Status.NEGATIVE_QTY, Status.NON_FINITE) else (
-            "order_id" if status in (Status.DUPLICATE_ORDER,) else "kind/side")
-        value = ev["qty"] if field == "qty" else (ev["order_id"] if field == "order_id"
-                                                  else (int(ev["kind"]), int(ev["side"])))
-        raise DataQualityError(
-            f"book replay stopped with {Status(status).name}: kind={_kind_name(ev['kind'])},"
-            f" side={int(ev['side'])}, px_tick={int(ev['px_tick'])}, qty={float(ev['qty'])!r},"
-            f" order_id={int(ev['order_id'])}, seq={int(ev['seq'])}, ts_exch={int(ev['ts_exch'])}",
-            row=int(row), field=field, value=value,
-        )
-    nb, na = int(counts[0]), int(counts[1])
+        raise_status(events, status, row)
     return BookReplay(
         bbo=out,
-        bid_levels=(keys[0, :nb][::-1].copy(), qtys[0, :nb][::-1].copy()),
-        ask_levels=(-keys[1, :na][::-1], qtys[1, :na][::-1].copy()),
+        bid_levels=book.levels(Side.BUY),
+        ask_levels=book.levels(Side.SELL),
         orders_resting=len(orders),
-        unknown_orders=int(stats[_kernels.STAT_UNKNOWN_ORDER]),
-        clamped_levels=int(stats[_kernels.STAT_CLAMPED]),
+        unknown_orders=int(book.stats[_k.STAT_UNKNOWN_ORDER]),
+        clamped_levels=int(book.stats[_k.STAT_CLAMPED]),
     )
-
-
-def _grow(a: np.ndarray, cap: int) -> np.ndarray:
-    b = np.zeros((2, cap), dtype=a.dtype)
-    b[:, : a.shape[1]] = a
-    return b
-
-
-def _kind_name(k: int) -> str:
-    try:
-        return EventKind(int(k)).name
-    except ValueError:
-        return str(int(k))
 
 
 def replay_bbo(events: np.ndarray) -> np.ndarray:
