@@ -50,8 +50,11 @@ def n_points(fig: go.Figure) -> int:
 
 
 def test_plots_package_exports_public_functions():
-    assert sorted(qlib.plots.__all__) == sorted(
-        ["DEFAULT_MAX_POINTS", "event_rates", "price_path", "spread_and_sizes"])
+    assert {"DEFAULT_MAX_POINTS", "event_rates", "price_path", "spread_and_sizes"} <= set(
+        qlib.plots.__all__)
+    assert len(set(qlib.plots.__all__)) == len(qlib.plots.__all__)
+    for name in qlib.plots.__all__:
+        assert hasattr(qlib.plots, name), name
 
 
 # ------------------------------------------------------------------ event_rates
