@@ -17,8 +17,8 @@ __all__ = [
     "L3_LEVEL_DTYPE",
     "L3_ORDER_DTYPE",
     "L3_SLOT_DTYPE",
-    "require_dtype",
     "empty_events",
+    "require_dtype",
 ]
 
 EVENT_DTYPE = np.dtype(

@@ -11,16 +11,16 @@ from __future__ import annotations
 from enum import IntEnum, IntFlag
 
 __all__ = [
-    "EventKind",
-    "Side",
     "EventFlag",
-    "Status",
-    "OrderType",
-    "TimeInForce",
+    "EventKind",
     "LiquiditySide",
-    "StpPolicy",
+    "OrderType",
     "RejectReason",
     "RingPolicy",
+    "Side",
+    "Status",
+    "StpPolicy",
+    "TimeInForce",
 ]
 
 
