@@ -74,8 +74,10 @@ def microprice(quotes: pd.DataFrame) -> pd.Series:
     .. math:: I_t = \frac{Q^b_t}{Q^b_t + Q^a_t}, \qquad
               P^{\mu}_t = I_t P^a_t + (1 - I_t) P^b_t
 
-    This is the weighted mid of [1]_ (Sec. 2), the first-order micro-price; Stoikov's
-    martingale micro-price adds a data-estimated correction :math:`g(I, S)` to the mid.
+    This is the weighted mid of [1]_ (Sec. 2), the first-order micro-price. Stoikov's
+    full estimator, the mid plus a Markov-chain estimate :math:`G^*(I, S)` of the
+    expected future mid move, is :func:`qlib.signals.fit_microprice` with
+    :func:`qlib.signals.stoikov_microprice`.
 
     References
     ----------
