@@ -17,6 +17,10 @@ touched before timing):
    (``qlib.book._kernels``), a typed-dict book and a dense array over the whole price
    range (both from ``bench_load_binance.py``, writing best bid/ask per event).
 3. ``depth_snapshots`` of the LOBSTER GOOG day at levels 1, 5, 10.
+
+Before each table a ``paths`` line counts the events by the path they take in the L2
+apply (``path_counts``): DEPTH in the window (and how many at or above the best),
+below it (the sorted overflow), above it, TRADE/QUOTE rows, other kinds.
 """
 
 from __future__ import annotations
@@ -126,6 +130,45 @@ def synthetic(n: int = 10_000_000, seed: int = 1) -> np.ndarray:
     return ev
 
 
+@njit(cache=True)
+def path_counts(events, book, orders, out):
+    """Count the events of each path of the L2 apply, replaying them one at a time:
+    ``out`` = [DEPTH in the window, DEPTH at/above the best (in the window), DEPTH below
+    the window (the sorted overflow), DEPTH above the window, TRADE/QUOTE/status rows,
+    other kinds (SNAPSHOT, CLEAR, L3)]."""
+    w = book.win.shape[1]
+    for i in range(events.shape[0]):
+        e = events[i]
+        kind = e["kind"]
+        if kind == EventKind.DEPTH:
+            s = 0 if e["side"] == 1 else 1
+            key = e["px_tick"] if s == 0 else -e["px_tick"]
+            off = key - book.hdr[s, K.H_LO]
+            if off >= 0 and off < w:
+                out[0] += 1
+                if key >= book.hdr[s, K.H_BEST]:
+                    out[1] += 1
+            elif off < 0:
+                out[2] += 1
+            else:
+                out[3] += 1
+        elif kind == EventKind.TRADE or kind == EventKind.QUOTE or kind >= EventKind.HALT:
+            out[4] += 1
+        else:
+            out[5] += 1
+        K.apply_event(book, orders, e)
+
+
+def paths(ev, window=DEFAULT_WINDOW) -> str:
+    out = np.zeros(6, np.int64)
+    path_counts(ev, new_l2_book(window, capacity=1 << 20), new_orders(), out)
+    n = len(ev)
+    names = ("DEPTH in window", "of which at/above best", "DEPTH below window (overflow)",
+             "DEPTH above window", "TRADE/QUOTE", "other kinds")
+    return f"paths (W={window}): " + ", ".join(
+        f"{a} {c:,} ({100 * c / n:.1f} %)" for a, c in zip(names, out))
+
+
 def best_of(fn, setup=lambda: (), repeats: int = REPEATS) -> float:
     fn(*setup())
     times = []
@@ -192,7 +235,7 @@ def main() -> None:
     lv = np.zeros((2, 4096))
 
     ev = synthetic()
-    print(f"### Synthetic DEPTH stream near the touch: {len(ev):,} events\n\n{head}")
+    print(f"### Synthetic DEPTH stream near the touch: {len(ev):,} events\n\n{paths(ev)}\n\n{head}")
     bare_t = best_of(lambda: bare_loop(ev, lv))
     print(_row("bare loop (read event, store qty in a fixed 2x4096 array)", bare_t, len(ev), bare_t))
     for w in WINDOWS:
@@ -212,7 +255,8 @@ def main() -> None:
         ev = md.events
         n = len(ev)
         name = f"{files[0].parent.name}/" + "+".join(f.name for f in files)
-        print(f"\n### {name}: {n:,} events (snapshot, diffs, trades, bookTickers)\n\n{head}")
+        print(f"\n### {name}: {n:,} events (snapshot, diffs, trades, bookTickers)\n\n{paths(ev)}"
+              f"\n\n{head}")
         bare_t = best_of(lambda ev=ev: bare_loop(ev, lv))
         print(_row("bare loop", bare_t, n, bare_t))
         for w in WINDOWS:

@@ -34,7 +34,8 @@ inside the window (the common case) is one store plus a compare with the best:
 
 Levels far from the touch (the 1,000 USDT bid beside a 62,000 USDT mid with a 0.1 tick,
 600,000 ticks away) cost one overflow entry, whatever the price range. An update to
-one costs a bisection and a shift of the overflow entries between it and the window.
+one costs a branch-free bisection; an insert or removal also moves the overflow
+entries between it and the window (one ``llvm.memmove`` per array).
 The overflow is allocated with room for ``W`` more levels beyond those in use; a
 kernel returns ``CAPACITY`` *before* touching an event when that room would run out,
 and the wrapper doubles it and resumes: the kernels never allocate.
@@ -61,8 +62,21 @@ or its arrays, *inlined* into the per-event loop cost 18-55 ns/event in referenc
 counting; the in-window ``DEPTH`` update is therefore written out flat in
 :func:`qlib.book._l2_kernels.replay`, the side is decoded branch-free (a branch on an
 unpredictable side mispredicts), and ``TRADE``/``QUOTE`` rows are skipped in the loop
-itself (a call per row cost ~65 ns). Cold paths (a key outside the window, the best
-removed) are ordinary calls, paid only when taken.
+itself (a call per row cost ~65 ns). Cold paths (a key above the window, the best
+removed with no level left near it) are ordinary calls, paid only when taken.
+
+Second round (counted per path with ``benchmarks/bench_l2.py``): on the Binance
+sessions only 1-5 % of the events reach the overflow, but they cost ~270 ns each
+(a call through the book, a branchy bisection, and an element-by-element shift of
+~100-220 entries that LLVM does not vectorise: 0.44 ns per entry per array), i.e.
+more than half the time on spot and USD-M. The overflow update is now written out in
+the loop too, with a branch-free bisection and ``llvm.memmove`` for the shift (~90 ns
+each). In the window path the three validity branches became one (bitwise tests,
+-1 ns/event), the two per-event output tests one compare against the next row to
+write, and the ``CAPACITY`` test moved from every event to the paths that can grow
+the overflow (an insert below the window, a move up, the other kinds). Storing the
+best with a select on every event instead of the "at or above the best" branch was
+measured 1.6 ns/event *slower* (a store-to-load chain across events).
 
 References
 ----------

@@ -188,3 +188,44 @@ def _old_final(ev):
     assert st == 0
     nb, na = counts
     return ((keys[0, :nb][::-1], qtys[0, :nb][::-1]), (-keys[1, :na][::-1], qtys[1, :na][::-1]))
+
+
+@njit
+def _row_move_jit(a, s, dst, src, count):
+    K._row_move(a, s, dst, src, count)
+
+
+@pytest.mark.parametrize("dst,src,count", [(3, 2, 5), (2, 3, 5), (0, 1, 9), (1, 0, 9), (4, 4, 3),
+                                           (5, 2, 0)])
+def test_row_move_memmove_matches_python_on_overlapping_ranges(dst, src, count):
+    a = np.arange(20, dtype=np.float64).reshape(2, 10)
+    b = a.copy()
+    c = np.arange(20, dtype=np.int64).reshape(2, 10)
+    K._row_move(a, 1, dst, src, count)
+    _row_move_jit(b, 1, dst, src, count)
+    _row_move_jit(c, 1, dst, src, count)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c.astype(np.float64))
+    np.testing.assert_array_equal(a[0], np.arange(10.0))  # the other row is untouched
+
+
+def test_overflow_inserts_removals_and_updates_in_the_loop_match_a_dict():
+    # window 16: nearly every level lives in the overflow; the inline bisection, memmove
+    # inserts/removals and in-place updates against a plain dict of levels
+    rng = np.random.default_rng(7)
+    rows = [(K_.DEPTH, BUY, 10_000, 1.0), (K_.DEPTH, SELL, 10_001, 1.0)]
+    ref = {(BUY, 10_000): 1.0, (SELL, 10_001): 1.0}
+    for _ in range(3000):
+        side = BUY if rng.random() < 0.5 else SELL
+        d = int(rng.integers(20, 400))
+        px = 10_000 - d if side == BUY else 10_001 + d
+        q = 0.0 if rng.random() < 0.4 else float(rng.integers(1, 9))
+        rows.append((K_.DEPTH, side, px, q))
+        ref[(side, px)] = q
+    r = replay_l2(make(rows), window=16)
+    want_b = sorted(((p, q) for (s, p), q in ref.items() if s == BUY and q > 0), reverse=True)
+    want_a = sorted((p, q) for (s, p), q in ref.items() if s == SELL and q > 0)
+    assert r.bids[0].tolist() == [p for p, _ in want_b]
+    assert r.bids[1].tolist() == [q for _, q in want_b]
+    assert r.asks[0].tolist() == [p for p, _ in want_a]
+    assert r.asks[1].tolist() == [q for _, q in want_a]
