@@ -156,3 +156,72 @@ def test_borrow_is_identity_in_python():
     a = np.arange(3)
     assert K.borrow(a) is a
     assert Side.BUY == 1 and StpPolicy.NONE == 0 and TimeInForce.GTC == 0
+
+
+def _flat_vs_reference(events, strict, **caps):
+    """``apply_events`` (flat hot paths) against the one-call-per-row :func:`K.apply_event` path."""
+    a = L3Book(strict=strict, **caps).state
+    b = _copy(a)
+    ra = K.apply_events(*a, events, 0, events.shape[0])
+    rb = K.apply_events_bbo(*b, events, 0, np.zeros(events.shape[0], BBO_DTYPE))
+    assert ra == rb
+    _same(a, b)  # byte for byte: the free lists, the map layout and the float residues too
+
+
+@pytest.mark.parametrize("strict", [True, False])
+@pytest.mark.parametrize("seed", [3, 11])
+def test_apply_events_flat_paths_equal_per_event_path(strict, seed):
+    ev = simulate(n_events=20_000, seed=seed).events
+    _flat_vs_reference(ev, strict, order_capacity=1 << 14, level_capacity=1 << 10)
+    _flat_vs_reference(ev[:3000], strict, order_capacity=1 << 12, level_capacity=256)
+
+
+def test_apply_events_flat_paths_equal_per_event_path_on_edge_rows():
+    """Duplicates, unknown ids, over-cancels, zero sizes, bad sides, EXECUTE behind the head."""
+    ev = simulate(n_events=3000, seed=5).events.copy()
+    rng = np.random.default_rng(0)
+    idx = rng.choice(ev.shape[0], 600, replace=False)
+    ev["order_id"][idx[:150]] = ev["order_id"][rng.integers(0, ev.shape[0], 150)]
+    ev["qty"][idx[150:300]] *= rng.choice([0.0, 0.5, 2.0, 1.0 + 1e-12], 150)
+    ev["side"][idx[300:350]] = rng.choice([0, 2, -1, 1], 50)
+    ev["px_tick"][idx[350:450]] += rng.integers(-40, 40, 100)
+    for strict in (True, False):
+        for stop in (ev.shape[0], 1000, 100):
+            a = L3Book(strict=strict, order_capacity=1 << 12, level_capacity=512).state
+            b = _copy(a)
+            ra = K.apply_events(*a, ev, 0, stop)
+            rb = K.apply_events_bbo(*b, ev[:stop], 0, np.zeros(stop, BBO_DTYPE))
+            assert ra == rb
+            _same(a, b)
+
+
+def test_apply_events_flat_paths_equal_per_event_path_deep_in_the_book():
+    """Rows at levels deeper than the flat paths' scan (``K._SCAN``) and L2 rows of every kind."""
+    from qlib.dtypes import empty_events
+    from qlib.enums import EventKind
+
+    rng = np.random.default_rng(7)
+    n = 6000
+    ev = empty_events(n)
+    ev["ts_exch"] = np.arange(n)
+    side = rng.choice(np.array([1, -1], np.int8), n)
+    ev["side"] = side
+    # bids 1..60, asks 61..120: up to 60 levels a side, most rows far from the best
+    ev["px_tick"] = np.where(side == 1, rng.integers(1, 61, n), rng.integers(61, 121, n))
+    u = rng.random(n)
+    kind = np.where(u < 0.5, EventKind.ADD, np.where(u < 0.65, EventKind.DELETE, np.where(
+        u < 0.75, EventKind.CANCEL, np.where(u < 0.82, EventKind.EXECUTE, EventKind.DEPTH))))
+    ev["kind"] = kind
+    ev["qty"] = rng.integers(0, 6, n).astype(np.float64)
+    ids = np.arange(1, n + 1, dtype=np.uint64)
+    ev["order_id"] = np.where(kind == EventKind.ADD, ids, ids[rng.integers(0, n, n)] // 2 + 1)
+    ev["order_id"][kind == EventKind.DEPTH] = 0
+    for strict in (False, True):
+        a = L3Book(strict=strict, order_capacity=1 << 13, level_capacity=512).state
+        b = _copy(a)
+        ra = K.apply_events(*a, ev, 0, n)
+        rb = K.apply_events_bbo(*b, ev, 0, np.zeros(n, BBO_DTYPE))
+        assert ra == rb
+        _same(a, b)
+        if not strict:
+            assert ra[1] == n and a.meta[K.M_NLEV0] > K._SCAN and a.meta[K.M_NLEV0 + 1] > K._SCAN

@@ -23,6 +23,7 @@ from qlib.book import _l3_kernels as K
 from qlib.book.l3 import L3Book, replay_l3, replay_l3_bbo
 from qlib.data import load_databento, load_lobster
 from qlib.data.lobster import ASK_EMPTY, BID_EMPTY
+from qlib.dtypes import BBO_DTYPE as _BBO
 from qlib.enums import EventFlag
 
 DBN = "databento-glbx-esh4-mbo-2023-12-25/esh4-glbx-mdp3-20231225.mbo.dbn.zst"
@@ -147,3 +148,19 @@ def test_l3_lobster_replay_is_lenient_by_default_and_queue_bounds_hold(shared_da
             continue
         q = book.queue_position(int(r["order_id"]))
         assert q.ahead == r["ahead_qty"] and 0.0 <= q.ahead_anonymous <= q.ahead
+
+
+@pytest.mark.realdata
+def test_l3_flat_apply_events_equals_per_event_path_on_real_data(shared_data, databento):
+    """The flat hot paths of ``apply_events`` leave the same state, byte for byte, as
+    one :func:`K.apply_event` call per row (``apply_events_bbo``), on both files."""
+    for ev, strict in ((load_lobster(shared_data / GOOG.format(L=10)).events, False),
+                       (databento.events, True)):
+        a = L3Book(strict=strict, order_capacity=1 << 17, level_capacity=1 << 13).state
+        b = K.L3State(*(x.copy() for x in a))
+        ra = K.apply_events(*a, ev, 0, ev.shape[0])
+        rb = K.apply_events_bbo(*b, ev, 0, np.zeros(ev.shape[0], _BBO))
+        assert ra == rb
+        for x, y in zip(a, b):
+            for f in (x.dtype.names or (None,)):
+                assert np.array_equal(x if f is None else x[f], y if f is None else y[f]), f
