@@ -17,6 +17,9 @@ __all__ = [
     "L3_LEVEL_DTYPE",
     "L3_ORDER_DTYPE",
     "L3_SLOT_DTYPE",
+    "ORDER_DTYPE",
+    "ORDER_JOURNAL_DTYPE",
+    "POSITION_DTYPE",
     "empty_events",
     "require_dtype",
 ]
@@ -242,6 +245,143 @@ qty, anon_qty : float64
     Total quantity of the level, and the part of it in anonymous blocks.
 side : int8
     :class:`qlib.enums.Side`.
+"""
+
+
+ORDER_DTYPE = np.dtype(
+    [
+        ("order_id", "u8"),
+        ("instrument", "i8"),
+        ("px_tick", "i8"),
+        ("qty", "f8"),
+        ("filled_qty", "f8"),
+        ("filled_notional_tick", "f8"),
+        ("pending_px_tick", "i8"),
+        ("pending_qty", "f8"),
+        ("ts_created", "i8"),
+        ("ts_last", "i8"),
+        ("side", "i1"),
+        ("order_type", "u1"),
+        ("tif", "u1"),
+        ("state", "u1"),
+        ("resume_state", "u1"),
+    ],
+    align=True,
+)
+"""One order of :class:`qlib.oms.OrderTracker` (kernel state, one slot per order).
+
+Fields
+------
+order_id : uint64
+    Client order id (unique within a tracker).
+instrument : int64
+    Index of the instrument in the owning :class:`qlib.oms.Portfolio` (0 if unused).
+px_tick : int64
+    Limit price in ticks (0 for market orders).
+qty : float64
+    Order quantity (> 0); changed by a ``REPLACE_ACK``.
+filled_qty : float64
+    Cumulative filled quantity, ``0 <= filled_qty <= qty``.
+filled_notional_tick : float64
+    Sum of fill ``qty * px_tick`` (average fill price = this / ``filled_qty``, in ticks).
+pending_px_tick, pending_qty : int64, float64
+    Price and quantity of the replace request in flight (meaningful in ``PENDING_REPLACE``).
+ts_created, ts_last : int64
+    Time the order was created and time of its last applied transition, ns since epoch, UTC.
+side : int8
+    :class:`qlib.enums.Side`.
+order_type, tif : uint8
+    :class:`qlib.enums.OrderType`, :class:`qlib.enums.TimeInForce`.
+state : uint8
+    :class:`qlib.enums.OrderStatus`.
+resume_state : uint8
+    The working state (``LIVE`` or ``PARTIALLY_FILLED``) a pending cancel/replace
+    returns to when the venue refuses (or, for a replace, confirms) it.
+"""
+
+ORDER_JOURNAL_DTYPE = np.dtype(
+    [
+        ("order_id", "u8"),
+        ("ts", "i8"),
+        ("qty", "f8"),
+        ("px_tick", "i8"),
+        ("from_state", "i1"),
+        ("event", "i1"),
+        ("to_state", "i1"),
+        ("status", "u1"),
+    ],
+    align=True,
+)
+"""One attempted transition of the order state machine (:mod:`qlib.oms.orders`).
+
+Refused attempts are journaled too (``status != OK``, ``to_state == -1``).
+
+Fields
+------
+order_id : uint64
+    Client order id.
+ts : int64
+    Time of the event, ns since epoch, UTC.
+qty, px_tick : float64, int64
+    Fill quantity and price for fills; new quantity and price for replace requests; 0 otherwise.
+from_state, to_state : int8
+    :class:`qlib.enums.OrderStatus` before and after; ``to_state`` is -1 when refused.
+event : int8
+    :class:`qlib.enums.OrderEvent` (for fills: the one the kernel derived from quantities).
+status : uint8
+    :class:`qlib.enums.Status` of the attempt (``OK`` when applied).
+"""
+
+POSITION_DTYPE = np.dtype(
+    [
+        ("qty", "f8"),
+        ("avg_px", "f8"),
+        ("mark_px", "f8"),
+        ("realized_pnl", "f8"),
+        ("realized_pnl_fifo", "f8"),
+        ("fees", "f8"),
+        ("traded_qty", "f8"),
+        ("tick_size", "f8"),
+        ("multiplier", "f8"),
+        ("maker_fee_bps", "f8"),
+        ("taker_fee_bps", "f8"),
+        ("lot_head", "i8"),
+        ("lot_len", "i8"),
+        ("n_fills", "i8"),
+        ("ts_last", "i8"),
+        ("inverse", "u1"),
+    ],
+    align=True,
+)
+"""One instrument's position in :class:`qlib.oms.Portfolio` (kernel state).
+
+Prices inside are in *pricing units*: the price in currency for linear instruments
+and its reciprocal ``1 / price`` for inverse ones, where the position is also held
+with the opposite sign (see :mod:`qlib.oms.portfolio`), so one set of linear formulas
+serves both.
+
+Fields
+------
+qty : float64
+    Signed position in pricing units (contracts; for inverse instruments, minus contracts).
+avg_px : float64
+    Average-cost entry price, pricing units (0 when flat).
+mark_px : float64
+    Last mark price, pricing units (0 before the first mark or fill).
+realized_pnl, realized_pnl_fifo : float64
+    Realized P&L by average cost and by FIFO lots, settlement currency, before fees.
+fees : float64
+    Fees paid (negative: rebates received), settlement currency.
+traded_qty : float64
+    Sum of absolute fill quantities.
+tick_size, multiplier, maker_fee_bps, taker_fee_bps : float64
+    Copied from the :class:`qlib.instrument.Instrument`.
+lot_head, lot_len : int64
+    First slot and number of open FIFO lots in the portfolio's lot ring for this instrument.
+n_fills, ts_last : int64
+    Number of fills applied and time of the last one (ns since epoch, UTC).
+inverse : uint8
+    1 for an inverse (coin-margined) instrument.
 """
 
 

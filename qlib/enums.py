@@ -13,8 +13,15 @@ from enum import IntEnum, IntFlag
 __all__ = [
     "EventFlag",
     "EventKind",
+    "IvStatus",
+    "KillEvent",
+    "KillReason",
     "LiquiditySide",
+    "OptionRight",
+    "OrderEvent",
+    "OrderStatus",
     "OrderType",
+    "PreTradeReject",
     "RejectReason",
     "RingPolicy",
     "Side",
@@ -157,6 +164,18 @@ class Status(IntEnum):
     RING_EMPTY = 21
     #: A ``BLOCK``-policy push waited for its timeout and the ring stayed full.
     RING_TIMEOUT = 22
+    #: Orders and portfolio (:mod:`qlib.oms`), codes 30-39: the order state machine
+    #: has no edge for this (state, event) pair; nothing was applied.
+    ILLEGAL_TRANSITION = 30
+    #: A fill would take an order's filled quantity above its order quantity, or a
+    #: replace would set the order quantity at or below what has already filled.
+    OVERFILL = 31
+    #: An instrument index outside the portfolio.
+    UNKNOWN_INSTRUMENT = 32
+    #: A side that is not ``BUY`` or ``SELL`` (or a liquidity that is not ``MAKER``/``TAKER``).
+    BAD_SIDE = 33
+    #: A price that is not a positive number of ticks.
+    BAD_PRICE = 34
 
 
 class OrderType(IntEnum):
@@ -273,6 +292,116 @@ class RejectReason(IntEnum):
     IOC_REMAINDER = 10
 
 
+class OptionRight(IntEnum):
+    """Right of an option; the value is the payoff sign :math:`\\omega` of
+    :math:`\\max(\\omega (S - K), 0)` used by the Black-Scholes-Merton kernels."""
+
+    PUT = -1
+    CALL = 1
+
+
+class IvStatus(IntEnum):
+    """Per-option outcome of the implied-volatility solver (:mod:`qlib.risk.greeks`).
+
+    Attributes
+    ----------
+    OK
+        Converged: the model price at the returned vol matches the input price.
+    BELOW_LOWER_BOUND
+        Price at or below the no-arbitrage lower bound (discounted intrinsic value of
+        the forward): no positive volatility reproduces it.
+    ABOVE_UPPER_BOUND
+        Price at or above the no-arbitrage upper bound (:math:`S e^{-qT}` for a call,
+        :math:`K e^{-rT}` for a put).
+    NO_CONVERGENCE
+        The safeguarded Newton/bisection iteration hit its iteration limit.
+    BAD_INPUT
+        A non-finite or out-of-domain input (price, spot, strike, time, right).
+    """
+
+    OK = 0
+    BELOW_LOWER_BOUND = 1
+    ABOVE_UPPER_BOUND = 2
+    NO_CONVERGENCE = 3
+    BAD_INPUT = 4
+
+
+class OrderStatus(IntEnum):
+    """State of an order in the order state machine (:mod:`qlib.oms.orders`).
+
+    Attributes
+    ----------
+    NEW
+        Created locally, not yet sent.
+    PENDING_NEW
+        Sent to the venue, not yet acknowledged.
+    LIVE
+        Acknowledged and working, nothing filled.
+    PARTIALLY_FILLED
+        Working, with ``0 < filled < qty``.
+    FILLED
+        Completely filled (terminal).
+    PENDING_CANCEL
+        A cancel request is in flight.
+    CANCELLED
+        Cancelled by the venue (terminal).
+    PENDING_REPLACE
+        A cancel/replace (modify) request is in flight.
+    REJECTED
+        Refused before it worked, by pre-trade risk or by the venue (terminal).
+    EXPIRED
+        Remainder ended by its time in force (IOC, FOK, day) (terminal).
+    """
+
+    NEW = 0
+    PENDING_NEW = 1
+    LIVE = 2
+    PARTIALLY_FILLED = 3
+    FILLED = 4
+    PENDING_CANCEL = 5
+    CANCELLED = 6
+    PENDING_REPLACE = 7
+    REJECTED = 8
+    EXPIRED = 9
+
+
+class OrderEvent(IntEnum):
+    """Events that move an order through :class:`OrderStatus` (:mod:`qlib.oms.orders`).
+
+    Attributes
+    ----------
+    SUBMIT
+        The order is sent to the venue.
+    ACK
+        The venue accepted the new order.
+    REJECT
+        The new order was refused (pre-trade risk or venue).
+    PARTIAL_FILL
+        An execution that leaves part of the order open.
+    FILL
+        An execution that completes the order.
+    CANCEL_REQUEST, CANCEL_ACK, CANCEL_REJECT
+        A cancel is sent, confirmed, or refused by the venue.
+    REPLACE_REQUEST, REPLACE_ACK, REPLACE_REJECT
+        A cancel/replace (new price and/or quantity) is sent, confirmed, or refused.
+    EXPIRE
+        The venue ended the remainder by time in force.
+    """
+
+    SUBMIT = 0
+    ACK = 1
+    REJECT = 2
+    PARTIAL_FILL = 3
+    FILL = 4
+    CANCEL_REQUEST = 5
+    CANCEL_ACK = 6
+    CANCEL_REJECT = 7
+    REPLACE_REQUEST = 8
+    REPLACE_ACK = 9
+    REPLACE_REJECT = 10
+    EXPIRE = 11
+
+
 class RingPolicy(IntEnum):
     """What a ring buffer's producer does when the ring is full (:mod:`qlib.ring`).
 
@@ -292,3 +421,109 @@ class RingPolicy(IntEnum):
     BLOCK = 0
     DROP_OLDEST = 1
     RAISE = 2
+
+
+class PreTradeReject(IntEnum):
+    """Verdict of the pre-trade risk kernel (:mod:`qlib.risk.pretrade`): ``APPROVED``
+    or the first check that refused the order, in the order the kernel runs them.
+
+    Attributes
+    ----------
+    APPROVED
+        Every enabled check passed; the throttles were charged and the order reserved.
+    KILL_SWITCH
+        The kill switch is tripped: nothing is approved until an explicit reset.
+    BAD_INTENT
+        Unknown instrument index or order type, side not ``BUY``/``SELL``, quantity
+        not finite and > 0, or a limit price not > 0 ticks.
+    STALE_MARKET_DATA
+        The instrument's reference price is older than ``max_md_age_ns``; trips the
+        kill switch.
+    DAILY_LOSS
+        The day's P&L loss exceeds ``max_daily_loss``; trips the kill switch.
+    DRAWDOWN
+        The P&L drawdown from its high-water mark exceeds ``max_drawdown``; trips
+        the kill switch.
+    MAX_ORDER_QTY
+        Order quantity above ``max_order_qty``.
+    NO_REFERENCE_PRICE
+        No reference price (<= 0 ticks) for the instrument: collar, notional and
+        exposure checks cannot be computed.
+    PRICE_COLLAR
+        Limit price further than ``collar_bps`` from the reference price (fat finger).
+    MAX_ORDER_NOTIONAL
+        Order notional above ``max_order_notional``.
+    POSITION_NET
+        Worst-case net position of the instrument above its ``max_position_qty``.
+    POSITION_GROSS
+        Gross exposure across instruments above ``max_gross_notional``.
+    CONCENTRATION
+        The instrument's exposure above ``max_concentration`` times equity.
+    MARGIN
+        Margin required by the gross exposure above equity (buying power).
+    MAX_OPEN_ORDERS
+        Open orders already at ``max_open_orders``.
+    SELF_TRADE
+        The order would trade against one of our own resting orders.
+    ORDER_RATE
+        The order-rate token bucket is empty.
+    MESSAGE_RATE
+        The message-rate token bucket is empty.
+    """
+
+    APPROVED = 0
+    KILL_SWITCH = 1
+    BAD_INTENT = 2
+    STALE_MARKET_DATA = 3
+    DAILY_LOSS = 4
+    DRAWDOWN = 5
+    MAX_ORDER_QTY = 6
+    NO_REFERENCE_PRICE = 7
+    PRICE_COLLAR = 8
+    MAX_ORDER_NOTIONAL = 9
+    POSITION_NET = 10
+    POSITION_GROSS = 11
+    CONCENTRATION = 12
+    MARGIN = 13
+    MAX_OPEN_ORDERS = 14
+    SELF_TRADE = 15
+    ORDER_RATE = 16
+    MESSAGE_RATE = 17
+
+
+class KillReason(IntEnum):
+    """Why the kill switch was tripped or reset (:mod:`qlib.risk.pretrade`).
+
+    Attributes
+    ----------
+    NONE
+        Not tripped.
+    MANUAL
+        Tripped or reset by hand (Python call, dashboard button).
+    DAILY_LOSS
+        Automatic: the day's loss exceeded ``max_daily_loss``.
+    DRAWDOWN
+        Automatic: the drawdown exceeded ``max_drawdown``.
+    REJECT_STORM
+        Automatic: more than ``max_rejects`` rejects within ``reject_window_ns``.
+    STALE_MARKET_DATA
+        Automatic: an order was checked against a reference price older than
+        ``max_md_age_ns``.
+    LATENCY_SPIKE
+        Automatic: an observed latency exceeded ``max_latency_ns``.
+    """
+
+    NONE = 0
+    MANUAL = 1
+    DAILY_LOSS = 2
+    DRAWDOWN = 3
+    REJECT_STORM = 4
+    STALE_MARKET_DATA = 5
+    LATENCY_SPIKE = 6
+
+
+class KillEvent(IntEnum):
+    """Kind of a kill-switch journal entry: the switch was tripped or reset."""
+
+    TRIP = 1
+    RESET = 2

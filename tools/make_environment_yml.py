@@ -16,7 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 #: PyPI name -> conda-forge name, where they differ.
-PYPI_TO_CONDA: dict[str, str] = {}
+PYPI_TO_CONDA: dict[str, str] = {"arch": "arch-py", "QuantLib": "quantlib"}
 #: Installed with pip inside the conda env (not on conda-forge under this name).
 PIP_ONLY = {"databento-dbn"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import tomllib
 from pathlib import Path
@@ -9,6 +10,14 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def _pypi_to_conda() -> dict[str, str]:
+    """The generator's PyPI -> conda-forge name map, normalised."""
+    spec = importlib.util.spec_from_file_location("make_env", ROOT / "tools" / "make_environment_yml.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {_name(k): _name(v) for k, v in module.PYPI_TO_CONDA.items()}
 
 
 def _name(req: str) -> str:
@@ -23,7 +32,8 @@ def _spec(req: str) -> str:
 def test_environment_yml_matches_pyproject_same_packages_and_bounds():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     reqs = project["dependencies"] + project["optional-dependencies"]["test"]
-    want = {_name(r): _spec(r) for r in reqs}
+    to_conda = _pypi_to_conda()
+    want = {to_conda.get(_name(r), _name(r)): _spec(r) for r in reqs}
     deps = yaml.safe_load((ROOT / "environment.yml").read_text())["dependencies"]
     have: dict[str, str] = {}
     for d in deps:

@@ -1,0 +1,88 @@
+"""Pre-trade risk, kill switch and related risk controls.
+
+Public names are listed explicitly in ``__all__``; add new ones with small,
+additive edits.
+"""
+
+from __future__ import annotations
+
+from qlib.risk._frequency import periods_per_year
+from qlib.risk.config import RiskConfig
+from qlib.risk.greeks import (
+    OptionContract,
+    bsm_greeks,
+    bsm_price,
+    greeks_ladder,
+    implied_vol,
+    implied_vol_with_status,
+    portfolio_greeks,
+)
+from qlib.risk.performance import (
+    annual_return,
+    calmar_ratio,
+    downside_risk,
+    hit_rate,
+    max_drawdown,
+    max_drawdown_duration,
+    omega_ratio,
+    sharpe_ratio,
+    sortino_ratio,
+    tail_ratio,
+    turnover,
+)
+from qlib.risk.pretrade import JOURNAL_COLUMNS, PreTradeRisk
+from qlib.risk.stress import (
+    Scenario,
+    load_scenarios,
+    scenarios_from_dict,
+    stress_test,
+    worst_interval,
+)
+from qlib.risk.var import (
+    VaRBacktest,
+    VaREstimate,
+    backtest_var,
+    christoffersen_independence,
+    expected_shortfall,
+    kupiec_pof,
+    value_at_risk,
+    var_estimate,
+)
+
+__all__: list[str] = [
+    "JOURNAL_COLUMNS",
+    "PreTradeRisk",
+    "RiskConfig",
+    "OptionContract",
+    "Scenario",
+    "bsm_greeks",
+    "bsm_price",
+    "greeks_ladder",
+    "implied_vol",
+    "implied_vol_with_status",
+    "load_scenarios",
+    "portfolio_greeks",
+    "scenarios_from_dict",
+    "stress_test",
+    "worst_interval",
+    "periods_per_year",
+    "annual_return",
+    "calmar_ratio",
+    "downside_risk",
+    "hit_rate",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "omega_ratio",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "tail_ratio",
+    "turnover",
+    "VaRBacktest",
+    "VaREstimate",
+    "backtest_var",
+    "christoffersen_independence",
+    "expected_shortfall",
+    "kupiec_pof",
+    "value_at_risk",
+    "var_estimate",
+]

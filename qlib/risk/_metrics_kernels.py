@@ -1,0 +1,332 @@
+"""Jitted kernels of the risk and performance metrics: arrays and scalars in, scalars out.
+
+No pandas, no I/O. Each kernel's docstring names the public wrapper that documents the
+formula (:mod:`qlib.risk.performance` and :mod:`qlib.risk.var`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def mean_std(x, shift):
+    """Mean and sample std (ddof=1) of ``x - shift``; see :func:`qlib.risk.sharpe_ratio`.
+
+    One pass over data shifted by its first value (sum and sum of squares, four
+    independent accumulators so the loop is not bound by add latency); non-finite input
+    propagates to the result, which the wrapper checks.
+    """
+    n = x.shape[0]
+    c = x[0]
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    s3 = 0.0
+    q0 = 0.0
+    q1 = 0.0
+    q2 = 0.0
+    q3 = 0.0
+    m4 = n - n % 4
+    for i in range(0, m4, 4):
+        d0 = x[i] - c
+        d1 = x[i + 1] - c
+        d2 = x[i + 2] - c
+        d3 = x[i + 3] - c
+        s0 += d0
+        s1 += d1
+        s2 += d2
+        s3 += d3
+        q0 += d0 * d0
+        q1 += d1 * d1
+        q2 += d2 * d2
+        q3 += d3 * d3
+    for i in range(m4, n):
+        d = x[i] - c
+        s0 += d
+        q0 += d * d
+    s = (s0 + s1) + (s2 + s3)
+    q = (q0 + q1) + (q2 + q3)
+    m = s / n
+    var = (q - s * m) / (n - 1)
+    var = max(var, 0.0)
+    return m + c - shift, np.sqrt(var)
+
+
+@njit(cache=True)
+def mean_downside(x, required):
+    """Mean of ``x - required`` and root mean square of its negative part; see sortino_ratio.
+
+    Branch-free, two accumulators per sum; non-finite input propagates to the result.
+    """
+    n = x.shape[0]
+    s0 = 0.0
+    s1 = 0.0
+    q0 = 0.0
+    q1 = 0.0
+    m2 = n - n % 2
+    for i in range(0, m2, 2):
+        d0 = x[i] - required
+        d1 = x[i + 1] - required
+        s0 += d0
+        s1 += d1
+        e0 = min(d0, 0.0)
+        e1 = min(d1, 0.0)
+        q0 += e0 * e0
+        q1 += e1 * e1
+    if m2 < n:
+        d = x[n - 1] - required
+        s0 += d
+        e = min(d, 0.0)
+        q0 += e * e
+    return (s0 + s1) / n, np.sqrt((q0 + q1) / n)
+
+
+@njit(cache=True)
+def drawdown_stats(x):
+    """Max drawdown, its peak/trough rows, longest underwater run; see :func:`max_drawdown`.
+
+    Wealth starts at 1 before row 0. Returns ``(mdd, peak, trough, dur, dur_start)``: ``peak``
+    is the row whose close set the high-water mark (-1 for the start), ``dur`` the longest
+    number of consecutive rows below the high-water mark and ``dur_start`` its first row.
+    """
+    w = 1.0
+    hwm = 1.0
+    hwm_row = -1
+    mdd = 0.0
+    peak = -1
+    trough = -1
+    run = 0
+    dur = 0
+    dur_start = -1
+    for i in range(x.shape[0]):
+        w = w * (1.0 + x[i])
+        if w >= hwm:
+            hwm = w
+            hwm_row = i
+            run = 0
+        else:
+            run += 1
+            if run > dur:
+                dur = run
+                dur_start = i - run + 1
+            dd = (w - hwm) / hwm
+            if dd < mdd:
+                mdd = dd
+                peak = hwm_row
+                trough = i
+    return mdd, peak, trough, dur, dur_start
+
+
+@njit(cache=True)
+def growth(x):
+    """Product of ``1 + x`` (four partial products); see :func:`qlib.risk.annual_return`."""
+    n = x.shape[0]
+    w0 = 1.0
+    w1 = 1.0
+    w2 = 1.0
+    w3 = 1.0
+    m4 = n - n % 4
+    for i in range(0, m4, 4):
+        w0 *= 1.0 + x[i]
+        w1 *= 1.0 + x[i + 1]
+        w2 *= 1.0 + x[i + 2]
+        w3 *= 1.0 + x[i + 3]
+    for i in range(m4, n):
+        w0 *= 1.0 + x[i]
+    return (w0 * w1) * (w2 * w3)
+
+
+@njit(cache=True)
+def gain_loss(x, threshold):
+    """Sums of the positive part and of minus the negative part of ``x - threshold``; omega.
+
+    Branch-free; a NaN anywhere makes both sums NaN.
+    """
+    g0 = 0.0
+    g1 = 0.0
+    l0 = 0.0
+    l1 = 0.0
+    n = x.shape[0]
+    m2 = n - n % 2
+    for i in range(0, m2, 2):
+        d0 = x[i] - threshold
+        d1 = x[i + 1] - threshold
+        g0 += max(d0, 0.0)
+        g1 += max(d1, 0.0)
+        l0 -= min(d0, 0.0)
+        l1 -= min(d1, 0.0)
+    if m2 < n:
+        d = x[n - 1] - threshold
+        g0 += max(d, 0.0)
+        l0 -= min(d, 0.0)
+    return g0 + g1, l0 + l1
+
+
+@njit(cache=True)
+def hit_counts(x):
+    """Counts of positive and of non-zero values (branch-free); see :func:`qlib.risk.hit_rate`."""
+    pos = 0
+    nz = 0
+    for i in range(x.shape[0]):
+        pos += x[i] > 0.0
+        nz += x[i] != 0.0
+    return pos, nz
+
+
+@njit(cache=True)
+def abs_change_sum(w):
+    """Sum of ``|w[i] - w[i-1]|`` with ``w[-1] = 0`` (the opening trade counts); turnover."""
+    s = 0.0
+    prev = 0.0
+    for i in range(w.shape[0]):
+        s += abs(w[i] - prev)
+        prev = w[i]
+    return s
+
+
+@njit(cache=True)
+def order_stats(x, k):
+    """``(x_(k), x_(k+1), sum of the k+1 smallest)`` of ``x`` (0-based order statistics).
+
+    ``x_(k+1)`` is ``x_(k)`` when ``k = n - 1``. Floyd-Rivest style: the k-th value of a
+    strided sample of about ``n**(2/3)`` values, widened by a safety margin, brackets the
+    answer; one pass counts and sums the values below the bracket and keeps those inside
+    it; only those are partitioned. When the bracket misses (it cannot on random-order data of
+    any size we met, but an adversarial order can defeat a strided sample) the kernel
+    falls back to sorting a copy, so the result is always exact.
+    """
+    n = x.shape[0]
+    k1 = min(k + 1, n - 1)
+    if n > 4096:
+        step = max(1, int(n ** (1.0 / 3.0)))
+        smp = x[::step].copy()
+        m = smp.shape[0]
+        r = int(k * m / n)
+        pk = min(max(k / n, 1.0 / m), 1.0 - 1.0 / m)
+        margin = int(5.0 * np.sqrt(m * pk * (1.0 - pk))) + 8  # 5 sd of the sample rank
+        lo = -np.inf
+        hi = np.inf
+        if r - margin > 0:
+            lo = np.partition(smp, r - margin)[r - margin]
+        if r + margin < m - 1:
+            hi = np.partition(smp, r + margin)[r + margin]
+        buf = np.empty(n)
+        nb = 0
+        below = 0
+        s_below = 0.0
+        for i in range(n):
+            v = x[i]
+            if v < lo:
+                below += 1
+                s_below += v
+            elif v <= hi:
+                buf[nb] = v
+                nb += 1
+        if below <= k and k1 < below + nb:
+            j = k - below
+            b = np.partition(buf[:nb], j)
+            s = s_below
+            for i in range(j + 1):
+                s += b[i]
+            v1 = b[j]
+            if k1 > k:
+                v1 = b[j + 1]
+                for i in range(j + 2, nb):
+                    v1 = min(v1, b[i])
+            return b[j], v1, s
+    a = np.sort(x)
+    s = 0.0
+    for i in range(k + 1):
+        s += a[i]
+    return a[k], a[k1], s
+
+
+@njit(cache=True)
+def quantile(x, q):
+    """Linear-interpolation quantile (numpy's default method) at ``q`` in [0, 1]; tail_ratio, VaR."""
+    n = x.shape[0]
+    h = (n - 1) * q
+    k = int(np.floor(h))
+    k = min(k, n - 1)
+    v0, v1, _ = order_stats(x, k)
+    return v0 + (v1 - v0) * (h - k)
+
+
+@njit(cache=True)
+def lower_tail_mean(x, k):
+    """Mean of the ``k + 1`` smallest values of ``x``; see :func:`qlib.risk.expected_shortfall`."""
+    return order_stats(x, k)[2] / (k + 1)
+
+
+@njit(cache=True)
+def ewma_variance(x, lam, var0):
+    """EWMA (RiskMetrics) variance path: out[t] is the forecast for row t; see var.py.
+
+    ``out[0] = var0`` and ``out[t] = lam * out[t-1] + (1 - lam) * x[t-1]**2``; the last
+    element of the returned array (length ``n + 1``) is the forecast for the next row.
+    """
+    n = x.shape[0]
+    out = np.empty(n + 1)
+    out[0] = var0
+    for t in range(1, n + 1):
+        out[t] = lam * out[t - 1] + (1.0 - lam) * x[t - 1] * x[t - 1]
+    return out
+
+
+@njit(cache=True)
+def simulate_normal_paths(mu, sigma, horizon, n_sims, seed):
+    """Compounded ``horizon``-step returns of iid normal one-step returns; see monte_carlo var."""
+    np.random.seed(seed)
+    out = np.empty(n_sims)
+    for s in range(n_sims):
+        w = 1.0
+        for _ in range(horizon):
+            w *= 1.0 + mu + sigma * np.random.standard_normal()
+        out[s] = w - 1.0
+    return out
+
+
+@njit(cache=True)
+def bootstrap_fhs_paths(z, sigma_next, mu, omega, alpha, beta, horizon, n_sims, seed):
+    """Filtered historical simulation paths; see :func:`qlib.risk.value_at_risk` (fhs_*).
+
+    Each path draws standardised residuals from ``z`` with replacement; a step return is
+    ``mu + e`` with ``e = sigma_t z``, and the variance follows the GARCH(1,1) recursion
+    ``omega + alpha e**2 + beta sigma_t**2`` (EWMA: ``omega = 0, alpha = 1 - lam,
+    beta = lam``). Returns the compounded horizon return of each path.
+    """
+    np.random.seed(seed)
+    m = z.shape[0]
+    out = np.empty(n_sims)
+    for s in range(n_sims):
+        var = sigma_next * sigma_next
+        w = 1.0
+        for _ in range(horizon):
+            e = np.sqrt(var) * z[np.random.randint(0, m)]
+            w *= 1.0 + mu + e
+            var = omega + alpha * e * e + beta * var
+        out[s] = w - 1.0
+    return out
+
+
+@njit(cache=True)
+def violation_transitions(hits):
+    """Counts n00, n01, n10, n11 of consecutive pairs of a 0/1 exception series; Christoffersen."""
+    n00 = 0
+    n01 = 0
+    n10 = 0
+    n11 = 0
+    for i in range(1, hits.shape[0]):
+        a = hits[i - 1]
+        b = hits[i]
+        if a == 0 and b == 0:
+            n00 += 1
+        elif a == 0:
+            n01 += 1
+        elif b == 0:
+            n10 += 1
+        else:
+            n11 += 1
+    return n00, n01, n10, n11

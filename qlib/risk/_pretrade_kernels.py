@@ -1,0 +1,473 @@
+r"""Numba kernels of the pre-trade risk check and the kill switch: arrays and scalars
+in, :class:`qlib.enums.PreTradeReject` codes out. No pandas, no I/O, no allocation.
+Public wrapper: :class:`qlib.risk.pretrade.PreTradeRisk`.
+
+State layout
+------------
+The whole risk state is two flat arrays, so a check passes three arrays and six
+scalars (cheap to call from Python as well as from a jitted loop):
+
+``fstate`` (float64): the header entries ``F_*`` below, then, for ``n`` instruments,
+blocks of ``n`` entries: block ``k`` of instrument ``i`` is at ``F_HDR + k * n + i``.
+
+=====================  =========================================================
+``F_MAX_ORDER_QTY``     max order quantity (``inf``: check off)
+``F_MAX_ORDER_NOTIONAL`` max order notional, quote currency (``inf``: off)
+``F_MAX_GROSS``         max gross exposure, quote currency (``inf``: off)
+``F_COLLAR``            price collar as a fraction of the reference (``inf``: off)
+``F_MAX_OPEN``          max open orders (``inf``: off)
+``F_MAX_DAILY_LOSS``    daily-loss circuit breaker (``inf``: off)
+``F_MAX_DRAWDOWN``      drawdown circuit breaker (``inf``: off)
+``F_MAX_CONC``          max exposure of one instrument / equity (``inf``: off)
+``F_CAPITAL``           starting capital; equity = capital + P&L
+``F_MARGIN_RATE``       margin per unit of gross exposure (``0``: off)
+``F_PNL``               current P&L (realised + unrealised)
+``F_PNL_HWM``           high-water mark of ``F_PNL``
+``F_PNL_DAY``           ``F_PNL`` at the start of the day
+block ``B_POS``         signed filled position, per instrument
+block ``B_OPEN_BUY``    open buy quantity, per instrument
+block ``B_OPEN_SELL``   open sell quantity, per instrument
+block ``B_MAX_POS``     max worst-case net position (``inf``: off)
+block ``B_TICK_VALUE``  quote currency per tick per unit of quantity
+=====================  =========================================================
+
+``istate`` (int64): header ``I_*`` then per-instrument blocks ``J_*`` at
+``I_HDR + k * n + i``.
+
+=====================  =========================================================
+``I_N``                 number of instruments ``n``
+``I_KILLED``            1 while the kill switch is tripped
+``I_KILL_REASON``       :class:`qlib.enums.KillReason` of the current trip
+``I_KILL_TS``           ts of the current trip (ns)
+``I_ORD_*``             order token bucket: credit, last refill ts, rate, cap
+``I_MSG_*``             message token bucket: credit, last refill ts, rate, cap
+``I_N_OPEN``            open orders, all instruments
+``I_REJ_START``         start of the current reject-storm window (ns)
+``I_REJ_COUNT``         rejects in that window
+``I_REJ_WINDOW``        reject-storm window (ns)
+``I_MAX_REJECTS``       rejects allowed in a window (``-1``: off)
+``I_MAX_MD_AGE``        max age of the reference price (ns; int64 max: off)
+``I_MAX_LATENCY``       max observed latency (ns; int64 max: off)
+``I_JOURNAL_N``         entries written to the journal
+``I_JOURNAL_LOST``      entries that did not fit (the wrapper keeps this at 0)
+``I_*_FULL_NS``         ``cap // rate + 1``: a gap after which a bucket is full
+                        (precomputed: no integer division in the check)
+block ``J_REF_PX``      reference price, ticks (``<= 0``: none yet)
+block ``J_MD_TS``       ts of the reference price (ns)
+block ``J_OWN_BID``     best price of our resting buys (``NO_BID``: none)
+block ``J_OWN_ASK``     best price of our resting sells (``NO_ASK``: none)
+block ``J_N_OPEN``      open orders of the instrument
+=====================  =========================================================
+
+``journal`` (int64, shape ``(capacity, 3)``): one row per kill-switch trip or reset,
+columns ``JC_TS`` (ns), ``JC_EVENT`` (:class:`qlib.enums.KillEvent`) and ``JC_REASON``
+(:class:`qlib.enums.KillReason`); ``istate[I_JOURNAL_N]`` rows are used. A plain int64
+array rather than a structured one because numba's dispatcher unboxes a record
+array about 150 ns slower per call from Python (measured in
+``benchmarks/bench_pretrade.py``'s history), which the 300 ns budget cannot afford.
+
+Every kernel is compiled with ``_nrt=False``: no reference counting inside, and the
+compiler refuses any allocation. The small helpers are inlined (``inline="always"``).
+
+Token buckets are integers: credit is in nano-tokens (one order costs
+``TOKEN = 10**9``), the rate is in tokens per second, so refilling ``dt`` ns adds
+exactly ``dt * rate`` nano-tokens and the bucket never drifts by rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# --- fstate header ---------------------------------------------------------------
+F_MAX_ORDER_QTY = 0
+F_MAX_ORDER_NOTIONAL = 1
+F_MAX_GROSS = 2
+F_COLLAR = 3
+F_MAX_OPEN = 4
+F_MAX_DAILY_LOSS = 5
+F_MAX_DRAWDOWN = 6
+F_MAX_CONC = 7
+F_CAPITAL = 8
+F_MARGIN_RATE = 9
+F_PNL = 10
+F_PNL_HWM = 11
+F_PNL_DAY = 12
+F_HDR = 16
+B_POS = 0
+B_OPEN_BUY = 1
+B_OPEN_SELL = 2
+B_MAX_POS = 3
+B_TICK_VALUE = 4
+F_BLOCKS = 5
+
+# --- istate header ---------------------------------------------------------------
+I_N = 0
+I_KILLED = 1
+I_KILL_REASON = 2
+I_KILL_TS = 3
+I_ORD_CREDIT = 4
+I_ORD_TS = 5
+I_ORD_RATE = 6
+I_ORD_CAP = 7
+I_MSG_CREDIT = 8
+I_MSG_TS = 9
+I_MSG_RATE = 10
+I_MSG_CAP = 11
+I_N_OPEN = 12
+I_REJ_START = 13
+I_REJ_COUNT = 14
+I_REJ_WINDOW = 15
+I_MAX_REJECTS = 16
+I_MAX_MD_AGE = 17
+I_MAX_LATENCY = 18
+I_JOURNAL_N = 19
+I_JOURNAL_LOST = 20
+I_ORD_FULL_NS = 21
+I_MSG_FULL_NS = 22
+I_HDR = 24
+J_REF_PX = 0
+J_MD_TS = 1
+J_OWN_BID = 2
+J_OWN_ASK = 3
+J_N_OPEN = 4
+I_BLOCKS = 5
+
+# journal columns (int64 array of shape (capacity, 3))
+JC_TS = 0
+JC_EVENT = 1
+JC_REASON = 2
+
+TOKEN = 1_000_000_000
+NO_BID = -(1 << 62)
+NO_ASK = 1 << 62
+INT64_MAX = np.iinfo(np.int64).max
+
+# Codes, as literals (kernels compare small ints; qlib.enums holds the names).
+# PreTradeReject
+APPROVED = 0
+KILL_SWITCH = 1
+BAD_INTENT = 2
+STALE_MARKET_DATA = 3
+DAILY_LOSS = 4
+DRAWDOWN = 5
+MAX_ORDER_QTY = 6
+NO_REFERENCE_PRICE = 7
+PRICE_COLLAR = 8
+MAX_ORDER_NOTIONAL = 9
+POSITION_NET = 10
+POSITION_GROSS = 11
+CONCENTRATION = 12
+MARGIN = 13
+MAX_OPEN_ORDERS = 14
+SELF_TRADE = 15
+ORDER_RATE = 16
+MESSAGE_RATE = 17
+# KillReason
+KR_MANUAL = 1
+KR_DAILY_LOSS = 2
+KR_DRAWDOWN = 3
+KR_REJECT_STORM = 4
+KR_STALE_MARKET_DATA = 5
+KR_LATENCY_SPIKE = 6
+# KillEvent
+EV_TRIP = 1
+EV_RESET = 2
+# OrderType
+LIMIT = 0
+MARKET = 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _journal(istate, journal, ts_ns, event, reason):
+    """Append one kill-switch journal entry (see :class:`qlib.risk.PreTradeRisk`)."""
+    k = istate[I_JOURNAL_N]
+    if k < journal.shape[0]:
+        journal[k, JC_TS] = ts_ns
+        journal[k, JC_EVENT] = event
+        journal[k, JC_REASON] = reason
+        istate[I_JOURNAL_N] = k + 1
+    else:
+        istate[I_JOURNAL_LOST] += 1
+
+
+@njit(cache=True, _nrt=False)
+def trip_kill(istate, journal, ts_ns, reason):
+    """Trip the kill switch; return 1 if it was armed, 0 if already tripped.
+
+    See :meth:`qlib.risk.PreTradeRisk.trip`.
+    """
+    if istate[I_KILLED] != 0:
+        return 0
+    istate[I_KILLED] = 1
+    istate[I_KILL_REASON] = reason
+    istate[I_KILL_TS] = ts_ns
+    _journal(istate, journal, ts_ns, EV_TRIP, reason)
+    return 1
+
+
+@njit(cache=True, _nrt=False)
+def reset_kill(istate, journal, ts_ns, reason):
+    """Reset the kill switch and the reject-storm window; return 1 if it was tripped.
+
+    See :meth:`qlib.risk.PreTradeRisk.reset`.
+    """
+    if istate[I_KILLED] == 0:
+        return 0
+    istate[I_KILLED] = 0
+    istate[I_KILL_REASON] = 0
+    istate[I_KILL_TS] = 0
+    istate[I_REJ_START] = ts_ns
+    istate[I_REJ_COUNT] = 0
+    _journal(istate, journal, ts_ns, EV_RESET, reason)
+    return 1
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _reject(istate, journal, ts_ns, code):
+    """Count a reject in the reject-storm window (tripping on a storm); return ``code``."""
+    max_rej = istate[I_MAX_REJECTS]
+    if max_rej >= 0:
+        start = istate[I_REJ_START]
+        if istate[I_REJ_COUNT] == 0 or ts_ns < start or ts_ns - start > istate[I_REJ_WINDOW]:
+            istate[I_REJ_START] = ts_ns
+            istate[I_REJ_COUNT] = 0
+        c = istate[I_REJ_COUNT] + 1
+        istate[I_REJ_COUNT] = c
+        if c > max_rej:
+            trip_kill(istate, journal, ts_ns, KR_REJECT_STORM)
+    return code
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _credit(istate, k_credit, k_ts, k_rate, k_cap, k_full, ts_ns):
+    """Return the bucket's credit (nano-tokens) refilled up to ``ts_ns``; no write."""
+    credit = istate[k_credit]
+    dt = ts_ns - istate[k_ts]
+    if dt <= 0:
+        return credit
+    rate = istate[k_rate]
+    cap = istate[k_cap]
+    if dt > istate[k_full]:  # cap // rate + 1: bounds dt * rate by cap + rate, no overflow
+        return cap
+    c = credit + dt * rate
+    return min(c, cap)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _charge(istate, k_credit, k_ts, credit, ts_ns):
+    """Take one token from a bucket whose refilled credit is ``credit``."""
+    istate[k_credit] = credit - TOKEN
+    istate[k_ts] = max(istate[k_ts], ts_ns)
+
+
+@njit(cache=True, _nrt=False)
+def pretrade_check(istate, fstate, journal, inst, side, px_tick, qty, ts_ns, order_type):
+    """Check one new-order intent; return a ``PreTradeReject`` code.
+
+    See :meth:`qlib.risk.PreTradeRisk.check` for the checks, their order and formulas.
+    """
+    if istate[I_KILLED] != 0:
+        return KILL_SWITCH
+    n = istate[I_N]
+    if (
+        inst < 0
+        or inst >= n
+        or (side != 1 and side != -1)
+        or not (qty > 0.0 and qty < np.inf)
+        or (order_type != LIMIT and order_type != MARKET)
+        or (order_type == LIMIT and px_tick <= 0)
+    ):
+        return _reject(istate, journal, ts_ns, BAD_INTENT)
+    ii = I_HDR + inst
+    if ts_ns - istate[ii + J_MD_TS * n] > istate[I_MAX_MD_AGE]:
+        trip_kill(istate, journal, ts_ns, KR_STALE_MARKET_DATA)
+        return STALE_MARKET_DATA
+    pnl = fstate[F_PNL]
+    if fstate[F_PNL_DAY] - pnl > fstate[F_MAX_DAILY_LOSS]:
+        trip_kill(istate, journal, ts_ns, KR_DAILY_LOSS)
+        return DAILY_LOSS
+    if fstate[F_PNL_HWM] - pnl > fstate[F_MAX_DRAWDOWN]:
+        trip_kill(istate, journal, ts_ns, KR_DRAWDOWN)
+        return DRAWDOWN
+    if qty > fstate[F_MAX_ORDER_QTY]:
+        return _reject(istate, journal, ts_ns, MAX_ORDER_QTY)
+    ref = istate[ii + J_REF_PX * n]
+    if ref <= 0:
+        return _reject(istate, journal, ts_ns, NO_REFERENCE_PRICE)
+    px = ref
+    if order_type == LIMIT:
+        px = px_tick
+        if abs(px_tick - ref) > fstate[F_COLLAR] * ref:
+            return _reject(istate, journal, ts_ns, PRICE_COLLAR)
+    fi = F_HDR + inst
+    notional = qty * px * fstate[fi + B_TICK_VALUE * n]
+    if notional > fstate[F_MAX_ORDER_NOTIONAL]:
+        return _reject(istate, journal, ts_ns, MAX_ORDER_NOTIONAL)
+    pos = fstate[fi + B_POS * n]
+    if side == 1:
+        worst = pos + fstate[fi + B_OPEN_BUY * n] + qty
+    else:
+        worst = pos - fstate[fi + B_OPEN_SELL * n] - qty
+    if abs(worst) > fstate[fi + B_MAX_POS * n]:
+        return _reject(istate, journal, ts_ns, POSITION_NET)
+    gross = notional
+    inst_exposure = notional
+    for j in range(n):
+        fj = F_HDR + j
+        e = (
+            (abs(fstate[fj + B_POS * n]) + fstate[fj + B_OPEN_BUY * n] + fstate[fj + B_OPEN_SELL * n])
+            * istate[I_HDR + j + J_REF_PX * n]
+            * fstate[fj + B_TICK_VALUE * n]
+        )
+        gross += e
+        if j == inst:
+            inst_exposure += e
+    if gross > fstate[F_MAX_GROSS]:
+        return _reject(istate, journal, ts_ns, POSITION_GROSS)
+    equity = fstate[F_CAPITAL] + pnl
+    max_conc = fstate[F_MAX_CONC]
+    if max_conc < np.inf and inst_exposure > max_conc * equity:
+        return _reject(istate, journal, ts_ns, CONCENTRATION)
+    margin_rate = fstate[F_MARGIN_RATE]
+    if margin_rate > 0.0 and gross * margin_rate > equity:
+        return _reject(istate, journal, ts_ns, MARGIN)
+    if istate[I_N_OPEN] >= fstate[F_MAX_OPEN]:
+        return _reject(istate, journal, ts_ns, MAX_OPEN_ORDERS)
+    if side == 1:
+        own_ask = istate[ii + J_OWN_ASK * n]
+        if own_ask != NO_ASK and (order_type == MARKET or px_tick >= own_ask):
+            return _reject(istate, journal, ts_ns, SELF_TRADE)
+    else:
+        own_bid = istate[ii + J_OWN_BID * n]
+        if own_bid != NO_BID and (order_type == MARKET or px_tick <= own_bid):
+            return _reject(istate, journal, ts_ns, SELF_TRADE)
+    ord_on = istate[I_ORD_RATE] > 0
+    ord_credit = 0
+    if ord_on:
+        ord_credit = _credit(istate, I_ORD_CREDIT, I_ORD_TS, I_ORD_RATE, I_ORD_CAP, I_ORD_FULL_NS, ts_ns)
+        if ord_credit < TOKEN:
+            return _reject(istate, journal, ts_ns, ORDER_RATE)
+    msg_on = istate[I_MSG_RATE] > 0
+    msg_credit = 0
+    if msg_on:
+        msg_credit = _credit(istate, I_MSG_CREDIT, I_MSG_TS, I_MSG_RATE, I_MSG_CAP, I_MSG_FULL_NS, ts_ns)
+        if msg_credit < TOKEN:
+            return _reject(istate, journal, ts_ns, MESSAGE_RATE)
+    # approved: charge the throttles and reserve the order (the OMS syncs later)
+    if ord_on:
+        _charge(istate, I_ORD_CREDIT, I_ORD_TS, ord_credit, ts_ns)
+    if msg_on:
+        _charge(istate, I_MSG_CREDIT, I_MSG_TS, msg_credit, ts_ns)
+    istate[I_N_OPEN] += 1
+    istate[ii + J_N_OPEN * n] += 1
+    if side == 1:
+        fstate[fi + B_OPEN_BUY * n] += qty
+        if order_type == LIMIT and px_tick > istate[ii + J_OWN_BID * n]:
+            istate[ii + J_OWN_BID * n] = px_tick
+    else:
+        fstate[fi + B_OPEN_SELL * n] += qty
+        if order_type == LIMIT and px_tick < istate[ii + J_OWN_ASK * n]:
+            istate[ii + J_OWN_ASK * n] = px_tick
+    return APPROVED
+
+
+#: :func:`pretrade_check` for jitted engine loops compiled with ``_nrt=False``: numba
+#: inlines it at the IR level, so the call and its argument passing disappear (5-7 ns
+#: per check instead of about 13 in ``benchmarks/bench_pretrade.py``). Do not call it from
+#: a loop compiled with reference counting (numba's default): the inlined body then
+#: increfs and decrefs the state arrays on every branch, and the check costs 30+ ns;
+#: call :func:`pretrade_check` there.
+pretrade_check_inline = njit(_nrt=False, inline="always")(getattr(pretrade_check, "py_func", pretrade_check))
+
+
+@njit(cache=True, _nrt=False)
+def throttle_message(istate, ts_ns):
+    """Charge one non-order message (cancel, modify) to the message bucket.
+
+    Return ``APPROVED`` or ``MESSAGE_RATE``. See :meth:`qlib.risk.PreTradeRisk.message`.
+    """
+    if istate[I_MSG_RATE] <= 0:
+        return APPROVED
+    credit = _credit(istate, I_MSG_CREDIT, I_MSG_TS, I_MSG_RATE, I_MSG_CAP, I_MSG_FULL_NS, ts_ns)
+    if credit < TOKEN:
+        return MESSAGE_RATE
+    _charge(istate, I_MSG_CREDIT, I_MSG_TS, credit, ts_ns)
+    return APPROVED
+
+
+@njit(cache=True, _nrt=False)
+def cancel_all(istate, out):
+    """Write the indices of instruments with open orders into ``out``; return how many.
+
+    See :meth:`qlib.risk.PreTradeRisk.cancel_all_intents`.
+    """
+    n = istate[I_N]
+    k = 0
+    for i in range(n):
+        if istate[I_HDR + J_N_OPEN * n + i] > 0 and k < out.shape[0]:
+            out[k] = i
+            k += 1
+    return k
+
+
+@njit(cache=True, _nrt=False)
+def update_reference(istate, inst, ts_ns, ref_px_tick):
+    """Set an instrument's reference price and its timestamp.
+
+    See :meth:`qlib.risk.PreTradeRisk.on_market_data`.
+    """
+    n = istate[I_N]
+    istate[I_HDR + J_REF_PX * n + inst] = ref_px_tick
+    istate[I_HDR + J_MD_TS * n + inst] = ts_ns
+
+
+@njit(cache=True, _nrt=False)
+def mark_pnl(istate, fstate, journal, ts_ns, pnl):
+    """Record the P&L, raise its high-water mark and trip the circuit breakers.
+
+    Return ``APPROVED``, ``DAILY_LOSS`` or ``DRAWDOWN``. See
+    :meth:`qlib.risk.PreTradeRisk.mark_pnl`.
+    """
+    fstate[F_PNL] = pnl
+    fstate[F_PNL_HWM] = max(fstate[F_PNL_HWM], pnl)
+    if fstate[F_PNL_DAY] - pnl > fstate[F_MAX_DAILY_LOSS]:
+        trip_kill(istate, journal, ts_ns, KR_DAILY_LOSS)
+        return DAILY_LOSS
+    if fstate[F_PNL_HWM] - pnl > fstate[F_MAX_DRAWDOWN]:
+        trip_kill(istate, journal, ts_ns, KR_DRAWDOWN)
+        return DRAWDOWN
+    return APPROVED
+
+
+@njit(cache=True, _nrt=False)
+def observe_latency(istate, journal, ts_ns, latency_ns):
+    """Trip the kill switch when ``latency_ns`` exceeds the limit; return 1 if it did.
+
+    See :meth:`qlib.risk.PreTradeRisk.observe_latency`.
+    """
+    if latency_ns > istate[I_MAX_LATENCY]:
+        return trip_kill(istate, journal, ts_ns, KR_LATENCY_SPIKE)
+    return 0
+
+
+@njit(cache=True, _nrt=False)
+def sync_orders(istate, fstate, inst, n_open, open_buy_qty, open_sell_qty, own_bid, own_ask):
+    """Overwrite one instrument's open-order state with the OMS's view.
+
+    See :meth:`qlib.risk.PreTradeRisk.sync_orders`.
+    """
+    n = istate[I_N]
+    ii = I_HDR + inst
+    istate[I_N_OPEN] += n_open - istate[ii + J_N_OPEN * n]
+    istate[ii + J_N_OPEN * n] = n_open
+    istate[ii + J_OWN_BID * n] = own_bid
+    istate[ii + J_OWN_ASK * n] = own_ask
+    fstate[F_HDR + inst + B_OPEN_BUY * n] = open_buy_qty
+    fstate[F_HDR + inst + B_OPEN_SELL * n] = open_sell_qty
+
+
+@njit(cache=True, _nrt=False)
+def set_position(istate, fstate, inst, pos_qty):
+    """Set one instrument's signed filled position. See :meth:`PreTradeRisk.set_position`."""
+    fstate[F_HDR + inst + B_POS * istate[I_N]] = pos_qty
