@@ -79,6 +79,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from qlib.enums import KillEvent, KillReason, OrderType, PreTradeReject
+
 # --- fstate header ---------------------------------------------------------------
 F_MAX_ORDER_QTY = 0
 F_MAX_ORDER_NOTIONAL = 1
@@ -143,39 +145,40 @@ NO_BID = -(1 << 62)
 NO_ASK = 1 << 62
 INT64_MAX = np.iinfo(np.int64).max
 
-# Codes, as literals (kernels compare small ints; qlib.enums holds the names).
+# Codes, taken from qlib.enums (the only place code values are defined) as plain ints,
+# which numba folds into the kernels as compile-time constants.
 # PreTradeReject
-APPROVED = 0
-KILL_SWITCH = 1
-BAD_INTENT = 2
-STALE_MARKET_DATA = 3
-DAILY_LOSS = 4
-DRAWDOWN = 5
-MAX_ORDER_QTY = 6
-NO_REFERENCE_PRICE = 7
-PRICE_COLLAR = 8
-MAX_ORDER_NOTIONAL = 9
-POSITION_NET = 10
-POSITION_GROSS = 11
-CONCENTRATION = 12
-MARGIN = 13
-MAX_OPEN_ORDERS = 14
-SELF_TRADE = 15
-ORDER_RATE = 16
-MESSAGE_RATE = 17
+APPROVED = int(PreTradeReject.APPROVED)
+KILL_SWITCH = int(PreTradeReject.KILL_SWITCH)
+BAD_INTENT = int(PreTradeReject.BAD_INTENT)
+STALE_MARKET_DATA = int(PreTradeReject.STALE_MARKET_DATA)
+DAILY_LOSS = int(PreTradeReject.DAILY_LOSS)
+DRAWDOWN = int(PreTradeReject.DRAWDOWN)
+MAX_ORDER_QTY = int(PreTradeReject.MAX_ORDER_QTY)
+NO_REFERENCE_PRICE = int(PreTradeReject.NO_REFERENCE_PRICE)
+PRICE_COLLAR = int(PreTradeReject.PRICE_COLLAR)
+MAX_ORDER_NOTIONAL = int(PreTradeReject.MAX_ORDER_NOTIONAL)
+POSITION_NET = int(PreTradeReject.POSITION_NET)
+POSITION_GROSS = int(PreTradeReject.POSITION_GROSS)
+CONCENTRATION = int(PreTradeReject.CONCENTRATION)
+MARGIN = int(PreTradeReject.MARGIN)
+MAX_OPEN_ORDERS = int(PreTradeReject.MAX_OPEN_ORDERS)
+SELF_TRADE = int(PreTradeReject.SELF_TRADE)
+ORDER_RATE = int(PreTradeReject.ORDER_RATE)
+MESSAGE_RATE = int(PreTradeReject.MESSAGE_RATE)
 # KillReason
-KR_MANUAL = 1
-KR_DAILY_LOSS = 2
-KR_DRAWDOWN = 3
-KR_REJECT_STORM = 4
-KR_STALE_MARKET_DATA = 5
-KR_LATENCY_SPIKE = 6
+KR_MANUAL = int(KillReason.MANUAL)
+KR_DAILY_LOSS = int(KillReason.DAILY_LOSS)
+KR_DRAWDOWN = int(KillReason.DRAWDOWN)
+KR_REJECT_STORM = int(KillReason.REJECT_STORM)
+KR_STALE_MARKET_DATA = int(KillReason.STALE_MARKET_DATA)
+KR_LATENCY_SPIKE = int(KillReason.LATENCY_SPIKE)
 # KillEvent
-EV_TRIP = 1
-EV_RESET = 2
+EV_TRIP = int(KillEvent.TRIP)
+EV_RESET = int(KillEvent.RESET)
 # OrderType
-LIMIT = 0
-MARKET = 1
+LIMIT = int(OrderType.LIMIT)
+MARKET = int(OrderType.MARKET)
 
 
 @njit(cache=True, _nrt=False, inline="always")
