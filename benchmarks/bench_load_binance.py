@@ -277,7 +277,7 @@ def main() -> None:
     rows = []
     replay_book(ev)
     t_sorted = best_of(lambda: replay_book(ev))
-    rows.append(("sorted arrays per side (qlib.book)", t_sorted, "levels x 16 B"))
+    rows.append(("qlib.book L2 (dense window + sorted overflow)", t_sorted, "2 x 65,536 x 8 B window + levels x 16 B"))
     mk = lambda: (Dict.empty(types.int64, types.float64), Dict.empty(types.int64, types.float64))  # noqa: E731
     _dict_book(ev, *mk(), out)
     t_dict = best_of(lambda: _dict_book(ev, *mk(), out))
