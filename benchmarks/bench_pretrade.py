@@ -3,7 +3,8 @@
 Prints a Markdown table, ns per full check (every limit of the config enabled, the
 order approved, so every check runs and the throttles and reservations are written):
 
-* inside one jitted loop (1 and 8 instruments: the gross-exposure sum loops over them):
+* inside one jitted loop (1 and 8 instruments; the check is O(1) in the number of
+  instruments since the gross exposure is kept incrementally in ``fstate[F_GROSS]``):
   ``pretrade_check_inline`` inlined into a loop compiled with ``_nrt=False`` (the way
   for engines), and ``pretrade_check`` called from a loop compiled with ``_nrt=False``
   as the kernels are, and from one compiled with numba's default
@@ -16,7 +17,9 @@ order approved, so every check runs and the throttles and reservations are writt
   none, which is the floor any numba call from Python pays.
 
 Best of ``--repeat`` runs; JIT compilation (or cache load) is timed apart. Results on a
-shared 2-core machine vary with the other load on it.
+shared 2-core machine vary with the other load on it. After editing the kernels, delete
+this directory's numba cache (``benchmarks/__pycache__/bench_pretrade*.nbi``/``.nbc``):
+numba's cache of a jitted caller keeps the old code of the kernels it calls or inlines.
 """
 
 from __future__ import annotations

@@ -31,6 +31,16 @@ from qlib.risk.performance import (
     turnover,
 )
 from qlib.risk.pretrade import JOURNAL_COLUMNS, PreTradeRisk
+from qlib.risk.returns import (
+    VAR_METHODS,
+    metric_table,
+    pretrade_latency_sample,
+    returns_from_mid,
+    rolling_var,
+    sample_options_book,
+    sample_scenarios,
+    var_by_method,
+)
 from qlib.risk.stress import (
     Scenario,
     load_scenarios,
@@ -85,4 +95,12 @@ __all__: list[str] = [
     "kupiec_pof",
     "value_at_risk",
     "var_estimate",
+    "VAR_METHODS",
+    "metric_table",
+    "pretrade_latency_sample",
+    "returns_from_mid",
+    "rolling_var",
+    "sample_options_book",
+    "sample_scenarios",
+    "var_by_method",
 ]

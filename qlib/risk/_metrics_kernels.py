@@ -330,3 +330,187 @@ def violation_transitions(hits):
         else:
             n11 += 1
     return n00, n01, n10, n11
+
+
+@njit(cache=True, inline="always")
+def _sample_bracket(smp, r, margin):
+    """``(lo, hi)``: sample order statistics ``r - margin`` and ``r + margin`` (``-inf``/``inf`` beyond)."""
+    m = smp.shape[0]
+    lo = -np.inf
+    hi = np.inf
+    if r - margin > 0:
+        lo = np.partition(smp, r - margin)[r - margin]
+    if r + margin < m - 1:
+        hi = np.partition(smp, r + margin)[r + margin]
+    return lo, hi
+
+
+@njit(cache=True, inline="always")
+def _sample_margin(k, n, m):
+    """Sample rank of order statistic ``k`` of ``n`` and its 5-sd safety margin (order_stats)."""
+    r = int(k * m / n)
+    pk = min(max(k / n, 1.0 / m), 1.0 - 1.0 / m)
+    return r, int(5.0 * np.sqrt(m * pk * (1.0 - pk))) + 8
+
+
+@njit(cache=True, inline="always")
+def _kth_and_next(b, j, nb):
+    """``(b_(j), b_(j+1))`` of ``b[:nb]`` after ``np.partition`` at ``j``; ``b`` partitioned in place."""
+    p = np.partition(b[:nb], j)
+    v1 = p[j]
+    if j + 1 < nb:
+        v1 = p[j + 1]
+        for i in range(j + 2, nb):
+            v1 = min(v1, p[i])
+    return p, p[j], v1
+
+
+@njit(cache=True)
+def _gather_at_most(x, hi, buf):
+    """Copy the values ``<= hi`` of ``x`` into ``buf`` (as many as fit).
+
+    Return ``(count, sum of x)``: blocks of four values are summed (four accumulators)
+    and tested together, so the rarely taken branch is one per block; the sum lets the
+    wrapper skip its own finiteness pass over ``x`` (a NaN or inf makes it non-finite).
+    """
+    cap = buf.shape[0]
+    n = x.shape[0]
+    nb = 0
+    t0 = 0.0
+    t1 = 0.0
+    t2 = 0.0
+    t3 = 0.0
+    n4 = n - n % 4
+    for i in range(0, n4, 4):
+        v0 = x[i]
+        v1 = x[i + 1]
+        v2 = x[i + 2]
+        v3 = x[i + 3]
+        t0 += v0
+        t1 += v1
+        t2 += v2
+        t3 += v3
+        if (v0 <= hi) | (v1 <= hi) | (v2 <= hi) | (v3 <= hi):
+            for j in range(i, i + 4):
+                v = x[j]
+                if v <= hi:
+                    if nb < cap:
+                        buf[nb] = v
+                    nb += 1
+    for j in range(n4, n):
+        v = x[j]
+        t0 += v
+        if v <= hi:
+            if nb < cap:
+                buf[nb] = v
+            nb += 1
+    return nb, (t0 + t1) + (t2 + t3)
+
+
+@njit(cache=True)
+def lower_tail_stats(x, k):
+    """:func:`lower_order_stats` and the sum of ``x``: ``(x_(k), x_(k+1), tail sum, sum)``.
+
+    The sum of ``x`` is not finite exactly when ``x`` holds a NaN or inf (or the sum
+    overflows); then the other three results are meaningless and the caller must raise
+    (:func:`qlib.risk.expected_shortfall` checks finiteness this way, in the same pass).
+
+    Selects only the lower tail: one pass keeps the values at or below ``hi``, the upper
+    end of the strided-sample bracket of ``x_(k+1)``, in a small buffer (no lower bound and
+    no running tail sum: one rarely taken branch per block of four values), then
+    partitions that buffer at ``k`` and sums its ``k + 1`` smallest. The buffer holds
+    about ``k`` plus the margin values. A miss (fewer than ``k + 2`` values at or below
+    ``hi``) or a ``k`` in the upper half falls back to :func:`order_stats`, so the result
+    is always exact.
+    """
+    n = x.shape[0]
+    k1 = min(k + 1, n - 1)
+    if n > 4096 and 2 * k < n:
+        step = max(1, int(n ** (1.0 / 3.0)))
+        smp = x[::step].copy()
+        m = smp.shape[0]
+        r, margin = _sample_margin(k1, n, m)
+        hi = np.inf
+        if r + margin < m - 1:
+            hi = np.partition(smp, r + margin)[r + margin]
+        cap = min(n, 2 * (k1 + 1) + 4 * margin * step + 64)
+        buf = np.empty(cap)
+        nb, total = _gather_at_most(x, hi, buf)
+        if not np.isfinite(total):
+            return np.nan, np.nan, np.nan, total
+        if k1 < nb <= cap:
+            p, v0, v1 = _kth_and_next(buf, k, nb)
+            if k1 == k:
+                v1 = v0
+            s = 0.0
+            for i in range(k + 1):
+                s += p[i]
+            return v0, v1, s, total
+    total = 0.0
+    for i in range(n):
+        total += x[i]
+    if not np.isfinite(total):
+        return np.nan, np.nan, np.nan, total
+    v0, v1, s = order_stats(x, k)
+    return v0, v1, s, total
+
+
+@njit(cache=True)
+def lower_order_stats(x, k):
+    """As :func:`order_stats` (same three results) for a lower-tail ``k``: see lower_tail_stats.
+
+    Finite input (the wrappers check).
+    """
+    v0, v1, s, _ = lower_tail_stats(x, k)
+    return v0, v1, s
+
+
+@njit(cache=True)
+def two_quantiles(x, qa, qb):
+    """Linear-interpolation quantiles (numpy's default) at ``qa <= qb``; see tail_ratio.
+
+    The same values as two :func:`quantile` calls from one strided sample and one pass
+    over ``x``: the (branch-free) pass copies the values inside the bracket of ``qa`` and
+    of ``qb`` and counts the values below each bracket; only the two small
+    brackets are partitioned. Overlapping brackets, a miss or a small ``x`` fall back to
+    :func:`quantile` (exact either way). Finite input (the wrappers check).
+    """
+    n = x.shape[0]
+    ha = (n - 1) * qa
+    hb = (n - 1) * qb
+    ka = min(int(np.floor(ha)), n - 1)
+    kb = min(int(np.floor(hb)), n - 1)
+    ka1 = min(ka + 1, n - 1)
+    kb1 = min(kb + 1, n - 1)
+    if n > 4096:
+        step = max(1, int(n ** (1.0 / 3.0)))
+        smp = x[::step].copy()
+        m = smp.shape[0]
+        ra, ma = _sample_margin(ka, n, m)
+        rb, mb = _sample_margin(kb, n, m)
+        lo_a, hi_a = _sample_bracket(smp, ra, ma)
+        lo_b, hi_b = _sample_bracket(smp, rb, mb)
+        if hi_a < lo_b:
+            buf_a = np.empty(n + 1)
+            buf_b = np.empty(n + 1)
+            na = 0
+            nb = 0
+            below_a = 0
+            below_b = 0
+            for i in range(n):  # branch-free: the brackets hold too many values to predict
+                v = x[i]
+                buf_a[na] = v
+                na += (v >= lo_a) & (v <= hi_a)
+                buf_b[nb] = v
+                nb += (v >= lo_b) & (v <= hi_b)
+                below_a += v < lo_a
+                below_b += v < lo_b
+            if below_a <= ka and ka1 < below_a + na and below_b <= kb and kb1 < below_b + nb:
+                _, a0, a1 = _kth_and_next(buf_a, ka - below_a, na)
+                _, b0, b1 = _kth_and_next(buf_b, kb - below_b, nb)
+                if ka1 == ka:
+                    a1 = a0
+                if kb1 == kb:
+                    b1 = b0
+                return a0 + (a1 - a0) * (ha - ka), b0 + (b1 - b0) * (hb - kb)
+    return quantile(x, qa), quantile(x, qb)

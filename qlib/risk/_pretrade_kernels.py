@@ -24,11 +24,17 @@ blocks of ``n`` entries: block ``k`` of instrument ``i`` is at ``F_HDR + k * n +
 ``F_PNL``               current P&L (realised + unrealised)
 ``F_PNL_HWM``           high-water mark of ``F_PNL``
 ``F_PNL_DAY``           ``F_PNL`` at the start of the day
+``F_GROSS``             gross exposure :math:`\sum_j e_j` of block ``B_EXPO``, kept
+                        incrementally (the check reads it in O(1)); set_position and
+                        sync_orders re-sum it exactly, update_reference and an approval
+                        add the change of one ``e_i``
 block ``B_POS``         signed filled position, per instrument
 block ``B_OPEN_BUY``    open buy quantity, per instrument
 block ``B_OPEN_SELL``   open sell quantity, per instrument
 block ``B_MAX_POS``     max worst-case net position (``inf``: off)
 block ``B_TICK_VALUE``  quote currency per tick per unit of quantity
+block ``B_EXPO``        exposure :math:`e_i = (|x_i| + b_i + a_i) r_i v_i` (quote currency),
+                        recomputed whenever one of its inputs changes
 =====================  =========================================================
 
 ``istate`` (int64): header ``I_*`` then per-instrument blocks ``J_*`` at
@@ -95,13 +101,15 @@ F_MARGIN_RATE = 9
 F_PNL = 10
 F_PNL_HWM = 11
 F_PNL_DAY = 12
+F_GROSS = 13
 F_HDR = 16
 B_POS = 0
 B_OPEN_BUY = 1
 B_OPEN_SELL = 2
 B_MAX_POS = 3
 B_TICK_VALUE = 4
-F_BLOCKS = 5
+B_EXPO = 5
+F_BLOCKS = 6
 
 # --- istate header ---------------------------------------------------------------
 I_N = 0
@@ -264,6 +272,63 @@ def _charge(istate, k_credit, k_ts, credit, ts_ns):
     istate[k_ts] = max(istate[k_ts], ts_ns)
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _exposure(istate, fstate, n, inst):
+    """Exposure ``e_i`` of one instrument from its current state (the check's formula)."""
+    fi = F_HDR + inst
+    return (
+        (abs(fstate[fi + B_POS * n]) + fstate[fi + B_OPEN_BUY * n] + fstate[fi + B_OPEN_SELL * n])
+        * istate[I_HDR + inst + J_REF_PX * n]
+        * fstate[fi + B_TICK_VALUE * n]
+    )
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _resum_gross(istate, fstate, n, inst):
+    """Recompute ``e_inst`` and re-sum ``F_GROSS`` exactly over ``B_EXPO`` (O(n))."""
+    fstate[F_HDR + inst + B_EXPO * n] = _exposure(istate, fstate, n, inst)
+    g = 0.0
+    for j in range(n):
+        g += fstate[F_HDR + j + B_EXPO * n]
+    fstate[F_GROSS] = g
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _add_gross(fstate, n, k, e_old, e_new):
+    """Set ``B_EXPO`` entry ``k`` to ``e_new`` and add the change to ``F_GROSS`` (O(1)).
+
+    A non-finite result (an infinite exposure makes ``inf - inf``) re-sums instead, so
+    ``F_GROSS`` is never a NaN that would pass the gross and margin checks.
+    """
+    fstate[k] = e_new
+    g = fstate[F_GROSS] + (e_new - e_old)
+    if g - g != 0.0:
+        g = 0.0
+        for j in range(n):
+            g += fstate[F_HDR + j + B_EXPO * n]
+    fstate[F_GROSS] = g
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _update_gross(istate, fstate, n, inst):
+    """Recompute ``e_inst`` and add its change to ``F_GROSS`` (O(1))."""
+    k = F_HDR + inst + B_EXPO * n
+    _add_gross(fstate, n, k, fstate[k], _exposure(istate, fstate, n, inst))
+
+
+@njit(cache=True, _nrt=False)
+def gross_exposure_sum(istate, fstate):
+    r"""Gross exposure recomputed from the positions, open quantities and references.
+
+    The reference for ``fstate[F_GROSS]`` (tests): :math:`\sum_j (|x_j| + b_j + a_j) r_j v_j`.
+    """
+    n = istate[I_N]
+    g = 0.0
+    for j in range(n):
+        g += _exposure(istate, fstate, n, j)
+    return g
+
+
 @njit(cache=True, _nrt=False)
 def pretrade_check(istate, fstate, journal, inst, side, px_tick, qty, ts_ns, order_type):
     """Check one new-order intent; return a ``PreTradeReject`` code.
@@ -304,28 +369,23 @@ def pretrade_check(istate, fstate, journal, inst, side, px_tick, qty, ts_ns, ord
         if abs(px_tick - ref) > fstate[F_COLLAR] * ref:
             return _reject(istate, journal, ts_ns, PRICE_COLLAR)
     fi = F_HDR + inst
-    notional = qty * px * fstate[fi + B_TICK_VALUE * n]
+    tick_value = fstate[fi + B_TICK_VALUE * n]
+    notional = qty * px * tick_value
     if notional > fstate[F_MAX_ORDER_NOTIONAL]:
         return _reject(istate, journal, ts_ns, MAX_ORDER_NOTIONAL)
     pos = fstate[fi + B_POS * n]
+    open_buy = fstate[fi + B_OPEN_BUY * n]
+    open_sell = fstate[fi + B_OPEN_SELL * n]
     if side == 1:
-        worst = pos + fstate[fi + B_OPEN_BUY * n] + qty
+        worst = pos + open_buy + qty
     else:
-        worst = pos - fstate[fi + B_OPEN_SELL * n] - qty
+        worst = pos - open_sell - qty
     if abs(worst) > fstate[fi + B_MAX_POS * n]:
         return _reject(istate, journal, ts_ns, POSITION_NET)
-    gross = notional
-    inst_exposure = notional
-    for j in range(n):
-        fj = F_HDR + j
-        e = (
-            (abs(fstate[fj + B_POS * n]) + fstate[fj + B_OPEN_BUY * n] + fstate[fj + B_OPEN_SELL * n])
-            * istate[I_HDR + j + J_REF_PX * n]
-            * fstate[fj + B_TICK_VALUE * n]
-        )
-        gross += e
-        if j == inst:
-            inst_exposure += e
+    # O(1): F_GROSS and B_EXPO are kept up to date wherever their inputs change
+    gross = notional + fstate[F_GROSS]
+    inst_e = fstate[fi + B_EXPO * n]
+    inst_exposure = notional + inst_e
     if gross > fstate[F_MAX_GROSS]:
         return _reject(istate, journal, ts_ns, POSITION_GROSS)
     equity = fstate[F_CAPITAL] + pnl
@@ -365,19 +425,24 @@ def pretrade_check(istate, fstate, journal, inst, side, px_tick, qty, ts_ns, ord
     istate[I_N_OPEN] += 1
     istate[ii + J_N_OPEN * n] += 1
     if side == 1:
-        fstate[fi + B_OPEN_BUY * n] += qty
+        open_buy += qty
+        fstate[fi + B_OPEN_BUY * n] = open_buy
         if order_type == LIMIT and px_tick > istate[ii + J_OWN_BID * n]:
             istate[ii + J_OWN_BID * n] = px_tick
     else:
-        fstate[fi + B_OPEN_SELL * n] += qty
+        open_sell += qty
+        fstate[fi + B_OPEN_SELL * n] = open_sell
         if order_type == LIMIT and px_tick < istate[ii + J_OWN_ASK * n]:
             istate[ii + J_OWN_ASK * n] = px_tick
+    # the exposure's new value from the loaded inputs (the same formula as _exposure)
+    e_new = (abs(pos) + open_buy + open_sell) * ref * tick_value
+    _add_gross(fstate, n, fi + B_EXPO * n, inst_e, e_new)
     return APPROVED
 
 
 #: :func:`pretrade_check` for jitted engine loops compiled with ``_nrt=False``: numba
-#: inlines it at the IR level, so the call and its argument passing disappear (5-7 ns
-#: per check instead of about 13 in ``benchmarks/bench_pretrade.py``). Do not call it from
+#: inlines it at the IR level, so the call and its argument passing disappear (see
+#: the per-check times in ``benchmarks/bench_pretrade.py``). Do not call it from
 #: a loop compiled with reference counting (numba's default): the inlined body then
 #: increfs and decrefs the state arrays on every branch, and the check costs 30+ ns;
 #: call :func:`pretrade_check` there.
@@ -415,14 +480,15 @@ def cancel_all(istate, out):
 
 
 @njit(cache=True, _nrt=False)
-def update_reference(istate, inst, ts_ns, ref_px_tick):
-    """Set an instrument's reference price and its timestamp.
+def update_reference(istate, fstate, inst, ts_ns, ref_px_tick):
+    """Set an instrument's reference price and its timestamp (and its exposure, O(1)).
 
     See :meth:`qlib.risk.PreTradeRisk.on_market_data`.
     """
     n = istate[I_N]
     istate[I_HDR + J_REF_PX * n + inst] = ref_px_tick
     istate[I_HDR + J_MD_TS * n + inst] = ts_ns
+    _update_gross(istate, fstate, n, inst)
 
 
 @njit(cache=True, _nrt=False)
@@ -468,9 +534,12 @@ def sync_orders(istate, fstate, inst, n_open, open_buy_qty, open_sell_qty, own_b
     istate[ii + J_OWN_ASK * n] = own_ask
     fstate[F_HDR + inst + B_OPEN_BUY * n] = open_buy_qty
     fstate[F_HDR + inst + B_OPEN_SELL * n] = open_sell_qty
+    _resum_gross(istate, fstate, n, inst)
 
 
 @njit(cache=True, _nrt=False)
 def set_position(istate, fstate, inst, pos_qty):
     """Set one instrument's signed filled position. See :meth:`PreTradeRisk.set_position`."""
-    fstate[F_HDR + inst + B_POS * istate[I_N]] = pos_qty
+    n = istate[I_N]
+    fstate[F_HDR + inst + B_POS * n] = pos_qty
+    _resum_gross(istate, fstate, n, inst)

@@ -317,7 +317,7 @@ def tail_ratio(returns: Returns) -> float:
     Raises InsufficientDataError for empty input or a zero 5th percentile.
     """
     x = as_float_1d(returns, "returns", 1)
-    lo, hi = _k.quantile(x, 0.05), _k.quantile(x, 0.95)
+    lo, hi = _k.two_quantiles(x, 0.05, 0.95)  # one selection pass for both
     if lo == 0.0:
         raise InsufficientDataError("tail_ratio: the 5th percentile was 0, needed a loss tail")
     return float(abs(hi) / abs(lo))

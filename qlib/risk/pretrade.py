@@ -8,11 +8,12 @@ the kernel inside their jitted loops with :attr:`PreTradeRisk.istate`,
 :attr:`PreTradeRisk.fstate` and :attr:`PreTradeRisk.journal_array`; notebooks and the
 asyncio runtime call :meth:`PreTradeRisk.check`.
 
-Cost (``benchmarks/bench_pretrade.py``): a full check takes 5-7 ns when
+Cost (``benchmarks/bench_pretrade.py``): a full check takes about 6.5 ns when
 ``pretrade_check_inline`` is inlined into a loop compiled with ``_nrt=False``, about
-13 ns when ``pretrade_check`` is called from any jitted loop, and 260-280 ns from
-Python, almost all of it numba's dispatcher unboxing the nine arguments (a jitted
-no-op with the same arguments costs as much).
+12.5 ns when ``pretrade_check`` is called from any jitted loop, whatever the number of
+instruments (the gross exposure is kept incrementally, so no check loops over them),
+and 220-280 ns from Python, almost all of it numba's dispatcher unboxing the nine
+arguments (a jitted no-op with the same arguments costs as much).
 """
 
 from __future__ import annotations
@@ -80,7 +81,10 @@ class PreTradeRisk:
     10. ``POSITION_NET``: worst case if every open order on the side fills,
         :math:`|x + b + q|` (buy) or :math:`|x - a - q|` (sell) :math:`> \text{limit}_i`.
     11. ``POSITION_GROSS``: :math:`G = N + \sum_j (|x_j| + b_j + a_j)\, r_j v_j >
-        \text{max\_gross\_notional}` (instruments without a reference count zero).
+        \text{max\_gross\_notional}` (instruments without a reference count zero). The
+        sum is kept in the state (O(1) per check): :meth:`set_position` and
+        :meth:`sync_orders` re-sum it exactly, :meth:`on_market_data` and an approval add
+        the change of one term (exact up to float rounding).
     12. ``CONCENTRATION``: :math:`N + (|x_i| + b_i + a_i) r_i v_i > c \cdot E`.
     13. ``MARGIN``: :math:`m \cdot G > E` (buying power :math:`E / m`).
     14. ``MAX_OPEN_ORDERS``: open orders :math:`\ge` ``max_open_orders``.
@@ -312,7 +316,7 @@ class PreTradeRisk:
     # --- state fed by market data and the OMS --------------------------------------
     def on_market_data(self, instrument: int | str, ts_ns: int, ref_px_tick: int) -> None:
         """Set the reference price (mid, last or mark, in ticks) of an instrument."""
-        K.update_reference(self.istate, self._idx(instrument), int(ts_ns), int(ref_px_tick))
+        K.update_reference(self.istate, self.fstate, self._idx(instrument), int(ts_ns), int(ref_px_tick))
 
     def mark_pnl(self, pnl: float, ts_ns: int | None = None) -> int:
         """Record the account P&L; trip the kill switch on a circuit breaker.

@@ -57,7 +57,7 @@ from scipy.special import xlogy
 
 from qlib.errors import EngineError, InsufficientDataError, ParameterError, SchemaError
 from qlib.risk import _metrics_kernels as _k
-from qlib.risk._metrics_inputs import as_float_1d, finite_scalar, positive_int
+from qlib.risk._metrics_inputs import as_float_1d, finite_scalar, positive_int, require_finite
 from qlib.risk._metrics_inputs import confidence as _confidence
 
 __all__ = [
@@ -90,12 +90,19 @@ class VaREstimate:
     horizon: int
 
 
-def _tail(sample: np.ndarray, conf: float) -> tuple[float, float]:
-    """(VaR, ES) as positive losses from a sample of horizon returns (one selection)."""
+def _tail(sample: np.ndarray, conf: float, returns: bool = False) -> tuple[float, float]:
+    """(VaR, ES) as positive losses from a sample of horizon returns (one selection).
+
+    ``returns=True``: ``sample`` is the unchecked input, whose finiteness is checked here.
+    """
     cut = 1.0 - conf
     h = (sample.shape[0] - 1) * cut
     k = int(h)
-    v0, v1, s = _k.order_stats(sample, k)
+    v0, v1, s, total = _k.lower_tail_stats(sample, k)  # selects only the lower tail
+    if not np.isfinite(total):  # the finiteness check, fused into the selection pass
+        if returns:
+            require_finite(sample, "returns")
+        v0, v1, s = _k.order_stats(sample, k)
     return -float(v0 + (v1 - v0) * (h - k)), -float(s / (k + 1))
 
 
@@ -201,10 +208,11 @@ def var_estimate(
     conf = _confidence(confidence)
     h = positive_int(horizon, "horizon")
     need = max(MIN_OBS[method], h if method == "historical" else 0)
-    x = as_float_1d(returns, "returns", need)
+    # historical, one bar: _tail checks finiteness in its selection pass
+    x = as_float_1d(returns, "returns", need, check_finite=not (method == "historical" and h == 1))
     p = 1.0 - conf
     if method == "historical":
-        v, e = _tail(_horizon_returns(x, h), conf)
+        v, e = _tail(_horizon_returns(x, h), conf, returns=h == 1)
     elif method in ("normal", "cornish_fisher"):
         mu, sd = _k.mean_std(x, 0.0)
         mu_h, sd_h = h * mu, np.sqrt(h) * sd

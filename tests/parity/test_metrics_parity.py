@@ -163,3 +163,31 @@ def test_sharpe_infers_daily_frequency_like_empyrical_daily_period():
     x = SERIES["normal"]
     s = pd.Series(x, index=pd.bdate_range("2015-01-01", periods=len(x)))
     assert sharpe_ratio(s) == pytest.approx(ep.sharpe_ratio(x, period="daily"), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 17, 4096, 4097, 20_000, 200_001])
+@pytest.mark.parametrize("data", ["random", "sorted", "reversed", "adversarial", "constant"])
+def test_lower_order_stats_and_two_quantiles_match_full_sort(n, data):
+    x = np.random.default_rng(n + 1).standard_t(3, n)
+    if data == "sorted":
+        x = np.sort(x)
+    elif data == "reversed":
+        x = np.sort(x)[::-1].copy()
+    elif data == "adversarial":
+        x = _adversarial(n)
+    elif data == "constant":
+        x = np.full(n, 0.25)
+    srt = np.sort(x)
+    for k in sorted({0, n // 1000, n // 100, n // 20, n // 2, n - 1}):
+        v0, v1, s = _k.lower_order_stats(x, k)
+        assert v0 == srt[k] and v1 == srt[min(k + 1, n - 1)]
+        scale = np.abs(srt[: k + 1]).sum()
+        assert s == pytest.approx(srt[: k + 1].sum(), rel=0, abs=1e-13 * scale + 1e-300)
+        w0, w1, t = _k.lower_order_stats.py_func(x, k)
+        assert (w0, w1) == (v0, v1) and t == pytest.approx(s, rel=0, abs=1e-13 * scale + 1e-300)
+    for qa, qb in [(0.05, 0.95), (0.01, 0.99), (0.0, 1.0), (0.3, 0.7), (0.5, 0.5)]:
+        a, b = _k.two_quantiles(x, qa, qb)
+        assert (a, b) == (_k.quantile(x, qa), _k.quantile(x, qb))
+        assert (a, b) == _k.two_quantiles.py_func(x, qa, qb)
+        assert a == pytest.approx(np.percentile(x, 100 * qa), rel=1e-13, abs=1e-18)
+        assert b == pytest.approx(np.percentile(x, 100 * qb), rel=1e-13, abs=1e-18)

@@ -42,7 +42,7 @@ def _run(seed: int, jit: bool) -> tuple[list, PreTradeRisk]:
     ts = 1_000_000_000
     log: list = []
     for i in range(2):
-        f["update_reference"](s, i, ts, 1000 + 10 * i)
+        f["update_reference"](s, fs, i, ts, 1000 + 10 * i)
     out = np.zeros(2, dtype=np.int64)
     for _ in range(400):
         ts += int(rng.integers(-2_000_000, 40_000_000))
@@ -67,7 +67,7 @@ def _run(seed: int, jit: bool) -> tuple[list, PreTradeRisk]:
         elif op < 0.87:
             f["set_position"](s, fs, inst, float(rng.integers(-5, 6)))
         elif op < 0.90:
-            f["update_reference"](s, inst, ts, int(1000 + 10 * inst + rng.integers(-3, 4)))
+            f["update_reference"](s, fs, inst, ts, int(1000 + 10 * inst + rng.integers(-3, 4)))
         elif op < 0.92:
             log.append(f["trip_kill"](s, j, ts, 1))
             k = f["cancel_all"](s, out)

@@ -1,6 +1,7 @@
 """Invariants of the pre-trade kernel: the token bucket never lets through more than
 ``burst + rate`` orders in any one-second window; a tripped kill switch approves
-nothing; a reject leaves the throttle and the reservations untouched."""
+nothing; a reject leaves the throttle and the reservations untouched; the incrementally
+kept gross exposure equals the recomputed sum."""
 
 from __future__ import annotations
 
@@ -110,3 +111,57 @@ def test_reject_leaves_throttle_and_reservations_untouched(intents: list) -> Non
         else:
             assert risk.istate[K.I_N_OPEN] == s0[K.I_N_OPEN] + 1
         assert 0 <= risk.istate[K.I_ORD_CREDIT] <= risk.istate[K.I_ORD_CAP]
+
+
+INST3 = [Instrument("AAA.X", tick_size=0.5), Instrument("BBB.X", tick_size=0.1, multiplier=5.0),
+         Instrument("CCC.X", tick_size=0.25, multiplier=3.0)]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ops=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 2), st.sampled_from([-1, 1]), st.integers(-3, 1200),
+                  st.sampled_from([0.5, 1.0, 2.0, 3.0, 7.0, 1e6]), st.sampled_from([0, 1])),
+        min_size=1, max_size=80,
+    )
+)
+def test_incremental_gross_exposure_equals_recomputed_sum(ops: list) -> None:
+    """F_GROSS (kept incrementally) and B_EXPO always match the sum recomputed from the
+    positions, open quantities and references, after any sequence of operations."""
+    risk = PreTradeRisk(RiskConfig(max_gross_notional=1e7, max_order_qty=1e7), INST3)
+    n = len(INST3)
+    ts = 10
+    for op, inst, side, px, qty, otype in ops:
+        ts += 1000
+        if op == 0:
+            risk.check(inst, side, px, qty, ts, otype)
+        elif op == 1:
+            risk.on_market_data(inst, ts, px)
+        elif op == 2:
+            risk.set_position(inst, side * qty)
+        elif op == 3:
+            risk.sync_orders(inst, 1, qty, qty / 2, None, None)
+        else:
+            risk.sync_orders(inst, 0, 0.0, 0.0)
+        f, s = risk.fstate, risk.istate
+        expo = [(abs(f[K.F_HDR + K.B_POS * n + j]) + f[K.F_HDR + K.B_OPEN_BUY * n + j]
+                 + f[K.F_HDR + K.B_OPEN_SELL * n + j]) * s[K.I_HDR + K.J_REF_PX * n + j]
+                * f[K.F_HDR + K.B_TICK_VALUE * n + j] for j in range(n)]
+        # each exposure is recomputed by the same formula: exact
+        assert list(f[K.F_HDR + K.B_EXPO * n: K.F_HDR + (K.B_EXPO + 1) * n]) == expo
+        total = K.gross_exposure_sum(s, f)
+        assert total == sum(expo)  # same order of summation
+        # the running sum: exact after a re-sum, within a few ulps after O(1) updates
+        assert abs(f[K.F_GROSS] - total) <= 1e-12 * sum(abs(e) for e in expo)
+        if op >= 2:  # set_position and sync_orders re-sum: bit-exact
+            assert f[K.F_GROSS] == total
+
+
+def test_gross_exposure_stays_a_number_after_an_infinite_exposure() -> None:
+    risk = PreTradeRisk(RiskConfig(max_gross_notional=1e7), INST3)
+    for j in range(3):
+        risk.on_market_data(j, 1, 1000)
+    risk.sync_orders(0, 1, float("inf"), 0.0)  # an infinite open quantity: infinite exposure
+    risk.on_market_data(0, 2, 1001)  # inf - inf would make a NaN running sum
+    assert risk.fstate[K.F_GROSS] == np.inf == K.gross_exposure_sum(risk.istate, risk.fstate)
+    assert risk.check(1, 1, 1000, 1.0, 3, 0) == R.POSITION_GROSS

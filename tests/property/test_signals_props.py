@@ -77,8 +77,13 @@ def test_depth_weighted_mid_of_one_level_is_mid(q):
 
 
 @settings(max_examples=40, deadline=None)
-@given(arrays(np.float64, st.integers(3, 80), elements=st.floats(1, 1e4)), st.floats(0.01, 100))
-def test_tick_rule_invariant_to_positive_affine_price_maps(px, a):
+@given(arrays(np.int64, st.integers(3, 80), elements=st.integers(1, 10_000)),
+       st.sampled_from([0.25, 0.5, 2.0, 8.0, 100.0]))
+def test_tick_rule_invariant_to_positive_affine_price_maps(px_tick, a):
+    # Prices on a tick grid and exactly representable maps: a float affine map of
+    # arbitrary floats may merge two prices one ulp apart, which is rounding, not a
+    # failure of the tick rule's invariance.
+    px = px_tick.astype(np.float64)
     assert (tick_rule(pd.Series(px * a + 3.0)).to_numpy() == tick_rule(pd.Series(px)).to_numpy()).all()
 
 
