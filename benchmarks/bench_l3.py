@@ -50,6 +50,7 @@ from qlib.data import load_databento, load_lobster, simulate
 from qlib.data.paths import shared_data_dir
 from qlib.enums import EventKind, OrderType, StpPolicy, TimeInForce
 from qlib.errors import OrderRejected
+from _common import best_of  # benchmarks/_common.py
 
 REPEATS = 5
 #: L3 apply runs are short (5-25 ms): more of them, for a stable best on a shared machine.
@@ -58,12 +59,7 @@ SUBSET = 20_000
 
 
 def _best(fn, repeat=REPEATS):
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+    return best_of(fn, repeat)
 
 
 class DictDequeBook:

@@ -35,6 +35,7 @@ from numba import njit
 from qlib.instrument import Instrument
 from qlib.risk import PreTradeRisk, RiskConfig
 from qlib.risk import _pretrade_kernels as K
+from _common import best_of as _best  # benchmarks/_common.py
 
 REF = 100_000
 CFG = RiskConfig(
@@ -242,14 +243,6 @@ def _plain_loop(pr: PlainRisk, n_inst: int, n: int) -> int:
         ts += 1000
     return s
 
-
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def _per_call_ns(call, n: int, repeat: int) -> float:

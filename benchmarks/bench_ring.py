@@ -23,7 +23,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from numba import njit
 
 from qlib.dtypes import empty_events
 from qlib.ring import Ring, SharedRing, monotonic_ns, pop, pop_many, push, push_many, rdtsc
+from _common import best_of as _best, cpu_name as _cpu  # benchmarks/_common.py
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,24 +73,6 @@ def _clock_loop(n, which):
     return s
 
 
-def _best(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def _cpu() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
 
 
 def _pair_run(n: int, pbatch: int, cbatch: int, gap_ns: int = 0) -> tuple[dict, dict]:

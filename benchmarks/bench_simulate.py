@@ -35,26 +35,9 @@ import numpy as np
 
 from qlib.data import _sim_kernels as K
 from qlib.data.paths import shared_data_dir
+from _common import best_of as _best_of, cpu_name as _cpu_name  # benchmarks/_common.py
 
 
-def _best_of(fn, repeat: int) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _cold_compile_seconds() -> float:

@@ -11,7 +11,6 @@ session and LOBSTER level 10 (numba cache warm: each run once before timing).
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import tempfile
 import time
@@ -24,29 +23,15 @@ import qlib.signals as S
 from qlib.data.paths import shared_data_dir
 from qlib.data.sources import load
 from qlib.signals import _vpin_kernels as K
+from _common import best_of, cpu_name as _cpu_name  # benchmarks/_common.py
 
 ROOT = Path(__file__).resolve().parents[1]
 LOBSTER10 = "lobster-goog-2012-06-21/LOBSTER_SampleFile_GOOG_2012-06-21_10.zip"
 
 
-def _best_of(fn, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def _best_of(fn, repeat=3):
+    return best_of(fn, repeat)
 
-
-def _cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _papermill_seconds(params: dict) -> float:
