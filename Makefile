@@ -14,9 +14,10 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock requirements-peers.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c requirements.lock -e ".[test]"
+	$(PY) -m pip install --quiet --no-deps -r requirements-peers.txt
 	touch $(STAMP)
 
 reports: $(STAMP)

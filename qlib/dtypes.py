@@ -14,12 +14,14 @@ __all__ = [
     "EVENT_DTYPE",
     "EVENT_FIELDS",
     "FILL_DTYPE",
+    "INTENT_DTYPE",
     "L3_LEVEL_DTYPE",
     "L3_ORDER_DTYPE",
     "L3_SLOT_DTYPE",
     "ORDER_DTYPE",
     "ORDER_JOURNAL_DTYPE",
     "POSITION_DTYPE",
+    "VIEW_DTYPE",
     "empty_events",
     "require_dtype",
 ]
@@ -382,6 +384,109 @@ n_fills, ts_last : int64
     Number of fills applied and time of the last one (ns since epoch, UTC).
 inverse : uint8
     1 for an inverse (coin-margined) instrument.
+"""
+
+
+VIEW_DTYPE = np.dtype(
+    [
+        ("ts_local", "i8"),
+        ("ts_start", "i8"),
+        ("ts_end", "i8"),
+        ("bid_px_tick", "i8"),
+        ("ask_px_tick", "i8"),
+        ("bid_qty", "f8"),
+        ("ask_qty", "f8"),
+        ("bid_depth", "f8"),
+        ("ask_depth", "f8"),
+        ("mid_tick", "f8"),
+        ("sigma_tick", "f8"),
+        ("last_trade_px_tick", "i8"),
+        ("position", "f8"),
+        ("cash", "f8"),
+        ("equity", "f8"),
+        ("open_buy_qty", "f8"),
+        ("open_sell_qty", "f8"),
+        ("n_open", "i8"),
+        ("tick_size", "f8"),
+        ("lot_size", "f8"),
+        ("killed", "i8"),
+    ],
+    align=True,
+)
+"""What a strategy kernel sees at one decision: the *local* view (one record).
+
+The backtest engine (and later the paper/live runtime) fills one record of this dtype
+before each call of a strategy kernel ``fn(view, params, state, out) -> int``
+(:mod:`qlib.strategy`). Everything in it is known at ``ts_local``: the book is the one
+rebuilt from events whose local receive time is ``<= ts_local``, the position and
+orders are those whose confirmations have reached the strategy.
+
+Fields
+------
+ts_local : int64
+    Local time of the decision, ns since the epoch, UTC.
+ts_start, ts_end : int64
+    Start and end of the backtest or trading session, ns (the horizon ``T`` of
+    finite-horizon models such as Avellaneda-Stoikov).
+bid_px_tick, ask_px_tick : int64
+    Best bid / ask in ticks of the local book; 0 when that side is empty.
+bid_qty, ask_qty : float64
+    Quantity at the best bid / ask (0.0 when empty).
+bid_depth, ask_depth : float64
+    Quantity summed over the best ``depth_levels`` price levels per side (the engine's
+    ``depth_levels`` option), the input of book-imbalance signals.
+mid_tick : float64
+    ``(bid_px_tick + ask_px_tick) / 2`` in ticks; the last valid mid while a side is
+    empty; 0.0 before the first two-sided book.
+sigma_tick : float64
+    Volatility of the mid in ticks per square-root second: an exponentially weighted
+    estimate over mid changes (the engine's ``sigma_halflife_ns``); 0.0 until warm.
+last_trade_px_tick : int64
+    Price of the last market trade seen locally (0 before the first).
+position : float64
+    Signed filled position in the instrument's quantity unit.
+cash, equity : float64
+    Cash and equity (cash + position x mid x tick value) in quote currency.
+open_buy_qty, open_sell_qty : float64
+    Unfilled quantity of our working buy / sell orders, as known locally.
+n_open : int64
+    Number of our working orders, as known locally.
+tick_size, lot_size : float64
+    The instrument's price and quantity grid.
+killed : int64
+    1 while the pre-trade kill switch is tripped (no order will be approved).
+"""
+
+INTENT_DTYPE = np.dtype(
+    [
+        ("px_tick", "i8"),
+        ("qty", "f8"),
+        ("side", "i1"),
+        ("order_type", "u1"),
+        ("tif", "u1"),
+    ],
+    align=True,
+)
+"""One order a strategy kernel wants (its output rows, see :mod:`qlib.strategy`).
+
+The resting intents (``LIMIT`` with ``GTC`` or ``GTX``) are the strategy's *target*
+set of working orders: the engine keeps a working order whose side, price and
+quantity match one, cancels the working orders no intent matches, and sends the
+intents no working order matches (so an unchanged quote keeps its queue position).
+``IOC``/``FOK`` limit intents and ``MARKET`` intents are sent once, as written.
+
+Fields
+------
+px_tick : int64
+    Limit price in ticks (ignored for ``MARKET``).
+qty : float64
+    Quantity (> 0), a multiple of the lot size.
+side : int8
+    :class:`qlib.enums.Side` (``BUY`` = 1, ``SELL`` = -1).
+order_type : uint8
+    :class:`qlib.enums.OrderType`.
+tif : uint8
+    :class:`qlib.enums.TimeInForce`.
 """
 
 

@@ -16,17 +16,21 @@ __all__ = [
     "IvStatus",
     "KillEvent",
     "KillReason",
+    "LatencyModelKind",
     "LiquiditySide",
     "OptionRight",
     "OrderEvent",
     "OrderStatus",
+    "OrderAction",
     "OrderType",
     "PreTradeReject",
+    "QueueModelKind",
     "RejectReason",
     "RingPolicy",
     "Side",
     "Status",
     "StpPolicy",
+    "StrategyKind",
     "TimeInForce",
 ]
 
@@ -527,3 +531,81 @@ class KillEvent(IntEnum):
 
     TRIP = 1
     RESET = 2
+
+
+class StrategyKind(IntEnum):
+    """Built-in strategy kernels of :mod:`qlib.strategy` (dispatched inside the engine loop).
+
+    Attributes
+    ----------
+    CUSTOM
+        A user's jitted kernel passed as a function (compiled per process, not cached).
+    AVELLANEDA_STOIKOV
+        Avellaneda and Stoikov (2008): inventory-skewed reservation price, optimal spread.
+    GLFT
+        Gueant, Lehalle and Fernandez-Tapia (2013): closed-form infinite-horizon quotes.
+    GRID
+        A grid market maker: ``levels`` quotes per side ``step`` ticks apart.
+    IMBALANCE
+        Quotes around a fair value shifted by the book-imbalance signal.
+    TOUCH
+        Joins the best bid and ask with a fixed size (the parity and benchmark strategy).
+    """
+
+    CUSTOM = 0
+    AVELLANEDA_STOIKOV = 1
+    GLFT = 2
+    GRID = 3
+    IMBALANCE = 4
+    TOUCH = 5
+
+
+class QueueModelKind(IntEnum):
+    """How the backtest estimates our place in a price level's queue (:mod:`qlib.engine.queue`).
+
+    Attributes
+    ----------
+    RISK_ADVERSE
+        Conservative: only trades at our price advance us; cancellations never do
+        (the quantity ahead is only capped at the level's size).
+    PROB_POWER
+        Probabilistic: a decrease of the level is split between ahead and behind with
+        probability :math:`f(\text{behind}) / (f(\text{behind}) + f(\text{ahead}))`,
+        :math:`f(x) = x^n`.
+    PROB_LOG
+        As ``PROB_POWER`` with :math:`f(x) = \log(1 + x)`.
+    L3_FIFO
+        Exact FIFO position from order-level (L3) data.
+    """
+
+    RISK_ADVERSE = 0
+    PROB_POWER = 1
+    PROB_LOG = 2
+    L3_FIFO = 3
+
+
+class LatencyModelKind(IntEnum):
+    """How the backtest delays our orders (:mod:`qlib.engine.latency`).
+
+    Attributes
+    ----------
+    CONSTANT
+        A fixed entry (local to exchange) and response (exchange to local) latency per action.
+    FEED_PROPORTIONAL
+        ``a * feed_latency + b`` per action, ``feed_latency`` the recent average of the
+        data's ``ts_local - ts_exch``.
+    REPLAY
+        Interpolated from a log of measured order round trips; a record may say "rejected".
+    """
+
+    CONSTANT = 0
+    FEED_PROPORTIONAL = 1
+    REPLAY = 2
+
+
+class OrderAction(IntEnum):
+    """What a message to the venue asks: the key of per-action latencies."""
+
+    SUBMIT = 0
+    MODIFY = 1
+    CANCEL = 2
