@@ -11,6 +11,8 @@ from qlib.errors import SchemaError
 
 __all__ = [
     "BBO_DTYPE",
+    "BT_FILL_DTYPE",
+    "BT_RECORD_DTYPE",
     "EVENT_DTYPE",
     "EVENT_FIELDS",
     "FILL_DTYPE",
@@ -384,6 +386,84 @@ n_fills, ts_last : int64
     Number of fills applied and time of the last one (ns since epoch, UTC).
 inverse : uint8
     1 for an inverse (coin-margined) instrument.
+"""
+
+
+BT_FILL_DTYPE = np.dtype(
+    [
+        ("ts_exch", "i8"),
+        ("ts_local", "i8"),
+        ("order_id", "u8"),
+        ("px_tick", "i8"),
+        ("qty", "f8"),
+        ("fee", "f8"),
+        ("mid_tick", "f8"),
+        ("position", "f8"),
+        ("side", "i1"),
+        ("liquidity", "u1"),
+    ],
+    align=True,
+)
+"""One of our executions in a backtest (:class:`qlib.engine.BacktestResult.fills`).
+
+Fields
+------
+ts_exch : int64
+    Time the simulated exchange executed it, ns since the epoch, UTC.
+ts_local : int64
+    Time its report reached the strategy (``ts_exch`` + response latency), ns.
+order_id : uint64
+    Our client order id.
+px_tick : int64
+    Execution price in ticks.
+qty : float64
+    Executed quantity.
+fee : float64
+    Fee paid for it in quote currency (negative: a rebate received).
+mid_tick : float64
+    The exchange book's mid at the execution, in ticks (the reference of the spread
+    capture and of the mark-outs).
+position : float64
+    Our position after the report was applied locally.
+side : int8
+    :class:`qlib.enums.Side` of our order.
+liquidity : uint8
+    :class:`qlib.enums.LiquiditySide`.
+"""
+
+BT_RECORD_DTYPE = np.dtype(
+    [
+        ("ts", "i8"),
+        ("position", "f8"),
+        ("cash", "f8"),
+        ("equity", "f8"),
+        ("mid_tick", "f8"),
+        ("spread_tick", "f8"),
+        ("fees", "f8"),
+        ("traded_qty", "f8"),
+        ("bid_quote_tick", "i8"),
+        ("ask_quote_tick", "i8"),
+        ("n_open", "i8"),
+        ("n_fills", "i8"),
+    ],
+    align=True,
+)
+"""The state of a backtest at the end of one recording interval (local clock).
+
+Fields
+------
+ts : int64
+    Local time of the record, ns since the epoch, UTC.
+position, cash, equity : float64
+    Position, cash and equity (cash + position x mid x tick value), quote currency.
+mid_tick, spread_tick : float64
+    Local book's mid and spread in ticks (the last two-sided values).
+fees, traded_qty : float64
+    Cumulative fees (quote currency) and traded quantity.
+bid_quote_tick, ask_quote_tick : int64
+    Price of our best working buy / sell order in ticks (0: none).
+n_open, n_fills : int64
+    Our working orders, and the cumulative number of fills.
 """
 
 

@@ -1,0 +1,485 @@
+r"""Tick-by-tick backtest: :func:`backtest` runs a strategy kernel over a day of events.
+
+The whole event loop is one jitted kernel (:func:`qlib.engine._loop.run_loop`); this
+module validates the inputs, allocates the state, calls the kernel, grows a buffer
+when the kernel says it is full and calls it again where it stopped, and wraps the
+arrays in a :class:`~qlib.engine.result.BacktestResult`.
+
+Two books are replayed from the same events: the **exchange** book at ``ts_exch``,
+against which our orders are matched, and the **local** book at ``ts_local``, the only
+one the strategy sees. Our messages travel between them with the order latency model
+(:mod:`qlib.engine.models`): a new order reaches the exchange ``entry`` ns after the
+strategy sent it, its acknowledgement and fills come back ``response`` ns after the
+exchange produced them. Messages on the session keep their order (a message is never
+due before the one sent ahead of it), as on one TCP connection.
+
+Matching (after hftbacktest's partial-fill exchange [1]_):
+
+* an order that crosses the exchange book on arrival takes liquidity level by level up
+  to its limit (taker fills at each level's price); ``GTX`` (post-only) is refused
+  instead, ``FOK`` trades all or nothing, ``IOC``/``MARKET`` remainders expire, a
+  ``GTC`` remainder rests;
+* a resting order fills completely when a trade prints through its price or the
+  opposite best reaches it, and partly by what the queue model releases when trades
+  print at its price (:mod:`qlib.engine.models`); with ``L3FifoQueue`` on order-level
+  data its position is exact: the orders ahead of it are the ones at its price when it
+  arrived, and an execution of an order behind it fills it first;
+* with ``market_impact=True`` our aggressive fills remove the quantity they took from
+  the exchange book's levels until the data next updates those levels.
+
+Every intent passes the pre-trade risk kernel (:mod:`qlib.risk`) before it becomes an
+order, and every order moves through the order state machine (:mod:`qlib.oms`) at
+local time. The automatic kill-switch triggers are live: the daily-loss and drawdown
+breakers are marked at every decision, round-trip latencies are observed on every
+acknowledgement, a reject storm trips in the check itself, and stale market data
+trips when the local book has not updated for ``max_md_age_ns``. Once tripped, the
+engine cancels every working order and stops calling the strategy until reset.
+
+References
+----------
+.. [1] Nakagawa, K. hftbacktest (v2.4), ``PartialFillExchange`` and the queue models,
+   https://github.com/nkaz001/hftbacktest
+"""
+
+from __future__ import annotations
+
+import types as _pytypes
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numba import njit, types
+from numba.typed import Dict
+
+from qlib.book import l2 as _l2
+from qlib.data.market_data import MarketData
+from qlib.dtypes import (
+    BBO_DTYPE,
+    BT_FILL_DTYPE,
+    BT_RECORD_DTYPE,
+    EVENT_DTYPE,
+    INTENT_DTYPE,
+    ORDER_DTYPE,
+    ORDER_JOURNAL_DTYPE,
+    POSITION_DTYPE,
+    VIEW_DTYPE,
+    require_dtype,
+)
+from qlib.engine import _loop
+from qlib.engine import _state as S
+from qlib.engine.fees import Fees
+from qlib.engine.models import ConstantLatency, RiskAdverseQueue
+from qlib.engine.result import BacktestResult
+from qlib.enums import EventFlag, QueueModelKind, Status, StrategyKind
+from qlib.errors import DataQualityError, EngineError, ParameterError
+from qlib.instrument import Instrument
+from qlib.oms.orders import TRANSITIONS
+from qlib.risk.config import RiskConfig
+from qlib.risk.pretrade import PreTradeRisk
+
+__all__ = ["DEFAULT_LATENCY", "FeedLatency", "backtest"]
+
+#: The order latency when none is given: 1 ms from us to the exchange and 1 ms back.
+DEFAULT_LATENCY = ConstantLatency(entry_ns=1_000_000, response_ns=1_000_000)
+
+_NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
+
+
+def _ns(value: Any, name: str, *, positive: bool = True) -> int:
+    """An int64 duration in ns from an int (ns), a pandas Timedelta or a string ('100ms')."""
+    if isinstance(value, bool):
+        raise ParameterError(f"{name} must be a duration, was {value!r}")
+    if isinstance(value, (int, np.integer)):
+        out = int(value)
+    elif isinstance(value, (str, pd.Timedelta)):
+        try:
+            out = int(pd.Timedelta(value).value)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(f"{name} must be a duration, was {value!r}") from exc
+    else:
+        raise ParameterError(f"{name} must be an int (ns), a Timedelta or a string, was {value!r}")
+    if positive and out <= 0:
+        raise ParameterError(f"{name} must be > 0, was {value!r}")
+    if not positive and out < 0:
+        raise ParameterError(f"{name} must be >= 0, was {value!r}")
+    return out
+
+
+class FeedLatency:
+    r"""A seeded lognormal market-data latency for data without receive times (LOBSTER).
+
+    ``ts_local = ts_exch + d``, :math:`d = m \, e^{\sigma Z}`, :math:`Z \sim N(0, 1)`,
+    then made non-decreasing (a feed delivers in order).
+
+    Parameters
+    ----------
+    median
+        Median latency :math:`m` (ns, Timedelta or string).
+    sigma
+        Log-scale dispersion :math:`\sigma \ge 0` (0: constant).
+    """
+
+    def __init__(self, median: Any = "200us", sigma: float = 0.5) -> None:
+        self.median_ns = _ns(median, "FeedLatency.median", positive=False)
+        if not np.isfinite(sigma) or sigma < 0:
+            raise ParameterError(f"FeedLatency.sigma must be finite and >= 0, was {sigma!r}")
+        self.sigma = float(sigma)
+
+    def sample(self, ts_exch: np.ndarray, seed: int) -> np.ndarray:
+        """Local times for ``ts_exch`` (deterministic in ``seed``)."""
+        rng = np.random.default_rng(seed)
+        d = self.median_ns * np.exp(self.sigma * rng.standard_normal(ts_exch.shape[0]))
+        return ts_exch + d.astype(np.int64)
+
+    def __repr__(self) -> str:
+        return f"FeedLatency(median={self.median_ns}ns, sigma={self.sigma})"
+
+
+_CUSTOM_LOOPS: dict[int, Callable] = {}
+
+
+def _loop_for(strategy: Any) -> Callable:
+    """The cached loop for built-in strategies; a per-function loop for a custom kernel.
+
+    numba cannot cache a function that takes another jitted function as an argument, so
+    a custom strategy gets its own copy of :func:`run_loop` whose global ``decide``
+    calls it (compiled once per process, then reused).
+    """
+    if strategy.kind != StrategyKind.CUSTOM:
+        return _loop.run_loop
+    fn = strategy.fn
+    key = id(fn)
+    if key not in _CUSTOM_LOOPS:
+        @njit
+        def decide(kind, view, params, state, out):
+            return fn(view, params, state, out)
+
+        py = _loop.run_loop.py_func
+        g = dict(py.__globals__)
+        g["decide"] = decide
+        clone = _pytypes.FunctionType(py.__code__, g, "run_loop_custom", py.__defaults__,
+                                      py.__closure__)
+        _CUSTOM_LOOPS[key] = njit(clone)
+    return _CUSTOM_LOOPS[key]
+
+
+def _grow_rows(a: np.ndarray, factor: int = 2) -> np.ndarray:
+    out = np.zeros((a.shape[0] * factor,) + a.shape[1:], dtype=a.dtype)
+    out[: a.shape[0]] = a
+    return out
+
+
+def _linearize_ring(a: np.ndarray, head: int, length: int, new_cap: int) -> np.ndarray:
+    out = np.zeros((new_cap,) + a.shape[1:], dtype=a.dtype)
+    cap = a.shape[0]
+    idx = (head + np.arange(length)) % cap
+    out[:length] = a[idx]
+    return out
+
+
+def _resolve_data(data: Any, instrument: Instrument | None) -> tuple[np.ndarray, Instrument]:
+    if isinstance(data, MarketData):
+        return data.events, instrument or data.instrument
+    if isinstance(data, np.ndarray):
+        if instrument is None:
+            raise ParameterError("instrument is required when data is an event array")
+        return require_dtype(data, EVENT_DTYPE, name="events"), instrument
+    raise ParameterError(f"data must be MarketData or an EVENT_DTYPE array, was {type(data).__name__}")
+
+
+def _strategy_spec(strategy: Any) -> Any:
+    from qlib.strategy import CustomStrategy
+
+    if isinstance(strategy, str):
+        raise ParameterError(f"strategy was the name {strategy!r}: build its spec with "
+                             "qlib.strategy.strategy_from_name(name, **params)")
+    if hasattr(strategy, "kind") and hasattr(strategy, "params_array"):
+        return strategy
+    if callable(strategy):
+        return CustomStrategy(strategy)
+    raise ParameterError(f"strategy must be a qlib.strategy spec, a name or an @njit kernel, was {strategy!r}")
+
+
+def backtest(
+    data: MarketData | np.ndarray,
+    strategy: Any,
+    *,
+    latency: Any = None,
+    queue: Any = None,
+    fees: Fees | None = None,
+    risk: RiskConfig | None = None,
+    start: Any = None,
+    stop: Any = None,
+    seed: int = 0,
+    instrument: Instrument | None = None,
+    decision_interval: Any = "100ms",
+    record_interval: Any = "1s",
+    depth_levels: int = 5,
+    market_impact: bool = False,
+    feed_latency: FeedLatency | None = None,
+    sigma_halflife: Any = "60s",
+    capital: float = 0.0,
+) -> BacktestResult:
+    r"""Backtest ``strategy`` on ``data``, tick by tick, with latency, queue and fees.
+
+    Parameters
+    ----------
+    data
+        :class:`qlib.data.MarketData`, or an :data:`qlib.dtypes.EVENT_DTYPE` array with
+        ``instrument``. L2 (depth and trades) or L3 (order-level) events.
+    strategy
+        A strategy spec from :mod:`qlib.strategy` (``AvellanedaStoikov(...)``,
+        ``GLFT(...)``, ``GridMM(...)``, ``ImbalanceMM(...)``, ``TouchMM(...)``,
+        ``CustomStrategy(fn, ...)``), or an ``@njit`` kernel
+        ``fn(view, params, state, out) -> int``.
+    latency
+        Order latency model (:mod:`qlib.engine.models`); default :data:`DEFAULT_LATENCY`
+        (1 ms each way).
+    queue
+        Queue position model; default ``RiskAdverseQueue()`` (conservative).
+        ``L3FifoQueue()`` needs order-level data.
+    fees
+        :class:`Fees`; default the instrument's maker/taker schedule.
+    risk
+        :class:`qlib.risk.RiskConfig` for the pre-trade check and the kill switch;
+        default no limits (every check still runs).
+    start, stop
+        Replay only events with ``start <= ts_exch < stop`` (ns, Timestamp or string).
+    seed
+        Seed of the feed-latency sample (``feed_latency``); the engine is otherwise
+        deterministic, and equal inputs give bit-identical results.
+    decision_interval
+        Time between strategy decisions on the local clock (default 100 ms).
+    record_interval
+        Time between interval records (default 1 s).
+    depth_levels
+        Levels per side summed into the view's ``bid_depth``/``ask_depth``.
+    market_impact
+        Our aggressive fills remove the liquidity they took from the exchange book
+        until the data next updates the level.
+    feed_latency
+        :class:`FeedLatency` giving local times to data without them (LOBSTER's
+        ``TS_LOCAL_SYNTH`` rows get it automatically, with the default model).
+    sigma_halflife
+        Half-life of the mid-volatility estimate in the view.
+    capital
+        Starting cash, quote currency (equity starts here).
+
+    Returns
+    -------
+    BacktestResult
+
+    Raises
+    ------
+    ParameterError
+        An unknown or ill-typed parameter, an inverse instrument, L3 queue on L2 data.
+    DataQualityError
+        The events cannot be replayed (the row and the reason are named).
+    """
+    events, inst = _resolve_data(data, instrument)
+    if inst.inverse:
+        raise ParameterError("inverse instruments are not supported by the backtest yet "
+                             f"(instrument {inst.instrument_id})")
+    spec = _strategy_spec(strategy)
+    latency = DEFAULT_LATENCY if latency is None else latency
+    queue = RiskAdverseQueue() if queue is None else queue
+    fees = Fees.from_instrument(inst) if fees is None else fees
+    if not isinstance(fees, Fees):
+        raise ParameterError(f"fees must be a qlib.engine.Fees, was {fees!r}")
+    risk = RiskConfig() if risk is None else risk
+    if not isinstance(depth_levels, (int, np.integer)) or not 1 <= depth_levels <= 64:
+        raise ParameterError(f"depth_levels must be an int in [1, 64], was {depth_levels!r}")
+    dec_iv = _ns(decision_interval, "decision_interval")
+    rec_iv = _ns(record_interval, "record_interval")
+    sigma_hl = _ns(sigma_halflife, "sigma_halflife")
+    if not np.isfinite(capital):
+        raise ParameterError(f"capital must be finite, was {capital!r}")
+    lat_kind, lat_p, lat_log = latency.to_arrays()
+    q_kind, qp = queue.to_arrays()
+
+    # the replayed slice
+    ts_exch = events["ts_exch"]
+    lo = 0 if start is None else int(np.searchsorted(ts_exch, _ts(start, "start"), "left"))
+    hi = len(events) if stop is None else int(np.searchsorted(ts_exch, _ts(stop, "stop"), "left"))
+    ev = np.ascontiguousarray(events[lo:hi])
+    if len(ev) == 0:
+        raise ParameterError(f"no events between start={start!r} and stop={stop!r}")
+    if np.any(np.diff(ev["ts_exch"]) < 0):
+        row = int(np.argmax(np.diff(ev["ts_exch"]) < 0)) + 1
+        raise DataQualityError(f"events are not sorted by ts_exch at row {lo + row} "
+                               f"(ts_exch={int(ev['ts_exch'][row])})")
+    kinds = ev["kind"]
+    is_l3 = bool(np.isin(kinds, (1, 2, 3, 4, 5)).any())
+    if q_kind == QueueModelKind.L3_FIFO and not is_l3:
+        raise ParameterError("queue=L3FifoQueue() needs order-level (L3) events; these are L2")
+    synth = (ev["flags"] & np.uint8(EventFlag.TS_LOCAL_SYNTH)) != 0
+    if feed_latency is not None or synth.all():
+        fl = feed_latency or FeedLatency()
+        ts_loc = fl.sample(ev["ts_exch"], seed)
+        feed_desc = repr(fl)
+    else:
+        ts_loc = ev["ts_local"].copy()
+        feed_desc = "data ts_local"
+    ts_loc = np.maximum(ts_loc, ev["ts_exch"])
+    n_reordered = int(np.count_nonzero(np.diff(ts_loc) < 0))
+    ts_loc = np.maximum.accumulate(ts_loc)
+
+    # state
+    ist = np.zeros(S.N_IST, dtype=np.int64)
+    fst = np.zeros(S.N_FST, dtype=np.float64)
+    ist[S.I_STOP] = len(ev)
+    ist[S.I_TS_START] = int(ts_loc[0])
+    ist[S.I_TS_END] = int(ts_loc[-1])
+    ist[S.I_NEXT_DEC] = int(ts_loc[0]) + dec_iv
+    ist[S.I_NEXT_REC] = int(ts_loc[0]) + rec_iv
+    icfg = np.zeros(S.N_ICFG, dtype=np.int64)
+    icfg[S.C_DEC_INTERVAL] = dec_iv
+    icfg[S.C_REC_INTERVAL] = rec_iv
+    icfg[S.C_DEPTH_LEVELS] = int(depth_levels)
+    icfg[S.C_IMPACT] = int(bool(market_impact))
+    icfg[S.C_STRATEGY] = int(spec.kind)
+    icfg[S.C_LAT_KIND] = int(lat_kind)
+    icfg[S.C_Q_KIND] = int(q_kind)
+    icfg[S.C_SIGMA_HL] = sigma_hl
+    icfg[S.C_FEED_HL] = 1_000_000_000
+    icfg[S.C_L2_ONLY] = int(not is_l3)
+    fcfg = np.zeros(S.N_FCFG, dtype=np.float64)
+    fcfg[S.G_TICK_VALUE] = inst.tick_size * inst.multiplier
+    fcfg[S.G_TICK_SIZE] = inst.tick_size
+    fcfg[S.G_LOT] = inst.lot_size
+    fcfg[S.G_FEE_PER_QTY] = fees.per_qty
+    fcfg[S.G_CAPITAL] = float(capital)
+    fcfg[S.G_MAKER_BPS] = fees.maker_bps
+    fcfg[S.G_TAKER_BPS] = fees.taker_bps
+
+    xbook, lbook = _l2.new_l2_book(), _l2.new_l2_book()
+    xorders, lorders = _l2.new_orders(), _l2.new_orders()
+    l3entry = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    s_params = np.ascontiguousarray(spec.params_array(), dtype=np.float64)
+    s_state = np.zeros(max(int(spec.state_size), 1), dtype=np.float64)
+    view = np.zeros(1, dtype=VIEW_DTYPE)
+    intents = np.zeros(S.MAX_INTENTS, dtype=INTENT_DTYPE)
+    used = np.zeros(S.MAX_INTENTS, dtype=np.bool_)
+    n_orders0 = 4096
+    orders = np.zeros(n_orders0, dtype=ORDER_DTYPE)
+    ox = np.zeros((n_orders0, S.N_OX), dtype=np.int64)
+    oq = np.zeros((n_orders0, S.N_OQ), dtype=np.float64)
+    journal = np.zeros(4 * n_orders0, dtype=ORDER_JOURNAL_DTYPE)
+    jlen = np.zeros(1, dtype=np.int64)
+    work = np.zeros(1024, dtype=np.int64)
+    mxi = np.zeros((8192, S.N_MXI), dtype=np.int64)
+    mli = np.zeros((16384, S.N_MLI), dtype=np.int64)
+    mlf = np.zeros((16384, S.N_MLF), dtype=np.float64)
+    positions = np.zeros(1, dtype=POSITION_DTYPE)
+    p = positions[0]
+    p["tick_size"], p["multiplier"] = inst.tick_size, inst.multiplier
+    p["maker_fee_bps"], p["taker_fee_bps"] = fees.maker_bps, fees.taker_bps
+    p["ts_last"] = np.iinfo(np.int64).min
+    lots_qty = np.zeros((1, 1024), dtype=np.float64)
+    lots_px = np.zeros((1, 1024), dtype=np.float64)
+    cash = np.array([float(capital)], dtype=np.float64)
+    if risk.capital == 0.0 and capital != 0.0:
+        import dataclasses
+
+        risk = dataclasses.replace(risk, capital=float(capital))
+    prt = PreTradeRisk(risk, [inst], journal_capacity=1024)
+    fills = np.zeros(4096, dtype=BT_FILL_DTYPE)
+    n_rec = int(min((ts_loc[-1] - ts_loc[0]) // rec_iv + 4, 1_000_000))
+    recs = np.zeros(max(n_rec, 16), dtype=BT_RECORD_DTYPE)
+    lvl_px = np.zeros((1, 2, S.WALK_LEVELS), dtype=np.int64)
+    lvl_qty = np.zeros((1, 2, S.WALK_LEVELS), dtype=np.float64)
+    no_bbo, no_rows = np.zeros(0, dtype=BBO_DTYPE), np.zeros(0, dtype=np.int64)
+    no_px, no_qty = np.zeros((0, 2, 1), dtype=np.int64), np.zeros((0, 2, 1), dtype=np.float64)
+
+    run = _loop_for(spec)
+    n_calls = 0
+    while True:
+        n_calls += 1
+        status, row = run(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
+                          lat_p, lat_log, qp, s_params, s_state, view, intents, used,
+                          orders, TRANSITIONS, journal, jlen, ox, oq, work, mxi, mli, mlf,
+                          positions, lots_qty, lots_px, cash, prt.istate, prt.fstate,
+                          prt.journal_array, fills, recs, lvl_px, lvl_qty, no_bbo, no_rows,
+                          no_px, no_qty)
+        if status == Status.OK:
+            break
+        if status != Status.CAPACITY:
+            if row >= 0:
+                _l2.raise_status(ev, int(status), int(row))
+            raise EngineError(f"backtest loop stopped with {Status(int(status)).name}")
+        what = int(ist[S.I_CAP_WHAT])
+        ist[S.I_CAP_WHAT] = S.CAP_NONE
+        if what == S.CAP_ORDERS:
+            orders, ox, oq = _grow_rows(orders), _grow_rows(ox), _grow_rows(oq)
+        elif what == S.CAP_JOURNAL:
+            journal = _grow_rows(journal)
+        elif what == S.CAP_FILLS:
+            fills = _grow_rows(fills)
+        elif what == S.CAP_RECORDS:
+            recs = _grow_rows(recs)
+        elif what == S.CAP_XBOOK:
+            xbook = _l2.grow(xbook)
+        elif what == S.CAP_LBOOK:
+            lbook = _l2.grow(lbook)
+        elif what == S.CAP_LOTS:
+            cap = lots_qty.shape[1]
+            h, n = int(positions[0]["lot_head"]), int(positions[0]["lot_len"])
+            lots_qty = _linearize_ring(lots_qty.T, h, n, 2 * cap).T.copy()
+            lots_px = _linearize_ring(lots_px.T, h, n, 2 * cap).T.copy()
+            positions[0]["lot_head"] = 0
+        elif what == S.CAP_MSGS:
+            mxi = _linearize_ring(mxi, int(ist[S.I_MX_HEAD]), int(ist[S.I_MX_LEN]), 2 * mxi.shape[0])
+            ist[S.I_MX_HEAD] = 0
+            h, n = int(ist[S.I_ML_HEAD]), int(ist[S.I_ML_LEN])
+            mli = _linearize_ring(mli, h, n, 2 * mli.shape[0])
+            mlf = _linearize_ring(mlf, h, n, 2 * mlf.shape[0])
+            ist[S.I_ML_HEAD] = 0
+        elif what == S.CAP_WORK:
+            work = _grow_rows(work)
+        else:
+            raise EngineError(f"backtest loop reported a full buffer it does not name ({what})")
+
+    return BacktestResult(
+        instrument=inst,
+        strategy=spec,
+        fills=fills[: ist[S.I_N_FILLS]].copy(),
+        records=recs[: ist[S.I_N_REC]].copy(),
+        orders=orders[: ist[S.I_N_ORDERS]].copy(),
+        exch_leaves=oq[: ist[S.I_N_ORDERS], S.OQ_LEAVES].copy(),
+        journal=journal[: jlen[0]].copy(),
+        risk=prt,
+        positions=positions.copy(),
+        cash=float(cash[0]),
+        capital=float(capital),
+        counters={
+            "events": len(ev),
+            "decisions": int(ist[S.I_N_DEC]),
+            "orders_submitted": int(ist[S.I_N_SUBMIT]),
+            "cancels_sent": int(ist[S.I_N_CANCEL]),
+            "rejected_by_risk": int(ist[S.I_N_REJECT_RISK]),
+            "rejected_by_venue": int(ist[S.I_N_REJECT_VENUE]),
+            "fills": int(ist[S.I_N_FILLS]),
+            "local_ts_reordered": n_reordered,
+            "kernel_calls": n_calls,
+        },
+        params={
+            "latency": latency, "queue": queue, "fees": fees, "risk": risk, "seed": seed,
+            "decision_interval_ns": dec_iv, "record_interval_ns": rec_iv,
+            "depth_levels": int(depth_levels), "market_impact": bool(market_impact),
+            "feed_latency": feed_desc, "start": start, "stop": stop,
+        },
+        events=ev,
+        final_mid_tick=float(fst[S.F_LAST_MID]),
+        edge=float(fst[S.F_EDGE]) * fcfg[S.G_TICK_VALUE],
+    )
+
+
+def _ts(value: Any, name: str) -> int:
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"{name} must be a timestamp, was {value!r}") from exc
+    if t.tzinfo is None:
+        t = t.tz_localize("UTC")
+    return int(t.value)
