@@ -513,8 +513,9 @@ bid_px_tick, ask_px_tick : int64
 bid_qty, ask_qty : float64
     Quantity at the best bid / ask (0.0 when empty).
 bid_depth, ask_depth : float64
-    Quantity summed over the best ``depth_levels`` price levels per side (the engine's
-    ``depth_levels`` option), the input of book-imbalance signals.
+    Quantity resting within ``depth_levels`` ticks of each side's best price, the best
+    included (the engine's ``depth_levels`` option; 1: the best level only), the input
+    of book-imbalance signals.
 mid_tick : float64
     ``(bid_px_tick + ask_px_tick) / 2`` in ticks; the last valid mid while a side is
     empty; 0.0 before the first two-sided book.

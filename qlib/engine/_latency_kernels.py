@@ -95,14 +95,14 @@ RESP_NS = 2
 _I64_CAP = 4.0e18  # latencies beyond ~127 years are capped before the int cast
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _intp(x, x1, y1, x2, y2):
     """hftbacktest's ``intp``: float64 slope times offset, truncated toward zero, plus y1."""
     v = np.float64(y2 - y1) / np.float64(x2 - x1) * np.float64(x - x1)
     return np.int64(v) + y1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _linear_ns(a, b, feed_latency_ns):
     """``max(a * feed + b, 0)`` rounded half up to int64 ns (capped at 4e18)."""
     v = a * np.float64(feed_latency_ns) + b
@@ -112,7 +112,7 @@ def _linear_ns(a, b, feed_latency_ns):
     return np.int64(math.floor(v + 0.5))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _bracket(log, t):
     """Index of the last record with ``ts <= t`` (-1 when ``t`` is before the first)."""
     lo = 0
@@ -126,7 +126,7 @@ def _bracket(log, t):
     return lo - 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _round_trip(log, k):
     """Request-to-local-receipt time of record ``k`` (hftbacktest ``resp_ts - req_ts``)."""
     e = log[k, ENTRY_NS]
@@ -135,7 +135,7 @@ def _round_trip(log, k):
     return e + log[k, RESP_NS]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _replay_entry(log, t):
     """Entry latency at request time ``t``; negative for a rejection (see module notes)."""
     n = log.shape[0]
@@ -158,7 +158,7 @@ def _replay_entry(log, t):
     return e, np.int64(-1)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _replay_response(log, tau):
     """Response latency at exchange time ``tau`` along the accepted records' exchange axis."""
     n = log.shape[0]
@@ -192,7 +192,7 @@ def _replay_response(log, tau):
     return r
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def response_latency(kind, lp, log, action, ts_exch, feed_latency_ns):
     """Response latency (ns) of a message the exchange sends at ``ts_exch``.
 
@@ -208,7 +208,7 @@ def response_latency(kind, lp, log, action, ts_exch, feed_latency_ns):
     return np.int64(min(v, _I64_CAP))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def order_latency(kind, lp, log, action, ts_local, feed_latency_ns):
     """Return ``(entry_ns, resp_ns)`` for a request sent at ``ts_local``.
 

@@ -33,6 +33,7 @@ from qlib.engine._state import (
     C_IMPACT,
     C_L2_ONLY,
     C_LAT_KIND,
+    C_PARTIAL,
     C_Q_KIND,
     C_REC_INTERVAL,
     C_SIGMA_HL,
@@ -140,6 +141,8 @@ from qlib.risk import _pretrade_kernels as _risk
 from qlib.strategy._kernels import decide_builtin
 
 _INF_TS = np.iinfo(np.int64).max
+_replay = _b.replay
+_apply_one = _b.apply_other
 _L3_FIFO = int(QueueModelKind.L3_FIFO)
 _ADD = int(EventKind.ADD)
 _CANCEL = int(EventKind.CANCEL)
@@ -171,29 +174,94 @@ _PC = int(OrderStatus.PENDING_CANCEL)
 _PR = int(OrderStatus.PENDING_REPLACE)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide(kind, view, params, state, out):
     """The strategy call of the cached loop: the built-in kernels (see :mod:`qlib.strategy`)."""
     return decide_builtin(kind, view, params, state, out)
 
 
+
+# ------------------------------------------------------------------ book readers
+# The engine's own readers of the L2 book, compiled without reference counting: a
+# reference-counted kernel taking the book costs ~50 ns a call in its prologue and
+# epilogue (measured), these cost nothing beyond their loads. Same semantics as
+# qlib.book._l2_kernels.best_px / level_qty / top_levels.
+@njit(cache=True, _nrt=False)
+def _best(book, s):
+    """``(px_tick, qty)`` of the best level of side index ``s``; ``(0, 0.0)`` when empty."""
+    k = book.hdr[s, _b.H_BEST]
+    if k == _b.EMPTY:
+        return np.int64(0), 0.0
+    q = book.win[s, k & (book.win.shape[1] - 1)]
+    return (k if s == 0 else -k), q
+
+
+@njit(cache=True, _nrt=False)
+def _level(book, side, px_tick):
+    """Quantity at ``px_tick`` on ``side`` (+1 bid, -1 ask); 0.0 when there is no level."""
+    s = 0 if side > 0 else 1
+    key = px_tick if side > 0 else -px_tick
+    w = book.win.shape[1]
+    off = key - book.hdr[s, _b.H_LO]
+    if off >= 0 and off < w:
+        return book.win[s, key & (w - 1)]
+    if off < 0:
+        n = book.hdr[s, _b.H_NOVF]
+        lo = 0
+        hi = n
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if book.ovf_key[s, mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < n and book.ovf_key[s, lo] == key:
+            return book.ovf_qty[s, lo]
+    return 0.0
+
+
+@njit(cache=True, _nrt=False)
+def _top(book, s, levels, out_px, out_qty):
+    """The ``levels`` best levels of side index ``s`` into ``out_px[0, s]``/``out_qty[0, s]``."""
+    win = book.win
+    mask = win.shape[1] - 1
+    k = book.hdr[s, _b.H_BEST]
+    j = 0
+    if k != _b.EMPTY:
+        lo = book.hdr[s, _b.H_LO]
+        sign = 1 if s == 0 else -1
+        while j < levels and k >= lo:
+            q = win[s, k & mask]
+            if q != 0.0:
+                out_px[0, s, j] = sign * k
+                out_qty[0, s, j] = q
+                j += 1
+            k -= 1
+        i = book.hdr[s, _b.H_NOVF] - 1
+        while j < levels and i >= 0:
+            out_px[0, s, j] = sign * book.ovf_key[s, i]
+            out_qty[0, s, j] = book.ovf_qty[s, i]
+            j += 1
+            i -= 1
+    return j
+
 # ------------------------------------------------------------------ small helpers
-@njit(cache=True, inline="always")
+@njit(cache=True, _nrt=False, inline="always")
 def _is_working(state):
     return state == _PN or state == _LIVE or state == _PF or state == _PC or state == _PR
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _mid2(book):
     """Twice the mid in ticks (an integer), or 0 when a side is empty."""
-    bb, _ = _b.best_px(book, 1)
-    ba, _ = _b.best_px(book, -1)
+    bb, _ = _best(book, 0)
+    ba, _ = _best(book, 1)
     if bb == 0 or ba == 0:
         return np.int64(0)
     return bb + ba
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push_local(ist, mli, mlf, due, kind, slot, px, liq, ts_exch, qty, mid):
     """Queue a response to the strategy (FIFO: never due before the previous one)."""
     cap = mli.shape[0]
@@ -214,7 +282,7 @@ def _push_local(ist, mli, mlf, due, kind, slot, px, liq, ts_exch, qty, mid):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _push_exch(ist, mxi, due, kind, slot):
     """Queue a message to the exchange (FIFO, as on one session)."""
     cap = mxi.shape[0]
@@ -232,7 +300,7 @@ def _push_exch(ist, mxi, due, kind, slot):
 
 
 # ------------------------------------------------------------------ exchange side
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, qty, liq, ts, resp_ns, mid2):
     """Execute ``qty`` of our order ``slot`` at the exchange and report it."""
     oq[slot, OQ_LEAVES] -= qty
@@ -246,15 +314,17 @@ def _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, qty, liq, ts, resp_
     return _push_local(ist, mli, mlf, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr_side, px, qty,
-              ts, resp_ns, mid2, l3_ahead_of_slot):
+              ts, resp_ns, mid2, l3_ahead_of_slot, partial):
     """A market trade of ``qty`` at ``px`` by an aggressor on ``aggr_side``: our resting
     orders on the other side at a worse price for the aggressor fill fully, those at
     ``px`` advance in their queue (hftbacktest's partial-fill exchange).
 
     ``l3_ahead_of_slot`` (L3_FIFO only): -1 for an L2 trade print; else the entry
     counter of the L3 order executed, which tells whether it was ahead of ours.
+    ``partial == 0``: an order the queue model releases fills completely (hftbacktest's
+    no-partial-fill exchange) instead of by the released quantity.
     """
     ok = True
     for w in range(ist[I_N_WORK]):
@@ -287,13 +357,13 @@ def _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr_si
                 _q.queue_on_trade(q_kind, qp, oq, slot, qty)
                 f = _q.queue_filled_qty(q_kind, qp, oq, slot, lot)
                 if f > 0.0:
-                    f = min(f, oq[slot, OQ_LEAVES])
+                    f = min(f, oq[slot, OQ_LEAVES]) if partial != 0 else oq[slot, OQ_LEAVES]
                     ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, opx, f, _MAKER, ts,
                                      resp_ns, mid2)
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev_qty, new_qty):
     """The level ``px`` on ``side`` changed from ``prev_qty`` to ``new_qty``."""
     for w in range(ist[I_N_WORK]):
@@ -309,7 +379,7 @@ def _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev_qty, new_qty
             oq[slot, OQ_LVL] = new_qty
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, entry):
     """L3_FIFO: ``qty`` left the level ``px`` by a cancel of an order with ``entry``."""
     for w in range(ist[I_N_WORK]):
@@ -321,11 +391,11 @@ def _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, entry):
             oq[slot, OQ_FRONT] = max(oq[slot, OQ_FRONT] - qty, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, ts, resp_ns, mid2):
     """Fill our resting orders that the exchange book's opposite best has reached."""
-    bb, _ = _b.best_px(xbook, 1)
-    ba, _ = _b.best_px(xbook, -1)
+    bb, _ = _best(xbook, 0)
+    ba, _ = _best(xbook, 1)
     ok = True
     for w in range(ist[I_N_WORK]):
         slot = work[w]
@@ -339,7 +409,7 @@ def _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, ts, resp_ns,
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_qty, qp, slot,
                    ts, resp_ns, lot):
     """Our new order reaches the exchange: take liquidity if it crosses, else rest."""
@@ -351,7 +421,7 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
     otype = np.int64(o["order_type"])
     s = 0 if side > 0 else 1  # our side index
     opp = 1 - s
-    best_opp, _ = _b.best_px(xbook, -side)
+    best_opp, _ = _best(xbook, opp)
     mid2 = _mid2(xbook)
     crosses = best_opp != 0 and (otype == _MARKET or (side > 0 and px >= best_opp)
                                  or (side < 0 and px <= best_opp))
@@ -369,7 +439,7 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
         return _push_local(ist, mli, mlf, ts + resp_ns, R_REJECT, slot, 0, 0, ts, 0.0, 0.0)
     ok = True
     if crosses:
-        n = _b.top_levels(xbook, opp, WALK_LEVELS, lvl_px, lvl_qty, 0)
+        n = _top(xbook, opp, WALK_LEVELS, lvl_px, lvl_qty)
         avail = 0.0
         for j in range(n):
             lp = lvl_px[0, opp, j]
@@ -415,7 +485,7 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
     # rest the remainder at px, behind the level's current quantity
     ox[slot, OX_XSTATE] = XS_RESTING
     ist[I_N_RESTING] += 1
-    lq = _b.level_qty(xbook, side, px)
+    lq = _level(xbook, side, px)
     _q.queue_new(icfg[C_Q_KIND], qp, oq, slot, lq)
     oq[slot, OQ_LVL] = lq
     ist[I_L3_SEQ] += 1
@@ -423,7 +493,7 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
     return ok
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, ts, resp_ns):
     """Our cancel reaches the exchange."""
     if ox[slot, OX_XSTATE] == XS_RESTING:
@@ -440,7 +510,7 @@ def _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, ts, resp_ns):
 _SCAN_MAX = 4096
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _book_room(book, extra):
     """True when both overflows can take a full window plus ``extra`` more levels."""
     lim = book.ovf_key.shape[1] - 2 * book.win.shape[1] - 2 - extra
@@ -452,26 +522,8 @@ def _apply_range(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
     """Apply ``ev[a:b]`` to a book with the flat replay kernel; ``(status, row)``."""
     if b <= a:
         return _OK, b
-    st, row, _ = _b.replay(ev, a, b, book, orders, no_bbo, no_rows, 0, no_px, no_qty)
+    st, row, _ = _replay(ev, a, b, book, orders, no_bbo, no_rows, 0, no_px, no_qty)
     return st, row
-
-
-@njit(cache=True)
-def _exch_idle(ev, stop, bound, ist, xbook, xorders, no_bbo, no_rows, no_px, no_qty):
-    """No order of ours rests: apply every event up to ``bound`` in one replay call."""
-    i = ist[I_EX]
-    j = i
-    while j < stop and ev[j]["ts_exch"] <= bound:
-        j += 1
-    st, row = _apply_range(ev, i, j, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
-    if st != _OK:
-        ist[I_EX] = row
-        if st == _CAPACITY:
-            ist[I_CAP_WHAT] = CAP_XBOOK
-        return st, row
-    ist[I_N_EXCH_EVENTS] += j - i
-    ist[I_EX] = j
-    return _OK, -1
 
 
 @njit(cache=True)
@@ -498,14 +550,14 @@ def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3ent
         ok = True
         if kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
             ok = _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, side, px, qty,
-                           t_ex, resp, mid2, -1)
+                           t_ex, resp, mid2, -1, icfg[C_PARTIAL])
         elif kind == _EXECUTE:
             ent = np.int64(0)
             if q_kind == _L3_FIFO:
                 oid = e["order_id"]
                 ent = l3entry[oid] if oid in l3entry else np.int64(0)
             ok = _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, -side, px,
-                           qty, t_ex, resp, mid2, ent)
+                           qty, t_ex, resp, mid2, ent, icfg[C_PARTIAL])
         if q_kind == _L3_FIFO and (kind == _CANCEL or kind == _DELETE or kind == _MODIFY):
             oid = e["order_id"]
             if oid in xorders:
@@ -514,13 +566,13 @@ def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3ent
                 gone = rec[2] if kind != _CANCEL else min(qty, rec[2])
                 _on_l3_removal(ist, orders, oq, ox, work, rec[0], rec[1], gone, ent)
         track = kind != _TRADE and kind < EventKind.QUOTE and kind != _CLEAR and side != 0
-        prev = _b.level_qty(xbook, side, px) if track else 0.0
+        prev = _level(xbook, side, px) if track else 0.0
         st = _b.apply_event(xbook, xorders, e)
         if st != _OK:
             return st, i
         if track:
             _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev,
-                      _b.level_qty(xbook, side, px))
+                      _level(xbook, side, px))
         elif kind == _CLEAR or kind == _SNAPSHOT:
             _refresh_levels(ist, orders, oq, ox, work, xbook)
         ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, t_ex, resp,
@@ -543,14 +595,57 @@ def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3ent
     return _OK, -1
 
 
-@njit(cache=True)
+def _exch_event_l2_body(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
+                        orders, oq, ox, work, mli, mlf, lot):
+    """:func:`_exch_event` for price-level data (no order maps): compiled only as the
+    L2 variant's ``_exch_event`` (:mod:`qlib.engine._variants`), where ``_apply_one``
+    is the map-free ``apply_other``."""
+    if not _book_room(xbook, 0):
+        ist[I_CAP_WHAT] = CAP_XBOOK
+        return _CAPACITY, i
+    q_kind = icfg[C_Q_KIND]
+    e = ev[i]
+    t_ex = e["ts_exch"]
+    kind = np.int64(e["kind"])
+    side = np.int64(e["side"])
+    px = e["px_tick"]
+    qty = e["qty"]
+    resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.SUBMIT, t_ex,
+                                 np.int64(fst[F_FEED_LAT]))
+    ok = True
+    if ist[I_N_RESTING] > 0 and kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
+        ok = _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, side, px, qty,
+                       t_ex, resp, _mid2(xbook), -1, icfg[C_PARTIAL])
+    track = (kind == _DEPTH or kind == _SNAPSHOT) and side != 0
+    prev = _level(xbook, side, px) if track else 0.0
+    st = _apply_one(xbook, xorders, kind, e["side"], px, qty, e["order_id"], e["flags"])
+    if st != _OK:
+        return st, i
+    if ist[I_N_RESTING] > 0:
+        if track:
+            _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev,
+                      _level(xbook, side, px))
+        elif kind == _CLEAR:
+            _refresh_levels(ist, orders, oq, ox, work, xbook)
+        ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, t_ex, resp,
+                             _mid2(xbook))
+    if not ok:
+        ist[I_CAP_WHAT] = CAP_MSGS
+        return _CAPACITY, i
+    ist[I_EX] = i + 1
+    ist[I_N_EXCH_EVENTS] += 1
+    return _OK, -1
+
+
+
+@njit(cache=True, _nrt=False)
 def _refresh_levels(ist, orders, oq, ox, work, xbook):
     """Re-read the level at each resting order's price (after a clear or a snapshot row)."""
     for w in range(ist[I_N_WORK]):
         slot = work[w]
         if ox[slot, OX_XSTATE] == XS_RESTING:
             o = orders[slot]
-            lq = _b.level_qty(xbook, np.int64(o["side"]), o["px_tick"])
+            lq = _level(xbook, np.int64(o["side"]), o["px_tick"])
             oq[slot, OQ_FRONT] = min(oq[slot, OQ_FRONT], lq)
             oq[slot, OQ_LVL] = lq
 
@@ -631,7 +726,8 @@ def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xo
                                                  OrderAction.SUBMIT, e["ts_exch"],
                                                  np.int64(fst[F_FEED_LAT]))
                     if not _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr,
-                                     px, e["qty"], e["ts_exch"], resp, _mid2(xbook), -1):
+                                     px, e["qty"], e["ts_exch"], resp, _mid2(xbook), -1,
+                                     icfg[C_PARTIAL]):
                         ist[I_EX] = i + 1
                         ist[I_CAP_WHAT] = CAP_MSGS
                         return _CAPACITY, -1
@@ -657,20 +753,18 @@ def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xo
     return _OK, -1
 
 
-@njit(cache=True)
-def _local_advance(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
-                   no_rows, no_px, no_qty):
-    """Apply the events whose local time is ``<= bound`` to the local book (one call)."""
-    i = ist[I_LO]
+@njit(cache=True, _nrt=False)
+def _local_end(ts_loc, stop, i, bound):
+    """First event index at or after ``i`` whose local time is after ``bound``."""
     j = i
     while j < stop and ts_loc[j] <= bound:
         j += 1
-    st, row = _apply_range(ev, i, j, lbook, lorders, no_bbo, no_rows, no_px, no_qty)
-    if st != _OK:
-        if st != _CAPACITY:
-            return st, row
-        ist[I_CAP_WHAT] = CAP_LBOOK
-        j = row  # the rows before it were applied
+    return j
+
+
+@njit(cache=True, _nrt=False)
+def _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view):
+    """Bookkeeping of the local events ``i..j-1`` once applied: feed latency, last trade."""
     last_trade = np.int64(0)
     lat = fst[F_FEED_LAT]
     for r in range(i, j):
@@ -686,12 +780,19 @@ def _local_advance(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, vi
             vr = view[0]
             vr["last_trade_px_tick"] = last_trade
     ist[I_LO] = j
-    if st != _OK:
-        return st, row
-    return _OK, -1
+
+
+@njit(cache=True, _nrt=False)
+def _exch_end(ev, stop, i, bound):
+    """First event index at or after ``i`` whose exchange time is after ``bound``."""
+    j = i
+    while j < stop and ev[j]["ts_exch"] <= bound:
+        j += 1
+    return j
+
 
 # ------------------------------------------------------------------ local side
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _sync_risk(ist, orders, work, r_ist, r_fst):
     """Give the pre-trade risk state the OMS's view of our working orders."""
     n_open = 0
@@ -719,7 +820,7 @@ def _sync_risk(ist, orders, work, r_ist, r_fst):
     _risk.sync_orders(r_ist, r_fst, 0, n_open, ob, os_, own_bid, own_ask)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _compact_work(ist, orders, work):
     """Drop orders in a terminal state from the working list (order kept)."""
     k = 0
@@ -731,7 +832,7 @@ def _compact_work(ist, orders, work):
     ist[I_N_WORK] = k
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, positions, lots_qty,
                  lots_px, cash, fills, r_ist, r_fst, r_journal, ts):
     """Apply one response to the order state machine and the portfolio; return a Status."""
@@ -791,12 +892,12 @@ def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, posi
     return st
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _equity(fcfg, positions, cash, mid_tick):
     return cash[0] + positions[0]["qty"] * mid_tick * fcfg[G_TICK_VALUE]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders, work, view,
                r_ist, ts):
     """Write the strategy's local view at ``ts``."""
@@ -804,25 +905,23 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     v["ts_local"] = ts
     v["ts_start"] = ist[I_TS_START]
     v["ts_end"] = ist[I_TS_END]
-    bb, bq = _b.best_px(lbook, 1)
-    ba, aq = _b.best_px(lbook, -1)
+    bb, bq = _best(lbook, 0)
+    ba, aq = _best(lbook, 1)
     v["bid_px_tick"] = bb
     v["ask_px_tick"] = ba
     v["bid_qty"] = bq
     v["ask_qty"] = aq
     nl = icfg[C_DEPTH_LEVELS]
-    db = 0.0
-    da = 0.0
+    db = bq
+    da = aq
     if nl > 1:
-        nb = _b.top_levels(lbook, 0, nl, lvl_px, lvl_qty, 0)
-        for j in range(nb):
-            db += lvl_qty[0, 0, j]
-        na = _b.top_levels(lbook, 1, nl, lvl_px, lvl_qty, 0)
-        for j in range(na):
-            da += lvl_qty[0, 1, j]
-    else:
-        db = bq
-        da = aq
+        # depth within nl ticks of each best (inclusive): a bounded walk of the ring
+        if bb != 0:
+            for d in range(1, nl):
+                db += _level(lbook, 1, bb - d)
+        if ba != 0:
+            for d in range(1, nl):
+                da += _level(lbook, -1, ba + d)
     v["bid_depth"] = db
     v["ask_depth"] = da
     if bb != 0 and ba != 0:
@@ -861,7 +960,7 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     v["killed"] = r_ist[_risk.I_KILLED]
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
     o = orders[slot]
     o["order_id"] = oid
@@ -888,7 +987,7 @@ def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
     oq[slot, OQ_LEAVES] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_log, fst, slot,
                  r_ist, ts):
     """Send a cancel for ``slot`` if the message throttle allows; return a Status."""
@@ -908,7 +1007,7 @@ def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_lo
     return _OK
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, mli, mlf,
                lat_p, lat_log, intents, n, used, r_ist, r_fst, r_journal, ts):
     """Turn the strategy's intents into cancels and new orders; return a Status."""
@@ -978,7 +1077,7 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, 
     return _OK
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p, lat_log, fst,
                 r_ist, ts):
     """Kill switch: cancel every working order (ignores the message throttle)."""
@@ -998,7 +1097,7 @@ def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p, l
     return _OK
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
     n = ist[I_N_REC]
     r = recs[n]
@@ -1008,8 +1107,8 @@ def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
     r["cash"] = cash[0]
     r["equity"] = _equity(fcfg, positions, cash, mid)
     r["mid_tick"] = mid
-    bb, _ = _b.best_px(lbook, 1)
-    ba, _ = _b.best_px(lbook, -1)
+    bb, _ = _best(lbook, 0)
+    ba, _ = _best(lbook, 1)
     r["spread_tick"] = (ba - bb) if (bb != 0 and ba != 0) else np.nan
     r["fees"] = fst[F_FEES]
     r["traded_qty"] = fst[F_TRADED_QTY]
@@ -1087,8 +1186,19 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
             #    resting orders' queue positions and fills
             bound = min(t_mx, t_dec)
             if ist[I_N_RESTING] == 0:
-                st, row = _exch_idle(ev, stop, bound, ist, xbook, xorders, no_bbo, no_rows,
-                                     no_px, no_qty)
+                # nothing of ours rests: one replay call for the whole run
+                j = _exch_end(ev, stop, i_ex, bound)
+                st, row = _OK, -1
+                if j > i_ex:
+                    st, row = _apply_range(ev, i_ex, j, xbook, xorders, no_bbo, no_rows, no_px,
+                                           no_qty)
+                if st != _OK:
+                    ist[I_EX] = row
+                    if st == _CAPACITY:
+                        ist[I_CAP_WHAT] = CAP_XBOOK
+                else:
+                    ist[I_N_EXCH_EVENTS] += j - i_ex
+                    ist[I_EX] = j
             elif icfg[C_L2_ONLY] != 0:
                 st, row = _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
                                         xbook, xorders, l3entry, orders, oq, ox, work, mli, mlf, lot,
@@ -1107,10 +1217,17 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
                 return st, row
         elif t_lo <= t_dec and t_lo <= t_rec:
             # 2. the local book, up to the next time the strategy or a record reads it
-            st, row = _local_advance(ev, ts_loc, stop, min(t_dec, t_rec), ist, fst, feed_a,
-                                     lbook, lorders, view, no_bbo, no_rows, no_px, no_qty)
+            j = _local_end(ts_loc, stop, i_lo, min(t_dec, t_rec))
+            st, row = _OK, -1
+            if j > i_lo:
+                st, row = _apply_range(ev, i_lo, j, lbook, lorders, no_bbo, no_rows, no_px, no_qty)
             if st != _OK:
+                if st != _CAPACITY:
+                    return st, row
+                ist[I_CAP_WHAT] = CAP_LBOOK
+                _local_seen(ev, ts_loc, i_lo, row, ist, fst, feed_a, view)  # rows before it applied
                 return st, row
+            _local_seen(ev, ts_loc, i_lo, j, ist, fst, feed_a, view)
         elif t_mx <= t_ml and t_mx <= t_dec and t_mx <= t_rec:
             # 3. a message of ours reaches the exchange
             h = ist[I_MX_HEAD]

@@ -103,13 +103,13 @@ CUM_TRADE = 1
 _LN_DBL_MAX = 709.782712893384  # ln(DBL_MAX)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _is_prob(kind):
     """True for the probabilistic models (``PROB_POWER``, ``PROB_LOG``)."""
     return kind == QueueModelKind.PROB_POWER or kind == QueueModelKind.PROB_LOG
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _rust_min(a, b):
     """Rust ``f64::min``: the other argument when one is NaN, else the smaller."""
     if math.isnan(a):
@@ -119,7 +119,7 @@ def _rust_min(a, b):
     return min(a, b)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _f_power(x, n):
     """``x.powf(n)`` (C ``pow``) with NaN for a negative base and a non-integer power."""
     if x < 0.0 and n != math.floor(n):
@@ -139,7 +139,7 @@ def _f_power(x, n):
     return math.pow(x, n)  # glibc pow, as Rust's powf (np.power may differ in the last bit)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _f_log(x):
     """``(1.0 + x).ln()``: NaN below 0, ``-inf`` at 0."""
     y = 1.0 + x
@@ -150,7 +150,7 @@ def _f_log(x):
     return math.log(y)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _f(kind, qp, x):
     """The probability function of a probabilistic ``kind``."""
     if kind == QueueModelKind.PROB_POWER:
@@ -158,14 +158,14 @@ def _f(kind, qp, x):
     return _f_log(x)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def queue_new(kind, qp, qstate, slot, level_qty):
     """Start the queue estimate of ``slot`` behind ``level_qty``; see :mod:`qlib.engine.models`."""
     qstate[slot, FRONT] = level_qty
     qstate[slot, CUM_TRADE] = 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def queue_on_trade(kind, qp, qstate, slot, trade_qty):
     """Advance ``slot`` by a market trade of ``trade_qty`` at our price (hftbacktest ``trade``)."""
     qstate[slot, FRONT] = qstate[slot, FRONT] - trade_qty
@@ -173,7 +173,7 @@ def queue_on_trade(kind, qp, qstate, slot, trade_qty):
         qstate[slot, CUM_TRADE] = qstate[slot, CUM_TRADE] + trade_qty
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def queue_on_depth(kind, qp, qstate, slot, prev_qty, new_qty):
     """Apply the level change ``prev_qty -> new_qty`` at our price (hftbacktest ``depth``)."""
     front = qstate[slot, FRONT]
@@ -213,7 +213,7 @@ def queue_on_depth(kind, qp, qstate, slot, prev_qty, new_qty):
     qstate[slot, FRONT] = _rust_min(est_front, new_qty)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _round_half_away(v):
     """Rust ``f64::round`` for ``v >= 0`` (exact: no ``floor(v + 0.5)`` double rounding)."""
     t = math.floor(v)
@@ -222,7 +222,7 @@ def _round_half_away(v):
     return t
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def queue_filled_qty(kind, qp, qstate, slot, lot_size):
     """Quantity executable for ``slot`` now, a multiple of ``lot_size`` (hftbacktest ``is_filled``).
 

@@ -43,13 +43,12 @@ References
 
 from __future__ import annotations
 
-import types as _pytypes
-from collections.abc import Callable
+import time
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numba import njit, types
+from numba import types
 from numba.typed import Dict
 
 from qlib.book import l2 as _l2
@@ -66,8 +65,8 @@ from qlib.dtypes import (
     VIEW_DTYPE,
     require_dtype,
 )
-from qlib.engine import _loop
 from qlib.engine import _state as S
+from qlib.engine import _variants
 from qlib.engine.fees import Fees
 from qlib.engine.models import ConstantLatency, RiskAdverseQueue
 from qlib.engine.result import BacktestResult
@@ -136,34 +135,6 @@ class FeedLatency:
         return f"FeedLatency(median={self.median_ns}ns, sigma={self.sigma})"
 
 
-_CUSTOM_LOOPS: dict[int, Callable] = {}
-
-
-def _loop_for(strategy: Any) -> Callable:
-    """The cached loop for built-in strategies; a per-function loop for a custom kernel.
-
-    numba cannot cache a function that takes another jitted function as an argument, so
-    a custom strategy gets its own copy of :func:`run_loop` whose global ``decide``
-    calls it (compiled once per process, then reused).
-    """
-    if strategy.kind != StrategyKind.CUSTOM:
-        return _loop.run_loop
-    fn = strategy.fn
-    key = id(fn)
-    if key not in _CUSTOM_LOOPS:
-        @njit
-        def decide(kind, view, params, state, out):
-            return fn(view, params, state, out)
-
-        py = _loop.run_loop.py_func
-        g = dict(py.__globals__)
-        g["decide"] = decide
-        clone = _pytypes.FunctionType(py.__code__, g, "run_loop_custom", py.__defaults__,
-                                      py.__closure__)
-        _CUSTOM_LOOPS[key] = njit(clone)
-    return _CUSTOM_LOOPS[key]
-
-
 def _grow_rows(a: np.ndarray, factor: int = 2) -> np.ndarray:
     out = np.zeros((a.shape[0] * factor,) + a.shape[1:], dtype=a.dtype)
     out[: a.shape[0]] = a
@@ -217,6 +188,7 @@ def backtest(
     record_interval: Any = "1s",
     depth_levels: int = 5,
     market_impact: bool = False,
+    partial_fills: bool = True,
     feed_latency: FeedLatency | None = None,
     sigma_halflife: Any = "60s",
     capital: float = 0.0,
@@ -254,10 +226,15 @@ def backtest(
     record_interval
         Time between interval records (default 1 s).
     depth_levels
-        Levels per side summed into the view's ``bid_depth``/``ask_depth``.
+        Ticks from each best price (the best included) whose quantity is summed into
+        the view's ``bid_depth``/``ask_depth`` (a price range, so reading it is bounded).
     market_impact
         Our aggressive fills remove the liquidity they took from the exchange book
         until the data next updates the level.
+    partial_fills
+        True (default): a resting order fills by what the queue model releases at its
+        price. False: it fills completely once released (hftbacktest's no-partial-fill
+        exchange, for comparisons with it).
     feed_latency
         :class:`FeedLatency` giving local times to data without them (LOBSTER's
         ``TS_LOCAL_SYNTH`` rows get it automatically, with the default model).
@@ -277,6 +254,7 @@ def backtest(
     DataQualityError
         The events cannot be replayed (the row and the reason are named).
     """
+    t_start = time.perf_counter()
     events, inst = _resolve_data(data, instrument)
     if inst.inverse:
         raise ParameterError("inverse instruments are not supported by the backtest yet "
@@ -344,6 +322,7 @@ def backtest(
     icfg[S.C_SIGMA_HL] = sigma_hl
     icfg[S.C_FEED_HL] = 1_000_000_000
     icfg[S.C_L2_ONLY] = int(not is_l3)
+    icfg[S.C_PARTIAL] = int(bool(partial_fills))
     fcfg = np.zeros(S.N_FCFG, dtype=np.float64)
     fcfg[S.G_TICK_VALUE] = inst.tick_size * inst.multiplier
     fcfg[S.G_TICK_SIZE] = inst.tick_size
@@ -392,8 +371,11 @@ def backtest(
     no_bbo, no_rows = np.zeros(0, dtype=BBO_DTYPE), np.zeros(0, dtype=np.int64)
     no_px, no_qty = np.zeros((0, 2, 1), dtype=np.int64), np.zeros((0, 2, 1), dtype=np.float64)
 
-    run = _loop_for(spec)
+    if not is_l3:
+        xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)  # placeholders: no order maps
+    run = _variants.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not is_l3)
     n_calls = 0
+    t_loop0 = time.perf_counter()
     while True:
         n_calls += 1
         status, row = run(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
@@ -440,6 +422,7 @@ def backtest(
         else:
             raise EngineError(f"backtest loop reported a full buffer it does not name ({what})")
 
+    t_loop = time.perf_counter() - t_loop0
     return BacktestResult(
         instrument=inst,
         strategy=spec,
@@ -463,10 +446,12 @@ def backtest(
             "local_ts_reordered": n_reordered,
             "kernel_calls": n_calls,
         },
+        timings={"prepare_s": t_loop0 - t_start, "loop_s": t_loop},
         params={
             "latency": latency, "queue": queue, "fees": fees, "risk": risk, "seed": seed,
             "decision_interval_ns": dec_iv, "record_interval_ns": rec_iv,
             "depth_levels": int(depth_levels), "market_impact": bool(market_impact),
+            "partial_fills": bool(partial_fills),
             "feed_latency": feed_desc, "start": start, "stop": stop,
         },
         events=ev,

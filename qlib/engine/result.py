@@ -69,7 +69,8 @@ class BacktestResult:
     final_mid_tick: float = 0.0
 
     def __init__(self, *, instrument, strategy, fills, records, orders, exch_leaves, journal, risk,
-                 positions, cash, capital, counters, params, events, final_mid_tick, **_: Any):
+                 positions, cash, capital, counters, params, events, final_mid_tick,
+                 timings=None, **_: Any):
         self.instrument = instrument
         self.strategy = strategy
         self.fills_array = fills
@@ -85,6 +86,9 @@ class BacktestResult:
         self.params = params
         self.events = events
         self.final_mid_tick = final_mid_tick
+        #: Wall time of the run: ``prepare_s`` (validation, local clock, state) and
+        #: ``loop_s`` (the jitted loop, including any buffer growth).
+        self.timings = dict(timings or {})
 
     # ------------------------------------------------------------------ basics
     @property

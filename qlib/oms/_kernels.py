@@ -21,7 +21,7 @@ ILLEGAL = -1
 RESUME = -2
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _journal_write(journal, jlen, order_id, ts, qty, px_tick, frm, event, to, status):
     """Append one record to the transition journal (capacity checked by the caller)."""
     k = jlen[0]
@@ -37,7 +37,7 @@ def _journal_write(journal, jlen, order_id, ts, qty, px_tick, frm, event, to, st
     jlen[0] = k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def order_event(table, orders, slot, event, ts, qty, px_tick, journal, jlen):
     """Apply one event to order ``slot``; see :meth:`qlib.oms.OrderTracker.apply`.
 
@@ -144,7 +144,7 @@ def order_apply_fills(table, orders, slots, fills, journal, jlen):
     return Status.OK, -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _sign(x):
     """Return -1.0, 0.0 or 1.0."""
     if x > 0.0:
@@ -154,7 +154,7 @@ def _sign(x):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def portfolio_fill(positions, lots_qty, lots_px, cash, i, side, qty, px_tick, liquidity, ts):
     """Apply one of our fills to instrument ``i``; see :meth:`qlib.oms.Portfolio.apply_fill`.
 

@@ -37,7 +37,7 @@ _EPS_QTY = 1e-9  # relative slack of the lot rounding and of the position limit
 _PX_MAX = 4.0e18  # largest price (ticks) converted to int64; beyond it a side is not quoted
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def lots(qty, lot_size):
     """Round ``qty`` down to the lot grid (unchanged when ``lot_size <= 0``)."""
     if lot_size > 0.0:
@@ -45,19 +45,19 @@ def lots(qty, lot_size):
     return qty
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def can_buy(position, qty, max_position):
     """True if a fill of ``qty`` more on the buy side keeps ``position <= max_position``."""
     return position + qty <= max_position + _EPS_QTY * max(1.0, abs(max_position))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def can_sell(position, qty, max_position):
     """True if a fill of ``qty`` more on the sell side keeps ``position >= -max_position``."""
     return position - qty >= -max_position - _EPS_QTY * max(1.0, abs(max_position))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def market_ok(view):
     """True if ``view[0]`` holds a two-sided, uncrossed local book and finite state.
 
@@ -79,7 +79,7 @@ def market_ok(view):
     return math.isfinite(v["position"])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def write_intent(out, n, px, qty, side):
     """Write a post-only (``LIMIT``/``GTX``) intent in row ``n``; return ``n + 1``."""
     out[n]["px_tick"] = px
@@ -90,7 +90,7 @@ def write_intent(out, n, px, qty, side):
     return n + 1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def quote_ladder(view, out, bid_x, ask_x, step, levels, qty, max_position):
     """Write up to ``levels`` passive quotes per side; see :mod:`qlib.strategy` Notes.
 
@@ -143,7 +143,7 @@ def quote_ladder(view, out, bid_x, ask_x, step, levels, qty, max_position):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def avellaneda_stoikov(view, params, state, out):
     """Avellaneda-Stoikov (2008) quotes; see :class:`qlib.strategy.AvellanedaStoikov`."""
     if not market_ok(view):
@@ -167,7 +167,7 @@ def avellaneda_stoikov(view, params, state, out):
                         params[AS_MAX_POSITION])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def glft_coefficients(gamma, k, a):
     """Return ``(c1, c2)`` of the GLFT asymptotic quotes; see :class:`qlib.strategy.GLFT`."""
     c1 = math.log1p(gamma / k) / gamma
@@ -175,7 +175,7 @@ def glft_coefficients(gamma, k, a):
     return c1, c2
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def glft(view, params, state, out):
     """Gueant-Lehalle-Fernandez-Tapia (2013) quotes; see :class:`qlib.strategy.GLFT`."""
     if not market_ok(view):
@@ -195,7 +195,7 @@ def glft(view, params, state, out):
                         params[GLFT_MAX_POSITION])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def grid(view, params, state, out):
     """Grid market maker; see :class:`qlib.strategy.GridMM`."""
     if not market_ok(view):
@@ -218,7 +218,7 @@ def grid(view, params, state, out):
     return quote_ladder(view, out, bid_x, ask_x, step, levels, qty, params[GRID_MAX_POSITION])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def imbalance_signal(bid_depth, ask_depth):
     """Book imbalance ``(b - a) / (b + a)`` in [-1, 1] (0 when both depths are <= 0)."""
     b = max(0.0, bid_depth)
@@ -228,7 +228,7 @@ def imbalance_signal(bid_depth, ask_depth):
     return (b - a) / (b + a)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def imbalance(view, params, state, out):
     """Order-book-imbalance market maker; see :class:`qlib.strategy.ImbalanceMM`."""
     if not market_ok(view):
@@ -247,7 +247,7 @@ def imbalance(view, params, state, out):
                         params[IMB_MAX_POSITION])
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def touch(view, params, state, out):
     """Join the best bid and ask; see :class:`qlib.strategy.TouchMM`."""
     if not market_ok(view):
@@ -265,7 +265,7 @@ def touch(view, params, state, out):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def decide_builtin(kind, view, params, state, out):
     """Dispatch to the built-in kernel of ``kind`` (:class:`qlib.enums.StrategyKind`).
 

@@ -1,0 +1,121 @@
+"""Specialised copies of the backtest loop, made by swapping the globals it calls.
+
+numba compiles a function per set of argument types, but two things cannot be argument
+types here without a cost:
+
+* **The strategy.** numba does not cache a function that takes another jitted
+  function as an argument, so the loop calls the global ``decide`` (the built-in
+  strategies, cached on disk); a custom kernel gets a copy of the loop whose ``decide``
+  calls it (compiled once per process).
+* **Reference counting.** The general loop holds typed dicts (the L3 order maps), so it
+  is compiled with numba's reference counting, which costs an atomic increment and
+  decrement per array argument around many calls (measured ~50 ns a call with a book).
+  On price-level (L2) data no dict is needed: :func:`loop_for` then returns a copy
+  compiled with ``_nrt=False`` whose book replay (:func:`replay_l2`) never touches the
+  order map, and which is passed placeholder arrays in the dicts' places.
+
+A copy is ``types.FunctionType(code, new_globals)`` with its own ``__qualname__``, so
+its on-disk cache entry is its own.
+"""
+
+from __future__ import annotations
+
+import types as _pytypes
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from qlib.book import _l2_kernels as _b
+from qlib.engine import _loop as L
+from qlib.enums import EventKind, Side, Status
+
+__all__ = ["loop_for"]
+
+
+def _clone(fn: Any, name: str, mapping: dict[str, Any]) -> Callable:
+    py = getattr(fn, "py_func", fn)
+    g = dict(py.__globals__)
+    g.update(mapping)
+    out = _pytypes.FunctionType(py.__code__, g, name, py.__defaults__, py.__closure__)
+    out.__qualname__ = name
+    out.__doc__ = py.__doc__
+    return out
+
+
+def _apply_other_l2(book, orders, kind, side, px_tick, qty, oid, flags):
+    """:func:`qlib.book._l2_kernels.apply_other` for price-level kinds only (no order map)."""
+    if kind == EventKind.TRADE or kind == EventKind.QUOTE or kind >= EventKind.HALT:
+        if kind > EventKind.RESUME_TRADING:
+            return Status.UNKNOWN_KIND
+        return Status.OK
+    if not np.isfinite(qty):
+        return Status.NON_FINITE
+    if qty < 0.0:
+        return Status.NEGATIVE_QTY
+    if kind == EventKind.CLEAR:
+        if side == Side.NONE:
+            _b.clear_side(book, 0)
+            _b.clear_side(book, 1)
+        elif side == Side.BUY:
+            _b.clear_side(book, 0)
+        elif side == Side.SELL:
+            _b.clear_side(book, 1)
+        else:
+            return Status.UNKNOWN_KIND
+        return Status.OK
+    if kind == EventKind.DEPTH or (kind == EventKind.SNAPSHOT and oid == 0):
+        if side == Side.BUY:
+            _b.set_level(book, 0, px_tick, qty)
+        elif side == Side.SELL:
+            _b.set_level(book, 1, -px_tick, qty)
+        else:
+            return Status.UNKNOWN_KIND
+        if kind == EventKind.SNAPSHOT and (flags & np.uint8(1)) != 0:
+            bb = book.hdr[0, _b.H_BEST]
+            ba = book.hdr[1, _b.H_BEST]
+            if bb != _b.EMPTY and ba != _b.EMPTY and bb >= -ba:
+                return Status.CROSSED
+        return Status.OK
+    return Status.UNKNOWN_KIND
+
+
+_apply_other_l2_nb = njit(cache=True, _nrt=False)(_apply_other_l2)
+#: The L2 book's flat replay kernel with an order map that is never read.
+replay_l2 = njit(cache=True, _nrt=False)(
+    _clone(_b.replay, "replay_l2", {"apply_other": _apply_other_l2_nb}))
+_apply_range_l2 = njit(cache=True, _nrt=False)(
+    _clone(L._apply_range, "_apply_range_l2", {"_replay": replay_l2}))
+_exch_event_l2 = njit(cache=True, _nrt=False)(
+    _clone(L._exch_event_l2_body, "_exch_event_l2", {"_apply_one": _apply_other_l2_nb}))
+_exch_scan_l2_nodict = njit(cache=True, _nrt=False)(
+    _clone(L._exch_scan_l2, "_exch_scan_l2_nodict",
+           {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2}))
+_L2_GLOBALS = {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2,
+               "_exch_scan_l2": _exch_scan_l2_nodict}
+#: The loop for L2 data and the built-in strategies: no reference counting, cached.
+run_loop_l2 = njit(cache=True, _nrt=False)(_clone(L.run_loop, "run_loop_l2", _L2_GLOBALS))
+
+_CUSTOM: dict[tuple[int, bool], Callable] = {}
+
+
+def loop_for(custom_fn: Callable | None, l2_only: bool) -> Callable:
+    """The loop to run: cached for built-in strategies, one copy per custom kernel."""
+    if custom_fn is None:
+        return run_loop_l2 if l2_only else L.run_loop
+    key = (id(custom_fn), l2_only)
+    if key not in _CUSTOM:
+        fn = custom_fn
+
+        @njit
+        def decide(kind, view, params, state, out):
+            return fn(view, params, state, out)
+
+        mapping: dict[str, Any] = {"decide": decide}
+        if l2_only:
+            mapping.update(_L2_GLOBALS)
+            _CUSTOM[key] = njit(_nrt=False)(_clone(L.run_loop, "run_loop_custom_l2", mapping))
+        else:
+            _CUSTOM[key] = njit(_clone(L.run_loop, "run_loop_custom", mapping))
+    return _CUSTOM[key]
