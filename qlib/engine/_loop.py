@@ -1173,9 +1173,13 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
             return _CAPACITY, -1
         i_ex = ist[I_EX]
         i_lo = ist[I_LO]
-        if i_ex >= stop and i_lo >= stop:
+        # the exchange book is only read when an order of ours rests there or is on its
+        # way: while neither is the case it lags, and catches up (the same events, in
+        # the same order) before the next message reaches it
+        idle_x = ist[I_N_RESTING] == 0 and ist[I_MX_LEN] == 0
+        if i_lo >= stop and (i_ex >= stop or idle_x):
             break
-        t_ex = ev[i_ex]["ts_exch"] if i_ex < stop else _INF_TS
+        t_ex = ev[i_ex]["ts_exch"] if (i_ex < stop and not idle_x) else _INF_TS
         t_lo = ts_loc[i_lo] if i_lo < stop else _INF_TS
         t_mx = mxi[ist[I_MX_HEAD], MX_DUE] if ist[I_MX_LEN] > 0 else _INF_TS
         t_ml = mli[ist[I_ML_HEAD], ML_DUE] if ist[I_ML_LEN] > 0 else _INF_TS
