@@ -561,7 +561,7 @@ class StrategyKind(IntEnum):
 
 
 class QueueModelKind(IntEnum):
-    """How the backtest estimates our place in a price level's queue (:mod:`qlib.engine.queue`).
+    r"""How the backtest estimates our place in a price level's queue (:mod:`qlib.engine.models`).
 
     Attributes
     ----------
@@ -585,7 +585,7 @@ class QueueModelKind(IntEnum):
 
 
 class LatencyModelKind(IntEnum):
-    """How the backtest delays our orders (:mod:`qlib.engine.latency`).
+    """How the backtest delays our orders (:mod:`qlib.engine.models`).
 
     Attributes
     ----------

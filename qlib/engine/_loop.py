@@ -565,6 +565,10 @@ def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3ent
                 ent = l3entry[oid] if oid in l3entry else np.int64(0)
                 gone = rec[2] if kind != _CANCEL else min(qty, rec[2])
                 _on_l3_removal(ist, orders, oq, ox, work, rec[0], rec[1], gone, ent)
+            elif kind != _MODIFY and side != 0:
+                # an order the map does not know (resting before the data's first snapshot,
+                # or a level given without ids): it was there before ours, so ahead of us
+                _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, np.int64(0))
         track = kind != _TRADE and kind < EventKind.QUOTE and kind != _CLEAR and side != 0
         prev = _level(xbook, side, px) if track else 0.0
         st = _b.apply_event(xbook, xorders, e)

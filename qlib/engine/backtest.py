@@ -135,6 +135,15 @@ class FeedLatency:
         return f"FeedLatency(median={self.median_ns}ns, sigma={self.sigma})"
 
 
+def _compact(a: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` records in a fresh zeroed array, field by field (the kernels write
+    fields, so a record's padding bytes would otherwise be whatever memory held)."""
+    out = np.zeros(n, dtype=a.dtype)
+    for name in a.dtype.names:
+        out[name] = a[name][:n]
+    return out
+
+
 def _grow_rows(a: np.ndarray, factor: int = 2) -> np.ndarray:
     out = np.zeros((a.shape[0] * factor,) + a.shape[1:], dtype=a.dtype)
     out[: a.shape[0]] = a
@@ -192,6 +201,7 @@ def backtest(
     feed_latency: FeedLatency | None = None,
     sigma_halflife: Any = "60s",
     capital: float = 0.0,
+    session_end: Any = None,
 ) -> BacktestResult:
     r"""Backtest ``strategy`` on ``data``, tick by tick, with latency, queue and fees.
 
@@ -242,6 +252,11 @@ def backtest(
         Half-life of the mid-volatility estimate in the view.
     capital
         Starting cash, quote currency (equity starts here).
+    session_end
+        End of the horizon of finite-horizon strategies (the view's ``ts_end``, e.g. the
+        close); default ``stop`` when given, else the midnight UTC after the first event.
+        Never taken from the data's last event, which would tell every decision when
+        the data ends.
 
     Returns
     -------
@@ -291,6 +306,11 @@ def backtest(
     is_l3 = bool(np.isin(kinds, (1, 2, 3, 4, 5)).any())
     if q_kind == QueueModelKind.L3_FIFO and not is_l3:
         raise ParameterError("queue=L3FifoQueue() needs order-level (L3) events; these are L2")
+    if market_impact and is_l3:
+        raise ParameterError(
+            "market_impact=True needs price-level (L2) events: on order-level data the book "
+            "is the sum of its orders, and taking quantity from a level would leave orders "
+            "the data later cancels or executes; convert with qlib.data.to_l2(events)")
     synth = (ev["flags"] & np.uint8(EventFlag.TS_LOCAL_SYNTH)) != 0
     if feed_latency is not None or synth.all():
         fl = feed_latency or FeedLatency()
@@ -308,7 +328,7 @@ def backtest(
     fst = np.zeros(S.N_FST, dtype=np.float64)
     ist[S.I_STOP] = len(ev)
     ist[S.I_TS_START] = int(ts_loc[0])
-    ist[S.I_TS_END] = int(ts_loc[-1])
+    ist[S.I_TS_END] = _session_end(session_end, stop, int(ts_loc[0]))
     ist[S.I_NEXT_DEC] = int(ts_loc[0]) + dec_iv
     ist[S.I_NEXT_REC] = int(ts_loc[0]) + rec_iv
     icfg = np.zeros(S.N_ICFG, dtype=np.int64)
@@ -426,11 +446,11 @@ def backtest(
     return BacktestResult(
         instrument=inst,
         strategy=spec,
-        fills=fills[: ist[S.I_N_FILLS]].copy(),
-        records=recs[: ist[S.I_N_REC]].copy(),
-        orders=orders[: ist[S.I_N_ORDERS]].copy(),
+        fills=_compact(fills, int(ist[S.I_N_FILLS])),
+        records=_compact(recs, int(ist[S.I_N_REC])),
+        orders=_compact(orders, int(ist[S.I_N_ORDERS])),
         exch_leaves=oq[: ist[S.I_N_ORDERS], S.OQ_LEAVES].copy(),
-        journal=journal[: jlen[0]].copy(),
+        journal=_compact(journal, int(jlen[0])),
         risk=prt,
         positions=positions.copy(),
         cash=float(cash[0]),
@@ -453,11 +473,22 @@ def backtest(
             "depth_levels": int(depth_levels), "market_impact": bool(market_impact),
             "partial_fills": bool(partial_fills),
             "feed_latency": feed_desc, "start": start, "stop": stop,
+            "session_end_ns": int(ist[S.I_TS_END]),
         },
         events=ev,
         final_mid_tick=float(fst[S.F_LAST_MID]),
         edge=float(fst[S.F_EDGE]) * fcfg[S.G_TICK_VALUE],
     )
+
+
+def _session_end(session_end: Any, stop: Any, ts_first: int) -> int:
+    """The view's ``ts_end``: explicit, else ``stop``, else the next midnight UTC."""
+    if session_end is not None:
+        return _ts(session_end, "session_end")
+    if stop is not None:
+        return _ts(stop, "stop")
+    day = pd.Timestamp(ts_first, tz="UTC").normalize() + pd.Timedelta(days=1)
+    return int(day.value)
 
 
 def _ts(value: Any, name: str) -> int:

@@ -200,7 +200,7 @@ class BacktestResult:
     @property
     def kill_journal(self) -> pd.DataFrame:
         """Kill-switch trips and resets during the run (with their reasons)."""
-        return self.risk.journal()
+        return self.risk.journal
 
     # ------------------------------------------------------------------ analysis
     def attribution(self) -> pd.Series:
