@@ -89,7 +89,7 @@ _apply_range_l2 = njit(cache=True, _nrt=False)(
     _clone(L._apply_range, "_apply_range_l2", {"_replay": replay_l2}))
 _exch_event_l2 = njit(cache=True, _nrt=False)(
     _clone(L._exch_event_l2_body, "_exch_event_l2", {"_apply_one": _apply_other_l2_nb}))
-_exch_scan_l2_nodict = njit(cache=True, _nrt=False)(
+_exch_scan_l2_nodict = njit(cache=True, _nrt=False, inline="always")(
     _clone(L._exch_scan_l2, "_exch_scan_l2_nodict",
            {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2}))
 _L2_GLOBALS = {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2,

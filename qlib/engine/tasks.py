@@ -1,0 +1,246 @@
+"""Sweep tasks: one backtest from names and scalars, returning a flat dict of numbers.
+
+:func:`backtest_task` is the function a parameter sweep (:func:`qlib.sweep.sweep`) sends
+to its workers: it lives in the package, so a worker process can import it, and takes
+only picklable scalars. It builds the day's data, the strategy, the latency and the
+queue model from names and numbers, runs :func:`qlib.engine.backtest` and returns the
+numeric headline of :meth:`BacktestResult.stats`.
+
+Examples
+--------
+>>> from qlib.engine.tasks import backtest_task
+>>> row = backtest_task(7, strategy="grid", levels=2, step_ticks=1, offset_ticks=1,
+...                     order_qty=100, max_position=500, n_events=20_000)  # doctest: +SKIP
+>>> sorted(row)[:3]  # doctest: +SKIP
+['fees', 'fills', 'final_position']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from dataclasses import fields
+from functools import lru_cache
+from typing import Any
+
+from qlib.errors import ParameterError
+
+__all__ = ["ENGINE_PARAMETERS", "METRICS", "backtest_task", "build_queue", "build_strategy"]
+
+#: Parameters of :func:`backtest_task` that are not strategy fields, with their defaults.
+ENGINE_PARAMETERS: dict[str, Any] = {
+    "strategy": "glft",          # strategy name (qlib.strategy.strategy_from_name, or "mean_reversion")
+    "n_events": 100_000,         # events of the simulated market, when day is a seed
+    "latency_ms": 1.0,           # order latency each way (entry and response), ms
+    "queue": "power",            # risk_adverse, power, log (or a qlib.engine.queue_from_name name)
+    "queue_n": 2.0,              # power of the power queue model
+    "decision_interval": "100ms",
+    "record_interval": "1s",
+    "maker_bps": None,           # None: the instrument's fee schedule
+    "taker_bps": None,
+    "market_impact": False,
+    "capital": 0.0,
+}
+
+#: Numbers returned by :func:`backtest_task` (those the run can compute; see its Returns).
+METRICS: tuple[str, ...] = (
+    "pnl", "spread_capture", "inventory_pnl", "fees", "fills", "traded_qty", "maker_share",
+    "final_position", "max_abs_position", "max_drawdown_ccy", "orders_submitted",
+    "sharpe_ratio", "sortino_ratio", "hit_rate",
+)
+
+_QUEUE_ALIASES = {"power": "power_prob", "log": "log_prob", "risk_averse": "risk_adverse"}
+_NEEDS_FIT = {"avellaneda_stoikov": ("k",), "glft": ("k", "A")}
+
+
+def _strategy_fields(name: str) -> tuple[str, list[str]]:
+    """Return the registry key and the spec's field names of strategy ``name``."""
+    from qlib.strategy import specs
+
+    if not isinstance(name, str):
+        raise ParameterError(f"strategy must be a name, was {name!r}")
+    key = name.strip().lower()
+    if key in ("mean_reversion", "mean_reversion_mm"):
+        import inspect
+
+        from qlib.strategy.examples import mean_reversion
+
+        return "mean_reversion", list(inspect.signature(mean_reversion).parameters)
+    key = specs._ALIASES.get(key, key)
+    cls = specs._REGISTRY.get(key)
+    if cls is None:
+        known = sorted(specs._REGISTRY) + ["mean_reversion"]
+        raise ParameterError(f"unknown strategy name {name!r}; known: {', '.join(known)}")
+    return key, [f.name for f in fields(cls)]  # type: ignore[arg-type]
+
+
+def build_queue(name: str, n: float = 2.0) -> Any:
+    """Return the queue model named ``name`` (``"power"`` uses the power ``n``).
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name or a bad ``n``.
+    """
+    from qlib.engine.models import queue_from_name
+
+    if not isinstance(name, str):
+        raise ParameterError(f"queue must be a name, was {name!r}")
+    key = _QUEUE_ALIASES.get(name.strip().lower(), name.strip().lower())
+    return queue_from_name(key, n=n) if key in ("power_prob", "prob_power") \
+        else queue_from_name(key)
+
+
+def build_strategy(name: str, data: Any, **params: Any) -> Any:
+    """Return the strategy spec ``name`` with ``params``; a missing ``k``/``A`` is fitted.
+
+    For ``"avellaneda_stoikov"`` and ``"glft"``, an intensity parameter not given is
+    taken from :func:`qlib.strategy.fit_intensity` on ``data``.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown name or parameter, or a bad value.
+    InsufficientDataError
+        If a fit is needed and the data cannot support it.
+    """
+    from qlib.strategy import fit_intensity, strategy_from_name
+
+    key, allowed = _strategy_fields(name)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)} for strategy {key!r}; "
+                             f"allowed: {', '.join(allowed)}")
+    missing = [p for p in _NEEDS_FIT.get(key, ()) if p not in params]
+    if missing:
+        fit = fit_intensity(data)
+        params = {**{p: getattr(fit, p) for p in missing}, **params}
+    if key == "mean_reversion":
+        from qlib.strategy.examples import mean_reversion
+
+        return mean_reversion(**params)
+    return strategy_from_name(key, **params)
+
+
+@lru_cache(maxsize=4)
+def _data_for(day: Hashable, n_events: int) -> Any:
+    import qlib.data
+
+    if isinstance(day, (int,)) and not isinstance(day, bool):
+        return qlib.data.simulate(n_events=n_events, seed=day)
+    if isinstance(day, tuple) and len(day) == 2 and all(isinstance(x, str) for x in day):
+        return qlib.data.load(day[0], day[1])
+    raise ParameterError(f"day must be a seed (int >= 0) of the simulated market or a "
+                         f"(source, path) tuple, was {day!r}")
+
+
+def _day_key(day: Any) -> Hashable:
+    import numpy as np
+
+    if isinstance(day, np.integer):
+        day = int(day)
+    if isinstance(day, list):
+        day = tuple(day)
+    if isinstance(day, int) and not isinstance(day, bool) and day < 0:
+        raise ParameterError(f"day must be a seed >= 0, was {day!r}")
+    if not isinstance(day, (int, tuple)) or isinstance(day, bool):
+        raise ParameterError(f"day must be a seed (int >= 0) of the simulated market or a "
+                             f"(source, path) tuple, was {day!r}")
+    return day
+
+
+def backtest_task(day: Any = 7, **params: Any) -> dict[str, float]:
+    """Run one backtest of a named strategy on one day; return its numbers.
+
+    Parameters
+    ----------
+    day
+        An int: the seed of the simulated market (:func:`qlib.data.simulate` with
+        ``n_events`` events); or a ``(source, path)`` tuple for :func:`qlib.data.load`.
+        The data of the last few days is cached in the process, so a sweep over many
+        parameters of one day builds it once per worker.
+    **params
+        The engine parameters of :data:`ENGINE_PARAMETERS` (``strategy``, ``n_events``,
+        ``latency_ms``, ``queue``, ``queue_n``, ``decision_interval``,
+        ``record_interval``, ``maker_bps``, ``taker_bps``, ``market_impact``,
+        ``capital``) and the strategy's own fields (``gamma``, ``k``, ``A``,
+        ``order_qty``, ``max_position``, ``levels``, ...: see the spec classes of
+        :mod:`qlib.strategy`, or :func:`qlib.strategy.examples.mean_reversion` for
+        ``strategy="mean_reversion"``). ``k`` and ``A`` of Avellaneda-Stoikov and GLFT
+        are fitted on the day (:func:`qlib.strategy.fit_intensity`) when not given.
+
+    Returns
+    -------
+    dict of str to float
+        The entries of :data:`METRICS` taken from :meth:`BacktestResult.stats`, as
+        floats: P&L, its attribution (``spread_capture``, ``inventory_pnl``, ``fees``),
+        fills, traded quantity, maker share, final and largest absolute position,
+        maximum drawdown (currency), orders sent, and Sharpe, Sortino and hit rate of
+        the per-record P&L increments. A metric the run cannot support (e.g. a Sharpe
+        ratio of a run without fills, whose P&L never moved) is **left out** of the
+        dict rather than given as NaN, so a sweep frame shows it as missing.
+
+    Raises
+    ------
+    ParameterError
+        For an unknown parameter (the message lists the allowed ones), a bad day or a
+        bad value.
+    InsufficientDataError
+        If ``k``/``A`` must be fitted and the day cannot support the fit.
+    """
+    from qlib.engine import backtest
+    from qlib.engine.fees import Fees
+    from qlib.engine.models import ConstantLatency
+
+    name = params.pop("strategy", ENGINE_PARAMETERS["strategy"])
+    key, allowed = _strategy_fields(name)
+    engine = {k: params.pop(k) for k in list(params) if k in ENGINE_PARAMETERS}
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ParameterError(
+            f"unknown parameter(s) {', '.join(unknown)} for backtest_task with strategy "
+            f"{key!r}; engine parameters: {', '.join(k for k in ENGINE_PARAMETERS if k != 'strategy')}"
+            f"; strategy parameters: {', '.join(allowed)}")
+    opts = {**ENGINE_PARAMETERS, **engine}
+    n_events = opts["n_events"]
+    if isinstance(n_events, bool) or not isinstance(n_events, int) or n_events < 1:
+        raise ParameterError(f"n_events must be an int >= 1, was {n_events!r}")
+    lat = opts["latency_ms"]
+    if isinstance(lat, bool) or not isinstance(lat, (int, float)) or not math.isfinite(lat) \
+            or lat < 0:
+        raise ParameterError(f"latency_ms must be a finite number >= 0, was {lat!r}")
+    data = _data_for(_day_key(day), n_events)
+    spec = build_strategy(key, data, **params)
+    latency_ns = round(float(lat) * 1e6)
+    fees = None
+    if opts["maker_bps"] is not None or opts["taker_bps"] is not None:
+        inst = data.instrument
+        fees = Fees(maker_bps=float(inst.maker_fee_bps if opts["maker_bps"] is None
+                                    else opts["maker_bps"]),
+                    taker_bps=float(inst.taker_fee_bps if opts["taker_bps"] is None
+                                    else opts["taker_bps"]))
+    res = backtest(data, spec,
+                   latency=ConstantLatency(entry_ns=latency_ns, response_ns=latency_ns),
+                   queue=build_queue(opts["queue"], opts["queue_n"]), fees=fees,
+                   decision_interval=opts["decision_interval"],
+                   record_interval=opts["record_interval"],
+                   market_impact=bool(opts["market_impact"]), capital=float(opts["capital"]))
+    return metrics_of(res.stats())
+
+
+def metrics_of(stats: Any) -> dict[str, float]:
+    """Return the :data:`METRICS` of a ``stats()`` Series as floats, leaving out the rest.
+
+    Entries that are not finite real numbers (``Unavailable`` metrics, NaN) are left out.
+    """
+    import numpy as np
+
+    out: dict[str, float] = {}
+    for name in METRICS:
+        value = stats.get(name)
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            continue
+        x = float(value)
+        if math.isfinite(x):
+            out[name] = x
+    return out
