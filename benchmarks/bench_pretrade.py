@@ -11,10 +11,18 @@ order approved, so every check runs and the throttles and reservations are writt
   reference counting (the caller then increfs and decrefs the three state arrays
   around every call: atomic operations that cost more than the check);
 * the same loop through ``pretrade_check.py_func`` (numpy scalar indexing) and through a
-  plain-Python version of the same checks over Python lists and floats;
-* one call from Python: ``PreTradeRisk.check`` (a method around the kernel), the kernel's
-  dispatcher called directly, and two jitted no-ops with the same 9 arguments and with
-  none, which is the floor any numba call from Python pays.
+  plain-Python version of the same checks over Python lists and floats, on the same
+  inputs;
+* one call from Python: ``PreTradeRisk.check`` (a method around the kernel's compiled
+  entry point, see :mod:`qlib.risk.pretrade`), the kernel's dispatcher called
+  directly, and two jitted no-ops with the same 9 arguments and with none, which is
+  the floor any call through numba's dispatcher pays.
+
+The loops vary every input at run time (instrument, side, limit price, quantity from
+an array; the reference price, order type and instrument count are arguments), so the
+compiler can neither fold a check nor hoist it out of the loop, and every approval
+writes the state as in real use (see the comment above ``_loop``). Their per-check
+time includes generating the inputs, which the table also times alone.
 
 Best of ``--repeat`` runs; JIT compilation (or cache load) is timed apart. Results on a
 shared 2-core machine vary with the other load on it. After editing the kernels, delete
@@ -55,52 +63,85 @@ def _risk(n_inst: int) -> PreTradeRisk:
     return risk
 
 
-def _loop_py(check, istate, fstate, journal, n_inst, n):
+#: Quantities cycled through by the loops (read from an array at run time, so the
+#: compiler cannot fold the quantity checks).
+QTYS = np.array([1.0, 0.5, 2.0, 1.5, 0.25, 1.0, 3.0, 0.75])
+
+
+def _loop_py(check, istate, fstate, journal, n_inst, n, ref=REF, qtys=QTYS, otype=0):
     s = 0
     ts = 10
     for k in range(n):
         side = 1 if k & 1 else -1
-        s += check(istate, fstate, journal, k % n_inst, side, REF - side, 1.0, ts, 0)
+        px = ref - side * (1 + ((k >> 1) & 7))
+        s += check(istate, fstate, journal, k % n_inst, side, px, qtys[(k >> 2) & 7], ts, otype)
         ts += 1000
     return s
 
 
+# The jitted loops vary every input at run time: the instrument cycles, the side
+# alternates, the limit price walks 1-8 ticks away from the reference on the passive
+# side (so no self-trade), the quantity is read from ``qtys`` and the reference, the
+# order type and ``n_inst`` are arguments, not constants. Every order is approved and
+# the approval's writes happen as in real use: throttle credit and refill time, the
+# open-order counts, open quantity, own best prices and the exposure and gross
+# exposure grow with every check (no OMS resyncs them here; the limits of ``CFG``
+# leave room for ``--n`` approvals). The loop returns the sum of the codes (0 when all
+# were approved), which the caller checks.
 @njit(cache=True, _nrt=False)
-def _loop(istate, fstate, journal, n_inst, n):
+def _loop(istate, fstate, journal, n_inst, n, ref, qtys, otype):
     s = 0
     ts = 10
     inst = 0
     for k in range(n):
         side = 1 if k & 1 else -1
-        s += K.pretrade_check(istate, fstate, journal, inst, side, REF - side, 1.0, ts, 0)
+        px = ref - side * (1 + ((k >> 1) & 7))
+        s += K.pretrade_check(istate, fstate, journal, inst, side, px, qtys[(k >> 2) & 7], ts, otype)
         ts += 1000
         inst = inst + 1 if inst + 1 < n_inst else 0  # no integer division in the loop
     return s
 
 
 @njit(cache=True, _nrt=False)
-def _loop_inline(istate, fstate, journal, n_inst, n):
+def _loop_inline(istate, fstate, journal, n_inst, n, ref, qtys, otype):
     """As ``_loop`` with the kernel inlined (``pretrade_check_inline``)."""
     s = 0
     ts = 10
     inst = 0
     for k in range(n):
         side = 1 if k & 1 else -1
-        s += K.pretrade_check_inline(istate, fstate, journal, inst, side, REF - side, 1.0, ts, 0)
+        px = ref - side * (1 + ((k >> 1) & 7))
+        s += K.pretrade_check_inline(istate, fstate, journal, inst, side, px, qtys[(k >> 2) & 7], ts, otype)
+        ts += 1000
+        inst = inst + 1 if inst + 1 < n_inst else 0
+    return s
+
+
+@njit(cache=True, _nrt=False)
+def _loop_inputs(istate, fstate, journal, n_inst, n, ref, qtys, otype):
+    """The loops' input generation alone (no check): the floor under their per-check times."""
+    s = 0
+    ts = 10
+    inst = 0
+    for k in range(n):
+        side = 1 if k & 1 else -1
+        px = ref - side * (1 + ((k >> 1) & 7))
+        s += (px + side + inst + ts + otype) & 1 if qtys[(k >> 2) & 7] > 0.0 else 1
         ts += 1000
         inst = inst + 1 if inst + 1 < n_inst else 0
     return s
 
 
 @njit(cache=True)
-def _loop_nrt(istate, fstate, journal, n_inst, n):
+def _loop_nrt(istate, fstate, journal, n_inst, n, ref, qtys, otype):
     """As ``_loop`` in a caller compiled with reference counting (numba's default)."""
     s = 0
     ts = 10
     inst = 0
     for k in range(n):
         side = 1 if k & 1 else -1
-        s += K.pretrade_check(istate, fstate, journal, inst, side, REF - side, 1.0, ts, 0)
+        px = ref - side * (1 + ((k >> 1) & 7))
+        s += K.pretrade_check(istate, fstate, journal, inst, side, px, qtys[(k >> 2) & 7], ts, otype)
         ts += 1000
         inst = inst + 1 if inst + 1 < n_inst else 0  # no integer division in the loop
     return s
@@ -237,12 +278,18 @@ def _plain_loop(pr: PlainRisk, n_inst: int, n: int) -> int:
     s = 0
     ts = 10
     check = pr.check
+    qtys = QTYS.tolist()
     for k in range(n):
         side = 1 if k & 1 else -1
-        s += check(k % n_inst, side, REF - side, 1.0, ts, 0)
+        s += check(k % n_inst, side, REF - side * (1 + ((k >> 1) & 7)), qtys[(k >> 2) & 7], ts, 0)
         ts += 1000
     return s
 
+
+def _check_via_dispatcher(risk, inst, side, px_tick, qty, ts_ns, order_type=0):
+    """``PreTradeRisk.check`` as it was before its entry-point fast path: the dispatcher."""
+    return K.pretrade_check(risk.istate, risk.fstate, risk.journal_array, inst, side, px_tick, qty, ts_ns,
+                            order_type)
 
 
 def _per_call_ns(call, n: int, repeat: int) -> float:
@@ -264,9 +311,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     r = _risk(1)
-    _loop(r.istate, r.fstate, r.journal_array, 1, 10)
-    _loop_nrt(r.istate, r.fstate, r.journal_array, 1, 10)
-    _loop_inline(r.istate, r.fstate, r.journal_array, 1, 10)
+    _loop(r.istate, r.fstate, r.journal_array, 1, 10, REF, QTYS, 0)
+    _loop_nrt(r.istate, r.fstate, r.journal_array, 1, 10, REF, QTYS, 0)
+    _loop_inline(r.istate, r.fstate, r.journal_array, 1, 10, REF, QTYS, 0)
+    _loop_inputs(r.istate, r.fstate, r.journal_array, 1, 10, REF, QTYS, 0)
     _noop9(r.istate, r.fstate, r.journal_array, 0, 1, REF, 1.0, 10, 0)
     _noop0()
     K.pretrade_check(r.istate, r.fstate, r.journal_array, 0, 1, REF, 1.0, 10, 0)
@@ -276,20 +324,25 @@ def main() -> None:
     for n_inst in (1, 8):
         def jit_run(n_inst=n_inst):
             rr = _risk(n_inst)
-            assert _loop(rr.istate, rr.fstate, rr.journal_array, n_inst, n) == 0
+            assert _loop(rr.istate, rr.fstate, rr.journal_array, n_inst, n, REF, QTYS, 0) == 0
         # the state set-up is outside the timing only approximately: measure it and subtract
         setup = _best(lambda n_inst=n_inst: _risk(n_inst), rep)
         jit_ns = max(_best(jit_run, rep) - setup, 0.0) / n * 1e9
 
         def nrt_run(n_inst=n_inst):
             rr = _risk(n_inst)
-            assert _loop_nrt(rr.istate, rr.fstate, rr.journal_array, n_inst, n) == 0
+            assert _loop_nrt(rr.istate, rr.fstate, rr.journal_array, n_inst, n, REF, QTYS, 0) == 0
         nrt_ns = max(_best(nrt_run, rep) - setup, 0.0) / n * 1e9
 
         def inline_run(n_inst=n_inst):
             rr = _risk(n_inst)
-            assert _loop_inline(rr.istate, rr.fstate, rr.journal_array, n_inst, n) == 0
+            assert _loop_inline(rr.istate, rr.fstate, rr.journal_array, n_inst, n, REF, QTYS, 0) == 0
         inl_ns = max(_best(inline_run, rep) - setup, 0.0) / n * 1e9
+
+        def inputs_run(n_inst=n_inst):
+            rr = _risk(n_inst)
+            _loop_inputs(rr.istate, rr.fstate, rr.journal_array, n_inst, n, REF, QTYS, 0)
+        inp_ns = max(_best(inputs_run, rep) - setup, 0.0) / n * 1e9
 
         def py_func_run(n_inst=n_inst):
             rr = _risk(n_inst)
@@ -301,7 +354,8 @@ def main() -> None:
         plain_ns = max(_best(plain_run, 3) - setup, 0.0) / n_py * 1e9
         rows.append((f"`pretrade_check_inline` in a jitted `_nrt=False` loop, {n_inst} instrument(s)",
                      inl_ns, (f"plain Python {plain_ns:,.0f} ns ({plain_ns / inl_ns:,.0f}x); "
-                              f".py_func {pyf_ns:,.0f} ns ({pyf_ns / inl_ns:,.0f}x)")))
+                              f".py_func {pyf_ns:,.0f} ns ({pyf_ns / inl_ns:,.0f}x); "
+                              f"the loop's input generation alone {inp_ns:.1f} ns")))
         rows.append((f"`pretrade_check` called in a jitted `_nrt=False` loop, {n_inst} instrument(s)", jit_ns,
                      (f"plain Python {plain_ns:,.0f} ns ({plain_ns / jit_ns:,.0f}x); "
                       f".py_func {pyf_ns:,.0f} ns ({pyf_ns / jit_ns:,.0f}x)")))
@@ -316,6 +370,10 @@ def main() -> None:
     def method_call():
         ts[0] += 1000
         return r.check(0, 1, REF - 1, 1.0, ts[0], 0)
+
+    def old_method_call():
+        ts[0] += 1000
+        return _check_via_dispatcher(r, 0, 1, REF - 1, 1.0, ts[0], 0)
 
     def direct_call():
         ts[0] += 1000
@@ -341,7 +399,7 @@ def main() -> None:
 
     base = _per_call_ns(ts_only, n_py, rep)
     res = {name: _per_call_ns(fn, n_py, rep) - base for name, fn in
-           [("method", method_call), ("direct", direct_call), ("noop9", noop9_call),
+           [("method", method_call), ("old_method", old_method_call), ("direct", direct_call), ("noop9", noop9_call),
             ("noop0", noop0_call), ("plain", plain_call)]}
     # the open-order count grows by one per approved call; the limit is 2e9, so all approve
     assert r.check(0, 1, REF - 1, 1.0, ts[0] + 1000, 0) == 0
@@ -356,6 +414,8 @@ def main() -> None:
         print(f"| {name} | {ns:.1f} | {cmp} | <= 5 ns |")
     print(f"| `PreTradeRisk.check` from Python | {res['method']:.0f} | plain-Python check "
           f"{res['plain']:.0f} ns ({res['plain'] / res['method']:.1f}x) | <= 300 ns |")
+    print(f"| the same method through numba's dispatcher (as before), from Python | {res['old_method']:.0f} | "
+          f"`PreTradeRisk.check` takes {res['method'] / res['old_method']:.0%} of it | <= 300 ns |")
     print(f"| `pretrade_check(istate, fstate, journal, ...)` dispatcher from Python | {res['direct']:.0f} | "
           f"plain-Python check {res['plain']:.0f} ns ({res['plain'] / res['direct']:.1f}x) | <= 300 ns |")
     print(f"| jitted no-op, same 9 arguments, from Python | {res['noop9']:.0f} | "

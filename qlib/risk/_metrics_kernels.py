@@ -366,8 +366,85 @@ def _kth_and_next(b, j, nb):
 
 
 @njit(cache=True)
+def select_copy(src, n, j, w1, w2):
+    """Return the ``j``-th smallest value (0-based) of ``src[:n]`` (no NaN); ``src`` is not changed.
+
+    Quickselect with a median-of-three pivot whose passes are branch-free and out of
+    place: each pass writes every value to both ends of a scratch array (``w1``, ``w2``,
+    at least ``n`` long, used in turn) and advances only the matching end, so its cost
+    depends neither on mispredicted branches nor, as an in-place swap would, on
+    reloading the value just stored. A pass splits off the values below the pivot; when
+    the answer is not among them a second pass splits off the values equal to it, so
+    ties cannot make the search quadratic. After a bounded number of rounds (an
+    adversarial order can defeat median-of-three) the rest is left to ``np.partition``.
+    Used by :func:`lower_tail_stats`.
+    """
+    cur = src
+    which = 0  # 0: reading src, 1: w1, 2: w2
+    lo = 0
+    hi = n
+    rounds = 0
+    limit = 8
+    m = n
+    while m > 1:
+        limit += 2
+        m >>= 1
+    while hi - lo > 16:
+        rounds += 1
+        if rounds > limit:
+            return np.partition(cur[lo:hi], j - lo)[j - lo]
+        u = cur[lo]
+        v = cur[(lo + hi) >> 1]
+        w = cur[hi - 1]
+        if u > v:
+            u, v = v, u
+        p = max(u, min(v, w))  # median of the three
+        dst = w2 if which == 1 else w1
+        a = lo
+        b = hi - 1
+        for i in range(lo, hi):
+            x = cur[i]
+            dst[a] = x
+            dst[b] = x
+            lt = x < p
+            a += lt
+            b -= 1 - lt
+        cur = dst
+        which = 2 if which == 1 else 1
+        if j < a:
+            hi = a
+            continue
+        # cur[a:hi] holds the values >= p: split off those == p
+        dst = w2 if which == 1 else w1
+        e = a
+        b = hi - 1
+        for i in range(a, hi):
+            x = cur[i]
+            dst[e] = x
+            dst[b] = x
+            eq = x <= p
+            e += eq
+            b -= 1 - eq
+        cur = dst
+        which = 2 if which == 1 else 1
+        if j < e:
+            return p
+        lo = e
+    # a short range: insertion sort into a scratch array
+    dst = w2 if which == 1 else w1
+    for i in range(lo, hi):
+        v = cur[i]
+        t = i - 1
+        while t >= lo and dst[t] > v:
+            dst[t + 1] = dst[t]
+            t -= 1
+        dst[t + 1] = v
+    return dst[j]
+
+
+@njit(cache=True)
 def _gather_at_most(x, hi, buf):
-    """Copy the values ``<= hi`` of ``x`` into ``buf`` (as many as fit).
+    """Copy the values ``<= hi`` of ``x`` into ``buf`` in their order (as many as fit).
 
     Return ``(count, sum of x)``: blocks of four values are summed (four accumulators)
     and tested together, so the rarely taken branch is one per block; the sum lets the
@@ -408,6 +485,33 @@ def _gather_at_most(x, hi, buf):
 
 
 @njit(cache=True)
+def _tail_from_kth(b, nb, v0, k):
+    """``(b_(k+1), sum of the k + 1 smallest)`` of ``b[:nb]`` given its ``k``-th smallest ``v0``.
+
+    One branch-free pass: the values ``< v0`` summed one after the other in their order
+    in ``b`` (adding ``0.0`` for the others changes no bit), their count ``c``, the count
+    of values ``<= v0`` and the smallest value above ``v0``; the sum then adds ``v0``
+    once for each of the ``k + 1 - c`` remaining places. The result depends only on the
+    values and their order, so a buffer that keeps the order of ``x`` gives the same bits
+    as ``x`` itself. ``b_(k+1)`` is ``v0`` when ``k = nb - 1``.
+    """
+    s = 0.0
+    c = 0
+    le = 0
+    up = np.inf
+    for i in range(nb):
+        a = b[i]
+        s += a if a < v0 else 0.0
+        c += int(a < v0)
+        le += int(a <= v0)
+        up = min(up, a if a > v0 else np.inf)
+    for _ in range(k + 1 - c):
+        s += v0
+    v1 = v0 if (le >= k + 2 or k + 1 >= nb) else up
+    return v1, s
+
+
+@njit(cache=True)
 def lower_tail_stats(x, k):
     """:func:`lower_order_stats` and the sum of ``x``: ``(x_(k), x_(k+1), tail sum, sum)``.
 
@@ -416,11 +520,16 @@ def lower_tail_stats(x, k):
     (:func:`qlib.risk.expected_shortfall` checks finiteness this way, in the same pass).
 
     Selects only the lower tail: one pass keeps the values at or below ``hi``, the upper
-    end of the strided-sample bracket of ``x_(k+1)``, in a small buffer (no lower bound and
-    no running tail sum: one rarely taken branch per block of four values), then
-    partitions that buffer at ``k`` and sums its ``k + 1`` smallest. The buffer holds
-    about ``k`` plus the margin values. A miss (fewer than ``k + 2`` values at or below
-    ``hi``) or a ``k`` in the upper half falls back to :func:`order_stats`, so the result
+    end of the strided-sample bracket of ``x_(k+1)``, in a small buffer (in the order of
+    ``x``; no lower bound and no running tail sum: one rarely taken branch per block of
+    four values), then selects ``x_(k)`` from that buffer with the branch-free
+    :func:`select_copy` (``np.partition`` mispredicts a branch on about every other
+    value). The tail sum adds the values below ``x_(k)`` in their order in ``x``, then
+    ``x_(k)`` for the ties (:func:`_tail_from_kth`), so it does not depend on the
+    selection, the sample or the bracket.
+    The buffer holds about ``k`` plus the margin values. A miss (fewer than ``k + 2``
+    values at or below ``hi``), a small ``x`` or a ``k`` in the upper half falls back to
+    :func:`order_stats` for ``x_(k)`` and ``x_(k+1)`` (the same tail sum), so the result
     is always exact.
     """
     n = x.shape[0]
@@ -432,27 +541,25 @@ def lower_tail_stats(x, k):
         r, margin = _sample_margin(k1, n, m)
         hi = np.inf
         if r + margin < m - 1:
-            hi = np.partition(smp, r + margin)[r + margin]
+            w = np.empty(2 * m)
+            hi = select_copy(smp, m, r + margin, w[:m], w[m:])
         cap = min(n, 2 * (k1 + 1) + 4 * margin * step + 64)
         buf = np.empty(cap)
         nb, total = _gather_at_most(x, hi, buf)
         if not np.isfinite(total):
             return np.nan, np.nan, np.nan, total
         if k1 < nb <= cap:
-            p, v0, v1 = _kth_and_next(buf, k, nb)
-            if k1 == k:
-                v1 = v0
-            s = 0.0
-            for i in range(k + 1):
-                s += p[i]
+            w = np.empty(2 * nb)
+            v0 = select_copy(buf, nb, k, w[:nb], w[nb:])
+            v1, s = _tail_from_kth(buf, nb, v0, k)
             return v0, v1, s, total
     total = 0.0
     for i in range(n):
         total += x[i]
     if not np.isfinite(total):
         return np.nan, np.nan, np.nan, total
-    v0, v1, s = order_stats(x, k)
-    return v0, v1, s, total
+    v0, v1, _ = order_stats(x, k)
+    return v0, v1, _tail_from_kth(x, n, v0, k)[1], total
 
 
 @njit(cache=True)

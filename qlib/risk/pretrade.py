@@ -8,12 +8,14 @@ the kernel inside their jitted loops with :attr:`PreTradeRisk.istate`,
 :attr:`PreTradeRisk.fstate` and :attr:`PreTradeRisk.journal_array`; notebooks and the
 asyncio runtime call :meth:`PreTradeRisk.check`.
 
-Cost (``benchmarks/bench_pretrade.py``): a full check takes about 6.5 ns when
-``pretrade_check_inline`` is inlined into a loop compiled with ``_nrt=False``, about
-12.5 ns when ``pretrade_check`` is called from any jitted loop, whatever the number of
-instruments (the gross exposure is kept incrementally, so no check loops over them),
-and 220-280 ns from Python, almost all of it numba's dispatcher unboxing the nine
-arguments (a jitted no-op with the same arguments costs as much).
+Cost (``benchmarks/bench_pretrade.py``, inputs varied at run time so nothing is folded
+or hoisted): a full approved check takes about 7.5 ns when ``pretrade_check_inline`` is
+inlined into a loop compiled with ``_nrt=False``, about 12 ns when ``pretrade_check``
+is called from any jitted loop, whatever the number of instruments (the gross exposure
+is kept incrementally, so no check loops over them). From Python,
+:meth:`PreTradeRisk.check` calls the kernel's compiled entry point and skips numba's
+dispatcher, whose typing of the nine arguments costs about as much as the unboxing
+(see :meth:`PreTradeRisk.check`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,30 @@ from qlib.risk.config import RiskConfig
 __all__ = ["JOURNAL_COLUMNS", "PreTradeRisk"]
 
 _LIMIT = int(OrderType.LIMIT)  # a plain int: an IntEnum argument compiles its own specialization
+
+_ENTRY: list = []
+
+
+def _check_entry():
+    """The compiled entry point of ``pretrade_check`` for plain int/float arguments.
+
+    Calling it skips numba's dispatcher (typing each of the nine arguments to pick the
+    specialization, about half of a call's cost from Python); it converts the
+    arguments to those types itself (int64 for ``inst, side, px_tick, ts_ns,
+    order_type``, float64 for ``qty``) and trusts the three arrays to be the state's.
+    ``pretrade_check`` itself under ``NUMBA_DISABLE_JIT``.
+    """
+    if not _ENTRY:
+        disp = K.pretrade_check
+        if hasattr(disp, "compile"):
+            from numba import types as nt
+
+            sig = (nt.Array(nt.int64, 1, "C"), nt.Array(nt.float64, 1, "C"), nt.Array(nt.int64, 2, "C"),
+                   nt.int64, nt.int64, nt.int64, nt.float64, nt.int64, nt.int64)
+            _ENTRY.append(disp.compile(sig))
+        else:
+            _ENTRY.append(disp)
+    return _ENTRY[0]
 
 #: Columns of :attr:`PreTradeRisk.journal_array` (int64, one row per trip or reset):
 #: ``ts_ns`` (ns since the epoch, UTC), ``event`` (:class:`qlib.enums.KillEvent`),
@@ -210,6 +236,7 @@ class PreTradeRisk:
         #: ``istate[I_JOURNAL_N]`` rows are used. It grows in Python calls only (never while
         #: a kernel runs): re-read this attribute after :meth:`trip`/:meth:`reset`.
         self.journal_array: np.ndarray = np.zeros((journal_capacity, 3), dtype=np.int64)
+        self._check_kernel = _check_entry()
 
     # --- helpers -------------------------------------------------------------------
     def _idx(self, instrument: int | str) -> int:
@@ -255,9 +282,12 @@ class PreTradeRisk:
         This is the fast path: ``inst`` is the instrument's index, the arguments are
         passed to the kernel unchecked (the kernel itself answers ``BAD_INTENT``),
         and the result is a plain ``int`` (compare it with ``PreTradeReject`` members).
-        Pass plain ``int``/``float`` values: an ``IntEnum`` member such as ``Side.BUY``
-        works but makes numba compile (once) a separate specialization of the kernel.
-        The checks and formulas are in the class Notes.
+        Integers (``int``, numpy integers, ``IntEnum`` members such as ``Side.BUY``)
+        for ``inst, side, px_tick, ts_ns, order_type`` and a real number for ``qty``
+        go straight to the kernel's compiled int64/float64 entry point, without
+        numba's dispatcher; any other value (a float price, say) goes through the
+        dispatcher as before, which compiles a specialization for it. The checks and
+        formulas are in the class Notes.
 
         Parameters
         ----------
@@ -274,9 +304,21 @@ class PreTradeRisk:
         order_type
             :class:`qlib.enums.OrderType`.
         """
-        return K.pretrade_check(
-            self.istate, self.fstate, self.journal_array, inst, side, px_tick, qty, ts_ns, order_type
-        )
+        try:
+            # Fast path: the kernel's compiled entry point, without numba's dispatch. It
+            # would truncate a float given for an int argument, or parse a str quantity, so
+            # the arguments must pass these two operations (ints, numpy ints, IntEnum, bool
+            # and a real number do); anything else goes to the dispatcher as before.
+            inst | side | px_tick | ts_ns | order_type
+            qty + 0.0
+            return self._check_kernel(
+                self.istate, self.fstate, self.journal_array, inst, side, px_tick, qty, ts_ns, order_type
+            )
+        except (TypeError, ValueError, OverflowError):
+            # unboxing fails before the kernel runs, so nothing was checked or written yet
+            return K.pretrade_check(
+                self.istate, self.fstate, self.journal_array, inst, side, px_tick, qty, ts_ns, order_type
+            )
 
     def check_or_raise(
         self,

@@ -191,3 +191,68 @@ def test_lower_order_stats_and_two_quantiles_match_full_sort(n, data):
         assert (a, b) == _k.two_quantiles.py_func(x, qa, qb)
         assert a == pytest.approx(np.percentile(x, 100 * qa), rel=1e-13, abs=1e-18)
         assert b == pytest.approx(np.percentile(x, 100 * qb), rel=1e-13, abs=1e-18)
+
+
+def _select_inputs(n, data):
+    rng = np.random.default_rng(n + 7)
+    x = rng.standard_t(3, n)
+    if data == "sorted":
+        x = np.sort(x)
+    elif data == "reversed":
+        x = np.sort(x)[::-1].copy()
+    elif data == "organ_pipe":
+        s = np.sort(x)
+        x = np.concatenate([s[::2], s[1::2][::-1]])
+    elif data == "ties":
+        x = np.round(x, 1)
+    elif data == "two_values":
+        x = rng.choice([-1.0, 2.0], n)
+    elif data == "constant":
+        x = np.full(n, 0.25)
+    return x
+
+
+@pytest.mark.parametrize("n", [1, 2, 16, 17, 100, 5_000, 40_001])
+@pytest.mark.parametrize("data", ["random", "sorted", "reversed", "organ_pipe", "ties", "two_values",
+                                  "constant"])
+def test_select_copy_matches_partition_and_leaves_source(n, data):
+    x = _select_inputs(n, data)
+    src = x.copy()
+    srt = np.sort(x)
+    w = np.empty(2 * n)
+    for j in sorted({0, n // 100, n // 3, n // 2, n - 2, n - 1} - {-1}):
+        assert _k.select_copy(src, n, j, w[:n], w[n:]) == srt[j]
+        assert _k.select_copy.py_func(src, n, j, w[:n], w[n:]) == srt[j]
+        np.testing.assert_array_equal(src, x)  # the source is read only
+
+
+@pytest.mark.parametrize("n", [1, 5, 1_000, 20_001])
+@pytest.mark.parametrize("data", ["random", "ties", "two_values", "constant"])
+def test_tail_from_kth_matches_sort_and_sums_in_data_order(n, data):
+    x = _select_inputs(n, data)
+    srt = np.sort(x)
+    for k in sorted({0, n // 100, n // 2, n - 1}):
+        v1, s = _k._tail_from_kth(x, n, srt[k], k)
+        assert v1 == srt[min(k + 1, n - 1)]
+        below = x[x < srt[k]]
+        expect = 0.0
+        for v in below:  # the values below x_(k) one after the other in data order
+            expect += float(v)
+        for _ in range(k + 1 - below.size):
+            expect += float(srt[k])
+        assert s == expect
+        scale = np.abs(srt[: k + 1]).sum()
+        assert s == pytest.approx(srt[: k + 1].sum(), rel=0, abs=1e-13 * scale + 1e-300)
+        assert (v1, s) == _k._tail_from_kth.py_func(x, n, srt[k], k)
+
+
+@pytest.mark.parametrize("data", ["random", "adversarial", "ties"])
+def test_lower_tail_sum_does_not_depend_on_the_selection_path(data):
+    # the bracketed selection and the full-sort fallback give the same bits
+    n = 50_000
+    x = _adversarial(n) if data == "adversarial" else _select_inputs(n, data)
+    for k in (0, n // 100, n // 20):
+        v0, v1, s, total = _k.lower_tail_stats(x, k)
+        w1, s_ref = _k._tail_from_kth(x, n, v0, k)
+        assert (v1, s) == (w1, s_ref)
+        assert np.isfinite(total)

@@ -346,3 +346,42 @@ def test_reset_clears_reject_storm_window() -> None:
     risk.reset(ts_ns=3)
     assert chk(risk, qty=2.0, ts=4) == R.MAX_ORDER_QTY
     assert not risk.killed  # the count restarted at the reset
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        (0, BUY, REF, 1.0, 1, LIMIT),
+        (np.int64(0), Side.BUY, np.int64(REF), 1, np.int64(1), OrderType.LIMIT),
+        (0, True, REF, np.float32(1.0), 1, LIMIT),
+        (0, BUY, REF + 0.5, 1.0, 1, LIMIT),  # float price: the dispatcher's float specialization
+        (0.0, BUY, REF, 1.0, 1, LIMIT),
+        (0, BUY, REF, 1.0, 1, 0.5),
+    ],
+)
+def test_check_fast_path_equals_kernel_dispatch(args) -> None:
+    from qlib.risk import _pretrade_kernels as K
+
+    a, b = make(), make()
+    try:
+        expected = K.pretrade_check(b.istate, b.fstate, b.journal_array, *args)
+    except Exception as exc:  # noqa: BLE001 - the same failure from the method
+        with pytest.raises(type(exc)):
+            a.check(*args)
+    else:
+        assert a.check(*args) == expected
+    np.testing.assert_array_equal(a.istate, b.istate)
+    np.testing.assert_array_equal(a.fstate, b.fstate)
+
+
+@pytest.mark.parametrize("qty", ["1.5", None, 1 + 0j])
+def test_check_non_number_quantity_is_not_parsed(qty: object) -> None:
+    # the compiled entry point would parse "1.5"; the method leaves such values to numba
+    from qlib.risk import _pretrade_kernels as K
+
+    risk = make()
+    with pytest.raises(Exception) as raised:
+        risk.check(0, BUY, REF, qty, 1, LIMIT)
+    with pytest.raises(type(raised.value)):
+        K.pretrade_check(risk.istate, risk.fstate, risk.journal_array, 0, BUY, REF, qty, 1, LIMIT)
+    assert risk.istate[K.I_N_OPEN] == 0
