@@ -53,6 +53,8 @@ from qlib.engine._state import (
     F_LAST_MID,
     F_MAKER_QTY,
     F_PREV_MID,
+    F_SIG_A,
+    F_SIG_DT,
     F_SIGMA2,
     F_TAKER_QTY,
     F_TRADED_QTY,
@@ -141,6 +143,7 @@ from qlib.risk import _pretrade_kernels as _risk
 from qlib.strategy._kernels import decide_builtin
 
 _INF_TS = np.iinfo(np.int64).max
+_LN2 = float(np.log(2.0))
 _replay = _b.replay
 _apply_one = _b.apply_other
 _L3_FIFO = int(QueueModelKind.L3_FIFO)
@@ -936,7 +939,10 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     prev_ts = ist[I_PREV_DEC_TS]
     if prev_ts > 0 and ts > prev_ts and mid > 0.0 and fst[F_PREV_MID] > 0.0:
         dt = (ts - prev_ts) * 1e-9
-        a = 1.0 - np.exp(-np.log(2.0) * (ts - prev_ts) / icfg[C_SIGMA_HL])
+        if fst[F_SIG_DT] != dt:  # decisions are periodic: the weight is computed once
+            fst[F_SIG_DT] = dt
+            fst[F_SIG_A] = 1.0 - np.exp(-_LN2 * (ts - prev_ts) / icfg[C_SIGMA_HL])
+        a = fst[F_SIG_A]
         dm = mid - fst[F_PREV_MID]
         fst[F_SIGMA2] = (1.0 - a) * fst[F_SIGMA2] + a * dm * dm / dt
     ist[I_PREV_DEC_TS] = ts
@@ -1152,7 +1158,7 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
     lot = fcfg[G_LOT]
     dec_iv = icfg[C_DEC_INTERVAL]
     rec_iv = icfg[C_REC_INTERVAL]
-    feed_a = 1.0 - np.exp(-np.log(2.0) / max(icfg[C_FEED_HL], 1))
+    feed_a = 1.0 - np.exp(-_LN2 / max(icfg[C_FEED_HL], 1))  # per market-data event
     n_int = intents.shape[0]
     while True:
         # room for one more step of every kind

@@ -52,6 +52,8 @@ F_X_LAST_MID = 6  # last two-sided exchange mid (ticks)
 F_TRADED_QTY = 7
 F_MAKER_QTY = 8
 F_TAKER_QTY = 9
+F_SIG_DT = 10  # decision interval (s) the sigma weight below was computed for
+F_SIG_A = 11  # the sigma EWMA weight for that interval
 N_FST = 16
 
 # --- icfg / fcfg: configuration (read-only in the loop) -------------------------------
@@ -63,7 +65,7 @@ C_STRATEGY = 4  # StrategyKind
 C_LAT_KIND = 5
 C_Q_KIND = 6
 C_SIGMA_HL = 7  # sigma half-life, ns
-C_FEED_HL = 8  # feed-latency half-life, ns
+C_FEED_HL = 8  # feed-latency EWMA half-life, in market-data events
 C_L2_ONLY = 9  # 1: the events hold no order-level kinds (the batched fast path applies)
 C_PARTIAL = 10  # 1: partial fills; 0: a released maker order fills completely
 N_ICFG = 12

@@ -340,7 +340,7 @@ def backtest(
     icfg[S.C_LAT_KIND] = int(lat_kind)
     icfg[S.C_Q_KIND] = int(q_kind)
     icfg[S.C_SIGMA_HL] = sigma_hl
-    icfg[S.C_FEED_HL] = 1_000_000_000
+    icfg[S.C_FEED_HL] = 1_000  # events: the feed latency is an EWMA over ~1,000 events
     icfg[S.C_L2_ONLY] = int(not is_l3)
     icfg[S.C_PARTIAL] = int(bool(partial_fills))
     fcfg = np.zeros(S.N_FCFG, dtype=np.float64)
@@ -393,7 +393,8 @@ def backtest(
 
     if not is_l3:
         xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)  # placeholders: no order maps
-    run = _variants.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not is_l3)
+    run = _variants.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not is_l3,
+                             s_params, int(spec.state_size))
     n_calls = 0
     t_loop0 = time.perf_counter()
     while True:
