@@ -1141,6 +1141,47 @@ def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
     ist[I_LAST_REC_TS] = ts
 
 
+# ------------------------------------------------------------------ input preparation
+@njit(cache=True, _nrt=False)
+def scan_events(ev, synth_flag):
+    """One pass over the events for the wrapper: ``(first row whose ts_exch is before the
+    previous one or -1, rows of order-level kinds, rows flagged ``synth_flag``)``."""
+    bad = -1
+    n_l3 = 0
+    n_synth = 0
+    prev = ev[0]["ts_exch"] if ev.shape[0] > 0 else 0
+    for i in range(ev.shape[0]):
+        e = ev[i]
+        t = e["ts_exch"]
+        if t < prev and bad < 0:
+            bad = i
+        prev = t
+        k = e["kind"]
+        if k >= _ADD and k <= _MODIFY:
+            n_l3 += 1
+        if (e["flags"] & synth_flag) != 0:
+            n_synth += 1
+    return bad, n_l3, n_synth
+
+
+@njit(cache=True, _nrt=False)
+def local_clock(ev, ts_loc):
+    """Make ``ts_loc`` a feed's clock in place: at least ``ts_exch``, never decreasing.
+
+    Returns how many rows arrived before the previous one (raised to its time).
+    """
+    n = 0
+    run = np.iinfo(np.int64).min
+    for i in range(ts_loc.shape[0]):
+        t = max(ts_loc[i], ev[i]["ts_exch"])
+        if t < run:
+            n += 1
+            t = run
+        run = t
+        ts_loc[i] = t
+    return n
+
+
 # ------------------------------------------------------------------ the loop
 @njit(cache=True)
 def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
@@ -1243,32 +1284,49 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
                 return st, row
             _local_seen(ev, ts_loc, i_lo, j, ist, fst, feed_a, view)
         elif t_mx <= t_ml and t_mx <= t_dec and t_mx <= t_rec:
-            # 3. a message of ours reaches the exchange
-            h = ist[I_MX_HEAD]
-            mkind = mxi[h, MX_KIND]
-            slot = mxi[h, MX_SLOT]
-            ist[I_MX_HEAD] = (h + 1) % mxi.shape[0]
-            ist[I_MX_LEN] -= 1
-            action = OrderAction.SUBMIT if mkind == M_SUBMIT else OrderAction.CANCEL
-            resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, action, t_mx,
-                                         np.int64(fst[F_FEED_LAT]))
-            if mkind == M_SUBMIT:
-                ok = _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px,
-                                    lvl_qty, qp, slot, t_mx, resp, lot)
-            else:
-                ok = _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, t_mx, resp)
-            if not ok:
-                ist[I_CAP_WHAT] = CAP_MSGS
-                return _CAPACITY, -1
+            # 3. messages of ours reach the exchange: every one due before the next
+            #    exchange event (they do not touch the local side, which only sees
+            #    their responses, due later)
+            while True:
+                h = ist[I_MX_HEAD]
+                mkind = mxi[h, MX_KIND]
+                slot = mxi[h, MX_SLOT]
+                t_m = mxi[h, MX_DUE]
+                ist[I_MX_HEAD] = (h + 1) % mxi.shape[0]
+                ist[I_MX_LEN] -= 1
+                action = OrderAction.SUBMIT if mkind == M_SUBMIT else OrderAction.CANCEL
+                resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, action, t_m,
+                                             np.int64(fst[F_FEED_LAT]))
+                if mkind == M_SUBMIT:
+                    ok = _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px,
+                                        lvl_qty, qp, slot, t_m, resp, lot)
+                else:
+                    ok = _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, t_m, resp)
+                if not ok:
+                    ist[I_CAP_WHAT] = CAP_MSGS
+                    return _CAPACITY, -1
+                if ist[I_MX_LEN] == 0 or mxi[ist[I_MX_HEAD], MX_DUE] >= t_ex \
+                        or ist[I_ML_LEN] + 2 * WALK_LEVELS + 8 > mli.shape[0]:
+                    break
         elif t_ml <= t_dec and t_ml <= t_rec:
-            # 4. a response reaches the strategy
-            h = ist[I_ML_HEAD]
-            ist[I_ML_HEAD] = (h + 1) % mli.shape[0]
-            ist[I_ML_LEN] -= 1
-            st = _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, h, positions,
-                              lots_qty, lots_px, cash, fills, r_ist, r_fst, r_journal, t_ml)
-            if st != _OK:
-                return st, -1
+            # 4. responses reach the strategy: every one due up to the next decision or
+            #    record (nothing else reads what they change)
+            bound = min(t_dec, t_rec)
+            while True:
+                h = ist[I_ML_HEAD]
+                t_r = mli[h, ML_DUE]
+                ist[I_ML_HEAD] = (h + 1) % mli.shape[0]
+                ist[I_ML_LEN] -= 1
+                st = _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, h,
+                                  positions, lots_qty, lots_px, cash, fills, r_ist, r_fst,
+                                  r_journal, t_r)
+                if st != _OK:
+                    return st, -1
+                if ist[I_ML_LEN] == 0 or mli[ist[I_ML_HEAD], ML_DUE] > bound \
+                        or ist[I_N_FILLS] + 1 > fills.shape[0] \
+                        or jlen[0] + 8 > journal.shape[0] \
+                        or positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
+                    break
             _compact_work(ist, orders, work)
             _sync_risk(ist, orders, work, r_ist, r_fst)
         elif t_dec <= t_rec:

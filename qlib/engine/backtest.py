@@ -65,8 +65,8 @@ from qlib.dtypes import (
     VIEW_DTYPE,
     require_dtype,
 )
+from qlib.engine import _loop, _variants
 from qlib.engine import _state as S
-from qlib.engine import _variants
 from qlib.engine.fees import Fees
 from qlib.engine.models import ConstantLatency, RiskAdverseQueue
 from qlib.engine.result import BacktestResult
@@ -298,12 +298,12 @@ def backtest(
     ev = np.ascontiguousarray(events[lo:hi])
     if len(ev) == 0:
         raise ParameterError(f"no events between start={start!r} and stop={stop!r}")
-    if np.any(np.diff(ev["ts_exch"]) < 0):
-        row = int(np.argmax(np.diff(ev["ts_exch"]) < 0)) + 1
-        raise DataQualityError(f"events are not sorted by ts_exch at row {lo + row} "
-                               f"(ts_exch={int(ev['ts_exch'][row])})")
-    kinds = ev["kind"]
-    is_l3 = bool(np.isin(kinds, (1, 2, 3, 4, 5)).any())
+    bad_row, n_l3, n_synth = _loop.scan_events(ev, np.uint8(EventFlag.TS_LOCAL_SYNTH))
+    if bad_row >= 0:
+        raise DataQualityError(f"events are not sorted by ts_exch at row {lo + bad_row} "
+                               f"(ts_exch={int(ev['ts_exch'][bad_row])}, after "
+                               f"{int(ev['ts_exch'][bad_row - 1])})")
+    is_l3 = n_l3 > 0
     if q_kind == QueueModelKind.L3_FIFO and not is_l3:
         raise ParameterError("queue=L3FifoQueue() needs order-level (L3) events; these are L2")
     if market_impact and is_l3:
@@ -311,17 +311,16 @@ def backtest(
             "market_impact=True needs price-level (L2) events: on order-level data the book "
             "is the sum of its orders, and taking quantity from a level would leave orders "
             "the data later cancels or executes; convert with qlib.data.to_l2(events)")
-    synth = (ev["flags"] & np.uint8(EventFlag.TS_LOCAL_SYNTH)) != 0
-    if feed_latency is not None or synth.all():
+    if feed_latency is not None or n_synth == len(ev):
         fl = feed_latency or FeedLatency()
         ts_loc = fl.sample(ev["ts_exch"], seed)
         feed_desc = repr(fl)
     else:
-        ts_loc = ev["ts_local"].copy()
+        ts_loc = np.empty(len(ev), dtype=np.int64)
+        ts_loc[:] = ev["ts_local"]
         feed_desc = "data ts_local"
-    ts_loc = np.maximum(ts_loc, ev["ts_exch"])
-    n_reordered = int(np.count_nonzero(np.diff(ts_loc) < 0))
-    ts_loc = np.maximum.accumulate(ts_loc)
+    # a local time is never before its exchange time, and a feed delivers in order
+    n_reordered = int(_loop.local_clock(ev, ts_loc))
 
     # state
     ist = np.zeros(S.N_IST, dtype=np.int64)
