@@ -28,6 +28,12 @@ blocks of ``n`` entries: block ``k`` of instrument ``i`` is at ``F_HDR + k * n +
                         incrementally (the check reads it in O(1)); set_position and
                         sync_orders re-sum it exactly, update_reference and an approval
                         add the change of one ``e_i``
+``F_PNL_FLOOR``         derived: a P&L below which a circuit breaker may trip,
+                        :math:`\max(\phi(L_\text{day}, D), \phi(L_\text{hwm}, W))` with
+                        :math:`\phi(b, l) = b - l + 10^{-12}(|b| + |l|)` (``-inf`` for
+                        ``l = inf``), at or above every P&L that trips either breaker
+                        (the margin exceeds the rounding); kept by ``mark_pnl``,
+                        ``start_day`` and set-up (:func:`refresh_pnl_floor`)
 block ``B_POS``         signed filled position, per instrument
 block ``B_OPEN_BUY``    open buy quantity, per instrument
 block ``B_OPEN_SELL``   open sell quantity, per instrument
@@ -58,12 +64,27 @@ block ``B_EXPO``        exposure :math:`e_i = (|x_i| + b_i + a_i) r_i v_i` (quot
 ``I_JOURNAL_LOST``      entries that did not fit (the wrapper keeps this at 0)
 ``I_*_FULL_NS``         ``cap // rate + 1``: a gap after which a bucket is full
                         (precomputed: no integer division in the check)
+``I_MAX_OPEN``          derived: ``ceil(F_MAX_OPEN)`` as an integer (int64 max: off)
 block ``J_REF_PX``      reference price, ticks (``<= 0``: none yet)
 block ``J_MD_TS``       ts of the reference price (ns)
 block ``J_OWN_BID``     best price of our resting buys (``NO_BID``: none)
 block ``J_OWN_ASK``     best price of our resting sells (``NO_ASK``: none)
 block ``J_N_OPEN``      open orders of the instrument
+block ``J_PX_LO``       derived collar band: with ``b = floor(F_COLLAR * ref)``,
+block ``J_PX_HI``       ``ref - b`` and ``ref + b``; a limit price outside is exactly one
+                        that fails the collar. Collar off: int64 min/max (no price
+                        outside); no reference or a band of ``2**52`` ticks or more:
+                        empty (max/min, every price takes the exact float test). Kept
+                        by ``update_reference`` and set-up (:func:`refresh_derived`)
 =====================  =========================================================
+
+The derived entries exist for speed only: the check uses ``F_PNL_FLOOR`` and the
+collar band as one-compare filters and re-tests the exact formula of the class docs
+when a filter fires (``I_MAX_OPEN`` is exact as it is), so the codes and their order
+are those of the formulas. Whoever writes a limit or
+``F_PNL_DAY``/``F_PNL_HWM``/``J_REF_PX`` directly (not through the kernels or
+:class:`~qlib.risk.PreTradeRisk`) must call :func:`refresh_derived` afterwards;
+``F_PNL`` itself may be written directly (the check reads it).
 
 ``journal`` (int64, shape ``(capacity, 3)``): one row per kill-switch trip or reset,
 columns ``JC_TS`` (ns), ``JC_EVENT`` (:class:`qlib.enums.KillEvent`) and ``JC_REASON``
@@ -74,6 +95,49 @@ array about 150 ns slower per call from Python (measured in
 
 Every kernel is compiled with ``_nrt=False``: no reference counting inside, and the
 compiler refuses any allocation. The small helpers are inlined (``inline="always"``).
+
+Performance notes
+-----------------
+``benchmarks/bench_pretrade.py``, a full approved check with every limit on,
+``pretrade_check_inline`` inlined into an ``_nrt=False`` loop (AMD EPYC, shared 2-core
+VM, +-0.2 ns between runs): 7.9-8.3 ns before the changes below and 7.1-7.4 ns after
+(three alternating runs each on the loaded machine; 7.0-7.1 ns after in quieter runs).
+The check is bound by instruction throughput and by loop-carried chains through the
+state (each approval's stores are the next check's loads); removing every approval
+write leaves about 4.7 ns (measured midway, before the bucket and self-trade
+changes), so the 5 ns goal is not met. Measured, one change at a
+time (the effects interact through register allocation and are not additive):
+
+* helped: the P&L floor (one compare for checks 4 and 5 instead of four loads, two
+  subtractions and two compares: no change measured on its own, but putting the two
+  tests back into the final version costs 0.9 ns); the integer collar band (0.2 ns:
+  no int-to-float conversion, multiply and ``abs``); ``I_MAX_OPEN`` as an integer
+  (0.15 ns); refilling the bucket as ``min(credit + (refill - TOKEN), cap - TOKEN)``
+  and storing the refill time with a conditional store of ``ts_ns`` instead of
+  ``max(stored, ts_ns)`` (0.3 ns: the stored max made each check's refill wait for
+  the previous store to forward); the self-trade test as one compare with the exact
+  test behind it (0.2 ns);
+* no measurable effect: a branch-free refill (``min(max(dt, 0), full)``); the own
+  best price updated with an unconditional ``max``/``min`` store instead of a
+  conditional one; a per-instrument stale deadline ``md_ts + max_md_age`` (one
+  compare instead of a subtraction and a header load); the concentration and margin
+  limits stored as NaN when off so their guards go (although deleting the guards
+  outright measured 0.3 ns each);
+* slower: the self-trade test split by order type (+0.8 ns) or written as one signed
+  compare (+1 ns); ``_unlikely`` on the non-finite guard of ``F_GROSS`` (+0.4 ns);
+  the instrument range as one unsigned compare (+3 ns: numba's mixed-sign compare).
+  Small edits move the register allocation, so every change was measured, not
+  assumed;
+* not done: an interleaved per-instrument block (the blocks' layout is public, so it
+  would be a second copy written on every approval: the approval stores are already
+  the costliest part, ~2.4 ns); ``F_GROSS`` or ``B_EXPO`` updated with one multiply
+  (the exposure must stay bit-equal to its formula, ``(|x| + b + a) r v`` evaluated
+  left to right); position headrooms (the net check is two-sided, so a headroom is
+  two compares as well, and it would add stores on approval). A float value stored
+  and re-loaded by the next check costs about 2.9 ns of latency per iteration
+  (store-to-load forwarding of an XMM register plus the add, measured alone), which
+  puts a floor of about 3 ns under a loop of approvals (``F_GROSS`` is read and
+  written by every one).
 
 Token buckets are integers: credit is in nano-tokens (one order costs
 ``TOKEN = 10**9``), the rate is in tokens per second, so refilling ``dt`` ns adds
@@ -105,6 +169,7 @@ F_PNL = 10
 F_PNL_HWM = 11
 F_PNL_DAY = 12
 F_GROSS = 13
+F_PNL_FLOOR = 14
 F_HDR = 16
 B_POS = 0
 B_OPEN_BUY = 1
@@ -138,13 +203,16 @@ I_JOURNAL_N = 19
 I_JOURNAL_LOST = 20
 I_ORD_FULL_NS = 21
 I_MSG_FULL_NS = 22
+I_MAX_OPEN = 23
 I_HDR = 24
 J_REF_PX = 0
 J_MD_TS = 1
 J_OWN_BID = 2
 J_OWN_ASK = 3
 J_N_OPEN = 4
-I_BLOCKS = 5
+J_PX_LO = 5
+J_PX_HI = 6
+I_BLOCKS = 7
 
 # journal columns (int64 array of shape (capacity, 3))
 JC_TS = 0
@@ -155,6 +223,10 @@ TOKEN = 1_000_000_000
 NO_BID = -(1 << 62)
 NO_ASK = 1 << 62
 INT64_MAX = np.iinfo(np.int64).max
+INT64_MIN = np.iinfo(np.int64).min
+#: A collar band below this many ticks (< 2**53) is exact as an integer (see
+#: ``_set_collar_band``).
+_BAND_EXACT = 2.0**52
 #: Largest finite float64. ``qty <= DBL_MAX`` tests ``qty < inf`` as one comparison: LLVM
 #: turns ``qty > 0.0 and qty < inf`` into a float-class test on the bits (about 12
 #: instructions, 0.7 ns of the check).
@@ -304,6 +376,22 @@ def _credit(istate, k_credit, k_ts, k_rate, k_cap, k_full, ts_ns):
 
 
 @njit(cache=True, _nrt=False, inline="always")
+def _left(istate, k_credit, k_ts, k_rate, k_cap, k_full, ts_ns):
+    """The bucket's credit refilled up to ``ts_ns`` minus one token (< 0: no token); no write.
+
+    ``_credit(...) - TOKEN``, arranged so that the chain from the stored credit to the
+    credit stored on approval is one add and one min (``cap - TOKEN`` and the refill
+    minus a token do not depend on the stored credit).
+    """
+    credit = istate[k_credit]
+    dt = ts_ns - istate[k_ts]
+    if dt <= 0:
+        return credit - TOKEN
+    dt = min(dt, istate[k_full])  # see _credit
+    return min(credit + (dt * istate[k_rate] - TOKEN), istate[k_cap] - TOKEN)
+
+
+@njit(cache=True, _nrt=False, inline="always")
 def _charge(istate, k_credit, k_ts, credit, ts_ns):
     """Take one token from a bucket whose refilled credit is ``credit``."""
     istate[k_credit] = credit - TOKEN
@@ -354,6 +442,30 @@ def _update_gross(istate, fstate, n, inst):
     _add_gross(fstate, n, k, fstate[k], _exposure(istate, fstate, n, inst))
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _breaker_floor(base, limit):
+    """A float at or above every P&L ``p`` with ``base - p > limit`` (``-inf``: none).
+
+    ``base - limit`` plus a margin of ``1e-12 (|base| + |limit|)``, far more than the
+    rounding of ``base - p`` and of ``base - limit`` (a few ulps), so the one compare
+    ``p < floor`` never misses a P&L that the exact test would trip on.
+    """
+    if not (limit < np.inf):
+        return -np.inf
+    return (base - limit) + 1e-12 * (abs(base) + abs(limit))
+
+
+@njit(cache=True, _nrt=False)
+def refresh_pnl_floor(fstate):
+    """Recompute ``F_PNL_FLOOR`` from the P&L marks and the breaker limits.
+
+    Called wherever ``F_PNL_DAY``, ``F_PNL_HWM`` or the limits change (``mark_pnl``,
+    :meth:`qlib.risk.PreTradeRisk.start_day` and ``__init__``).
+    """
+    fstate[F_PNL_FLOOR] = max(_breaker_floor(fstate[F_PNL_DAY], fstate[F_MAX_DAILY_LOSS]),
+                              _breaker_floor(fstate[F_PNL_HWM], fstate[F_MAX_DRAWDOWN]))
+
+
 @njit(cache=True, _nrt=False)
 def gross_exposure_sum(istate, fstate):
     r"""Gross exposure recomputed from the positions, open quantities and references.
@@ -391,12 +503,15 @@ def pretrade_check(istate, fstate, journal, inst, side, px_tick, qty, ts_ns, ord
         trip_kill(istate, journal, ts_ns, KR_STALE_MARKET_DATA)
         return STALE_MARKET_DATA
     pnl = fstate[F_PNL]
-    if _unlikely(fstate[F_PNL_DAY] - pnl > fstate[F_MAX_DAILY_LOSS]):
-        trip_kill(istate, journal, ts_ns, KR_DAILY_LOSS)
-        return DAILY_LOSS
-    if _unlikely(fstate[F_PNL_HWM] - pnl > fstate[F_MAX_DRAWDOWN]):
-        trip_kill(istate, journal, ts_ns, KR_DRAWDOWN)
-        return DRAWDOWN
+    # one compare: F_PNL_FLOOR is at or above both breakers' thresholds, so only a P&L
+    # under it can trip one; the exact tests below then decide (and may pass)
+    if _unlikely(pnl < fstate[F_PNL_FLOOR]):
+        if fstate[F_PNL_DAY] - pnl > fstate[F_MAX_DAILY_LOSS]:
+            trip_kill(istate, journal, ts_ns, KR_DAILY_LOSS)
+            return DAILY_LOSS
+        if fstate[F_PNL_HWM] - pnl > fstate[F_MAX_DRAWDOWN]:
+            trip_kill(istate, journal, ts_ns, KR_DRAWDOWN)
+            return DRAWDOWN
     if _unlikely(qty > fstate[F_MAX_ORDER_QTY]):
         return _reject(istate, journal, ts_ns, MAX_ORDER_QTY)
     ref = istate[ii + J_REF_PX * n]
@@ -405,8 +520,11 @@ def pretrade_check(istate, fstate, journal, inst, side, px_tick, qty, ts_ns, ord
     px = ref
     if order_type == LIMIT:
         px = px_tick
-        if _unlikely(abs(px_tick - ref) > fstate[F_COLLAR] * ref):
-            return _reject(istate, journal, ts_ns, PRICE_COLLAR)
+        # two integer compares against the band kept by update_reference; a price
+        # outside it (or any price while the band is not exact) takes the exact test
+        if _unlikely(px_tick < istate[ii + J_PX_LO * n] or px_tick > istate[ii + J_PX_HI * n]):
+            if abs(px_tick - ref) > fstate[F_COLLAR] * ref:
+                return _reject(istate, journal, ts_ns, PRICE_COLLAR)
     fi = F_HDR + inst
     tick_value = fstate[fi + B_TICK_VALUE * n]
     notional = qty * px * tick_value
@@ -434,33 +552,43 @@ def pretrade_check(istate, fstate, journal, inst, side, px_tick, qty, ts_ns, ord
     margin_rate = fstate[F_MARGIN_RATE]
     if _unlikely(margin_rate > 0.0 and gross * margin_rate > equity):
         return _reject(istate, journal, ts_ns, MARGIN)
-    if _unlikely(istate[I_N_OPEN] >= fstate[F_MAX_OPEN]):
+    if _unlikely(istate[I_N_OPEN] >= istate[I_MAX_OPEN]):
         return _reject(istate, journal, ts_ns, MAX_OPEN_ORDERS)
+    # a limit price on our side of the own quote passes on one compare (NO_ASK/NO_BID
+    # are beyond any price); a crossing price or a market order takes the exact test
     if side == 1:
         own_ask = istate[ii + J_OWN_ASK * n]
-        if _unlikely(own_ask != NO_ASK and (order_type == MARKET or px_tick >= own_ask)):
-            return _reject(istate, journal, ts_ns, SELF_TRADE)
+        if _unlikely(px_tick >= own_ask or order_type != LIMIT):
+            if own_ask != NO_ASK and (order_type == MARKET or px_tick >= own_ask):
+                return _reject(istate, journal, ts_ns, SELF_TRADE)
     else:
         own_bid = istate[ii + J_OWN_BID * n]
-        if _unlikely(own_bid != NO_BID and (order_type == MARKET or px_tick <= own_bid)):
-            return _reject(istate, journal, ts_ns, SELF_TRADE)
+        if _unlikely(px_tick <= own_bid or order_type != LIMIT):
+            if own_bid != NO_BID and (order_type == MARKET or px_tick <= own_bid):
+                return _reject(istate, journal, ts_ns, SELF_TRADE)
     ord_on = istate[I_ORD_RATE] > 0
-    ord_credit = 0
+    ord_left = 0
     if ord_on:
-        ord_credit = _credit(istate, I_ORD_CREDIT, I_ORD_TS, I_ORD_RATE, I_ORD_CAP, I_ORD_FULL_NS, ts_ns)
-        if _unlikely(ord_credit < TOKEN):
+        ord_left = _left(istate, I_ORD_CREDIT, I_ORD_TS, I_ORD_RATE, I_ORD_CAP, I_ORD_FULL_NS, ts_ns)
+        if _unlikely(ord_left < 0):
             return _reject(istate, journal, ts_ns, ORDER_RATE)
     msg_on = istate[I_MSG_RATE] > 0
-    msg_credit = 0
+    msg_left = 0
     if msg_on:
-        msg_credit = _credit(istate, I_MSG_CREDIT, I_MSG_TS, I_MSG_RATE, I_MSG_CAP, I_MSG_FULL_NS, ts_ns)
-        if _unlikely(msg_credit < TOKEN):
+        msg_left = _left(istate, I_MSG_CREDIT, I_MSG_TS, I_MSG_RATE, I_MSG_CAP, I_MSG_FULL_NS, ts_ns)
+        if _unlikely(msg_left < 0):
             return _reject(istate, journal, ts_ns, MESSAGE_RATE)
     # approved: charge the throttles and reserve the order (the OMS syncs later)
+    # the refill time becomes max(last, ts_ns): a conditional store of ts_ns rather
+    # than a stored max, which would chain each check's refill to the last one's
     if ord_on:
-        _charge(istate, I_ORD_CREDIT, I_ORD_TS, ord_credit, ts_ns)
+        istate[I_ORD_CREDIT] = ord_left
+        if ts_ns > istate[I_ORD_TS]:
+            istate[I_ORD_TS] = ts_ns
     if msg_on:
-        _charge(istate, I_MSG_CREDIT, I_MSG_TS, msg_credit, ts_ns)
+        istate[I_MSG_CREDIT] = msg_left
+        if ts_ns > istate[I_MSG_TS]:
+            istate[I_MSG_TS] = ts_ns
     istate[I_N_OPEN] += 1
     istate[ii + J_N_OPEN * n] += 1
     if side == 1:
@@ -518,6 +646,49 @@ def cancel_all(istate, out):
     return k
 
 
+@njit(cache=True, _nrt=False, inline="always")
+def _set_collar_band(istate, fstate, n, inst, ref):
+    """Set ``J_PX_LO``/``J_PX_HI`` of one instrument from its reference ``ref``.
+
+    With ``b = floor(collar * ref)`` (the check's float product), an integer price
+    ``p`` has ``|p - ref| > collar * ref`` exactly when ``p < ref - b`` or ``p > ref + b``
+    while ``b`` and ``ref`` are exact float64 integers; the check then needs two integer
+    compares. Otherwise (no reference yet, or a band of ``2**52`` ticks or more) the
+    band is empty (``lo = INT64_MAX``, ``hi = INT64_MIN``) so every price takes the exact
+    test; with the collar off (``inf``) it is everything (no price leaves it).
+    """
+    collar = fstate[F_COLLAR]
+    lo = INT64_MAX
+    hi = INT64_MIN
+    if not (collar < np.inf):
+        lo = INT64_MIN
+        hi = INT64_MAX
+    elif ref > 0 and ref < _BAND_EXACT:
+        band = collar * ref
+        if band < _BAND_EXACT:
+            b = np.int64(band)  # band >= 0: truncation is the floor
+            lo = ref - b
+            hi = ref + b
+    istate[I_HDR + inst + J_PX_LO * n] = lo
+    istate[I_HDR + inst + J_PX_HI * n] = hi
+
+
+@njit(cache=True, _nrt=False)
+def refresh_derived(istate, fstate):
+    """Recompute every derived entry from the limits and the state (set-up).
+
+    ``F_PNL_FLOOR``, ``I_MAX_OPEN`` and each instrument's collar band; the kernels keep
+    them up to date afterwards (the limits do not change after set-up).
+    """
+    n = istate[I_N]
+    refresh_pnl_floor(fstate)
+    m = fstate[F_MAX_OPEN]
+    # n_open >= m  <=>  n_open >= ceil(m) for an integer count
+    istate[I_MAX_OPEN] = np.int64(np.ceil(m)) if m < 2.0**62 else INT64_MAX
+    for i in range(n):
+        _set_collar_band(istate, fstate, n, i, istate[I_HDR + i + J_REF_PX * n])
+
+
 @njit(cache=True, _nrt=False)
 def update_reference(istate, fstate, inst, ts_ns, ref_px_tick):
     """Set an instrument's reference price and its timestamp (and its exposure, O(1)).
@@ -527,6 +698,7 @@ def update_reference(istate, fstate, inst, ts_ns, ref_px_tick):
     n = istate[I_N]
     istate[I_HDR + J_REF_PX * n + inst] = ref_px_tick
     istate[I_HDR + J_MD_TS * n + inst] = ts_ns
+    _set_collar_band(istate, fstate, n, inst, ref_px_tick)
     _update_gross(istate, fstate, n, inst)
 
 
@@ -539,6 +711,7 @@ def mark_pnl(istate, fstate, journal, ts_ns, pnl):
     """
     fstate[F_PNL] = pnl
     fstate[F_PNL_HWM] = max(fstate[F_PNL_HWM], pnl)
+    refresh_pnl_floor(fstate)
     if fstate[F_PNL_DAY] - pnl > fstate[F_MAX_DAILY_LOSS]:
         trip_kill(istate, journal, ts_ns, KR_DAILY_LOSS)
         return DAILY_LOSS

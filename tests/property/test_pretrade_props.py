@@ -165,3 +165,98 @@ def test_gross_exposure_stays_a_number_after_an_infinite_exposure() -> None:
     risk.on_market_data(0, 2, 1001)  # inf - inf would make a NaN running sum
     assert risk.fstate[K.F_GROSS] == np.inf == K.gross_exposure_sum(risk.istate, risk.fstate)
     assert risk.check(1, 1, 1000, 1.0, 3, 0) == R.POSITION_GROSS
+
+
+def _derived_expected(risk: PreTradeRisk) -> tuple[float, int, list[int], list[int]]:
+    """The derived state entries from their definitions (see the kernels module)."""
+    f, s = risk.fstate, risk.istate
+    n = int(s[K.I_N])
+
+    def floor(base: float, limit: float) -> float:
+        return -np.inf if not limit < np.inf else (base - limit) + 1e-12 * (abs(base) + abs(limit))
+
+    pnl_floor = max(floor(f[K.F_PNL_DAY], f[K.F_MAX_DAILY_LOSS]), floor(f[K.F_PNL_HWM], f[K.F_MAX_DRAWDOWN]))
+    m = f[K.F_MAX_OPEN]
+    max_open = int(np.ceil(m)) if m < 2.0**62 else K.INT64_MAX
+    lo, hi = [], []
+    for j in range(n):
+        ref = int(s[K.I_HDR + K.J_REF_PX * n + j])
+        collar = f[K.F_COLLAR]
+        if not collar < np.inf:
+            lo.append(K.INT64_MIN), hi.append(K.INT64_MAX)
+        elif 0 < ref < 2**52 and collar * ref < 2.0**52:
+            b = int(collar * ref)
+            lo.append(ref - b), hi.append(ref + b)
+        else:
+            lo.append(K.INT64_MAX), hi.append(K.INT64_MIN)
+    return pnl_floor, max_open, lo, hi
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    cfg=st.fixed_dictionaries({
+        "max_daily_loss": st.one_of(st.none(), st.floats(0.01, 1e4)),
+        "max_drawdown": st.one_of(st.none(), st.floats(0.01, 1e4)),
+        "collar_bps": st.one_of(st.none(), st.floats(0.01, 2e4)),
+        "max_open_orders": st.one_of(st.none(), st.integers(1, 50)),
+    }),
+    ops=st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 2), st.sampled_from([-1, 1]), st.integers(-3, 3000),
+                  st.floats(-1e4, 1e4), st.sampled_from([0, 1])),
+        min_size=1, max_size=60,
+    ),
+)
+def test_derived_state_equals_its_definition(cfg: dict, ops: list) -> None:
+    """F_PNL_FLOOR, I_MAX_OPEN and the collar bands J_PX_LO/J_PX_HI equal their
+    definitions from the limits and the state after any sequence of operations."""
+    risk = PreTradeRisk(RiskConfig(**cfg), INST3)
+    n = len(INST3)
+    ts = 10
+    for op, inst, side, px, x, otype in ops:
+        ts += 1000
+        if op == 0:
+            risk.check(inst, side, px, 1.0, ts, otype)
+        elif op == 1:
+            risk.on_market_data(inst, ts, px)
+        elif op == 2:
+            risk.mark_pnl(x, ts_ns=ts)
+        elif op == 3:
+            risk.start_day()
+        elif op == 4:
+            risk.set_position(inst, side * 2.0)
+        elif op == 5:
+            risk.sync_orders(inst, 1, 1.0, 0.5, None, None)
+        else:
+            risk.reset(ts_ns=ts)
+        pnl_floor, max_open, lo, hi = _derived_expected(risk)
+        assert risk.fstate[K.F_PNL_FLOOR] == pnl_floor
+        assert risk.istate[K.I_MAX_OPEN] == max_open
+        assert list(risk.istate[K.I_HDR + K.J_PX_LO * n: K.I_HDR + (K.J_PX_LO + 1) * n]) == lo
+        assert list(risk.istate[K.I_HDR + K.J_PX_HI * n: K.I_HDR + (K.J_PX_HI + 1) * n]) == hi
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    base=st.floats(-1e12, 1e12), limit=st.floats(0.0, 1e12), pnl=st.floats(-3e12, 3e12),
+    eps=st.integers(-4, 4),
+)
+def test_pnl_floor_never_misses_a_breaker(base: float, limit: float, pnl: float, eps: int) -> None:
+    """``base - p > limit`` implies ``p < floor``: the check's one compare is a superset."""
+    floor = K._breaker_floor.py_func(base, limit)
+    for p in (pnl, base - limit, np.nextafter(base - limit, base - limit + eps) if eps else base - limit):
+        p = float(p)
+        if base - p > limit:
+            assert p < floor
+
+
+@settings(max_examples=300, deadline=None)
+@given(ref=st.integers(1, 10**9), collar_bps=st.floats(0.01, 2e4), d=st.integers(-10**9, 10**9))
+def test_collar_band_matches_the_collar_formula(ref: int, collar_bps: float, d: int) -> None:
+    """Outside the band exactly when ``|p - r| > collar * r`` (both sides of the edge)."""
+    risk = PreTradeRisk(RiskConfig(collar_bps=collar_bps), INST)
+    risk.on_market_data(0, 1, ref)
+    lo, hi = int(risk.istate[K.I_HDR + K.J_PX_LO]), int(risk.istate[K.I_HDR + K.J_PX_HI])
+    collar = risk.fstate[K.F_COLLAR]
+    b = int(collar * ref)
+    for px in (ref + d, ref + b, ref + b + 1, ref - b, ref - b - 1):
+        assert (px < lo or px > hi) == (abs(px - ref) > collar * ref)
