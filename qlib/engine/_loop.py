@@ -508,6 +508,154 @@ def _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, ts, resp_ns):
 
 
 
+# ------------------------------------------------------------------ the L2 book, inline
+# On price-level data the engine applies events with these instead of the book's replay
+# kernel: numba passes a call's array arguments flattened on the stack (a push per word:
+# ~130 of them for a replay call, measured ~150 ns a call), so the hot path, a depth
+# update inside the window, is written out here and inlined into the loop; the cold
+# paths (a level outside the window, the best removed with nothing near it, clears and
+# snapshots) call the book's kernels. Same semantics as qlib.book._l2_kernels.replay.
+_LAST_FLAG = np.uint8(EventFlag.LAST)
+
+
+@njit(cache=True, _nrt=False)
+def _apply_other_l2(book, kind, side, px_tick, qty, flags):
+    """:func:`qlib.book._l2_kernels.apply_other` for price-level kinds only (no order map)."""
+    if kind == _TRADE or kind == _QUOTE or kind >= EventKind.HALT:
+        if kind > EventKind.RESUME_TRADING:
+            return np.int64(Status.UNKNOWN_KIND)
+        return np.int64(_OK)
+    if not np.isfinite(qty):
+        return np.int64(Status.NON_FINITE)
+    if qty < 0.0:
+        return np.int64(Status.NEGATIVE_QTY)
+    if kind == _CLEAR:
+        if side == 0:
+            _b.clear_side(book, 0)
+            _b.clear_side(book, 1)
+        elif side == 1:
+            _b.clear_side(book, 0)
+        elif side == -1:
+            _b.clear_side(book, 1)
+        else:
+            return np.int64(Status.UNKNOWN_KIND)
+        return np.int64(_OK)
+    if kind == _DEPTH or kind == _SNAPSHOT:
+        if side == 1:
+            _b.set_level(book, 0, px_tick, qty)
+        elif side == -1:
+            _b.set_level(book, 1, -px_tick, qty)
+        else:
+            return np.int64(Status.UNKNOWN_KIND)
+        if kind == _SNAPSHOT and (flags & _LAST_FLAG) != 0:
+            bb = book.hdr[0, _b.H_BEST]
+            ba = book.hdr[1, _b.H_BEST]
+            if bb != _b.EMPTY and ba != _b.EMPTY and bb >= -ba:
+                return np.int64(Status.CROSSED)
+        return np.int64(_OK)
+    return np.int64(Status.UNKNOWN_KIND)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _apply_l2(book, e):
+    """Apply one price-level event to ``book``; return a Status (inlined: see above)."""
+    kind = e["kind"]
+    if kind == _DEPTH:
+        q = e["qty"]
+        side = np.int64(e["side"])
+        if not ((q >= 0.0) & (q < np.inf) & (side * side == 1)):
+            if q < 0.0:
+                return np.int64(Status.NEGATIVE_QTY)
+            if not (q < np.inf):
+                return np.int64(Status.NON_FINITE)
+            return np.int64(Status.UNKNOWN_KIND)
+        s = (1 - side) >> 1
+        key = e["px_tick"] * side
+        win = book.win
+        hdr = book.hdr
+        w = win.shape[1]
+        off = key - hdr[s, _b.H_LO]
+        best = hdr[s, _b.H_BEST]
+        if off >= 0 and off < w:
+            win[s, key & (w - 1)] = q
+            if key >= best:
+                if q > 0.0:
+                    if best == _b.EMPTY:
+                        _b.set_level(book, s, key, q)  # first level: centre the window
+                    else:
+                        hdr[s, _b.H_BEST] = key
+                elif key == best:
+                    lo = hdr[s, _b.H_LO]
+                    nb = key - 1
+                    while nb >= lo and win[s, nb & (w - 1)] == 0.0:
+                        nb -= 1
+                    if nb - lo >= (w >> 3):
+                        hdr[s, _b.H_BEST] = nb
+                    else:
+                        _b.set_level(book, s, key, q)  # the cold search of the book
+        else:
+            _b.set_level(book, s, key, q)
+        return np.int64(_OK)
+    if kind == _TRADE:
+        return np.int64(_OK)
+    return _apply_other_l2(book, np.int64(kind), np.int64(e["side"]), e["px_tick"], e["qty"],
+                           e["flags"])
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _apply_range_fast(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
+    """:func:`_apply_range` for price-level data, inline (the L2 variant's ``_apply_range``).
+
+    The caller guarantees overflow room (``_book_room``) for ``b - a`` events.
+    """
+    for i in range(a, b):
+        st = _apply_l2(book, ev[i])
+        if st != _OK:
+            return st, i
+    return np.int64(_OK), b
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _local_to_fast(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
+                   no_rows, no_px, no_qty):
+    """:func:`_local_to` for price-level data, inline (the L2 variant's ``_local_to``)."""
+    j = ist[I_LO]
+    if j >= stop or ts_loc[j] > bound:
+        return np.int64(_OK), np.int64(-1)
+    last_trade = np.int64(0)
+    lat = fst[F_FEED_LAT]
+    st = np.int64(_OK)
+    row = np.int64(-1)
+    while j < stop and ts_loc[j] <= bound:
+        if not _book_room(lbook, _SCAN_MAX):
+            ist[I_CAP_WHAT] = CAP_LBOOK
+            st = np.int64(_CAPACITY)
+            row = j
+            break
+        end = min(stop, j + _SCAN_MAX)
+        while j < end and ts_loc[j] <= bound:
+            e = ev[j]
+            s2 = _apply_l2(lbook, e)
+            if s2 != _OK:
+                st = s2
+                row = j
+                break
+            if e["kind"] == _TRADE:
+                last_trade = e["px_tick"]
+            lat += feed_a * ((ts_loc[j] - e["ts_exch"]) - lat)
+            j += 1
+        if st != _OK:
+            break
+    if j > ist[I_LO]:
+        fst[F_FEED_LAT] = lat
+        ist[I_LAST_MD_TS] = ts_loc[j - 1]
+        if last_trade != 0:
+            vr = view[0]
+            vr["last_trade_px_tick"] = last_trade
+    ist[I_LO] = j
+    return st, row
+
+
 # ------------------------------------------------------------------ advancing the books
 #: Events scanned per call of the L2 fast path (bounds what one overflow check covers).
 _SCAN_MAX = 4096
@@ -798,6 +946,28 @@ def _exch_end(ev, stop, i, bound):
     return j
 
 
+@njit(cache=True)
+def _local_to(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo, no_rows,
+              no_px, no_qty):
+    """Apply the events whose local time is ``<= bound`` to the local book; ``(status, row)``.
+
+    On ``CAPACITY`` the rows before ``row`` are applied and accounted for.
+    """
+    i = ist[I_LO]
+    j = _local_end(ts_loc, stop, i, bound)
+    if j == i:
+        return _OK, -1
+    st, row, _ = _replay(ev, i, j, lbook, lorders, no_bbo, no_rows, 0, no_px, no_qty)
+    if st != _OK:
+        if st != _CAPACITY:
+            return st, row
+        ist[I_CAP_WHAT] = CAP_LBOOK
+        _local_seen(ev, ts_loc, i, row, ist, fst, feed_a, view)
+        return st, row
+    _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view)
+    return _OK, -1
+
+
 # ------------------------------------------------------------------ local side
 @njit(cache=True, _nrt=False)
 def _sync_risk(ist, orders, work, r_ist, r_fst):
@@ -904,7 +1074,7 @@ def _equity(fcfg, positions, cash, mid_tick):
     return cash[0] + positions[0]["qty"] * mid_tick * fcfg[G_TICK_VALUE]
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, _nrt=False, inline="always")
 def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders, work, view,
                r_ist, ts):
     """Write the strategy's local view at ``ts``."""
@@ -1231,7 +1401,6 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
         if i_lo >= stop and (i_ex >= stop or idle_x):
             break
         t_ex = ev[i_ex]["ts_exch"] if (i_ex < stop and not idle_x) else _INF_TS
-        t_lo = ts_loc[i_lo] if i_lo < stop else _INF_TS
         t_mx = mxi[ist[I_MX_HEAD], MX_DUE] if ist[I_MX_LEN] > 0 else _INF_TS
         t_ml = mli[ist[I_ML_HEAD], ML_DUE] if ist[I_ML_LEN] > 0 else _INF_TS
         t_dec = ist[I_NEXT_DEC]
@@ -1270,19 +1439,6 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
                         break
             if st != _OK:
                 return st, row
-        elif t_lo <= t_dec and t_lo <= t_rec:
-            # 2. the local book, up to the next time the strategy or a record reads it
-            j = _local_end(ts_loc, stop, i_lo, min(t_dec, t_rec))
-            st, row = _OK, -1
-            if j > i_lo:
-                st, row = _apply_range(ev, i_lo, j, lbook, lorders, no_bbo, no_rows, no_px, no_qty)
-            if st != _OK:
-                if st != _CAPACITY:
-                    return st, row
-                ist[I_CAP_WHAT] = CAP_LBOOK
-                _local_seen(ev, ts_loc, i_lo, row, ist, fst, feed_a, view)  # rows before it applied
-                return st, row
-            _local_seen(ev, ts_loc, i_lo, j, ist, fst, feed_a, view)
         elif t_mx <= t_ml and t_mx <= t_dec and t_mx <= t_rec:
             # 3. messages of ours reach the exchange: every one due before the next
             #    exchange event (they do not touch the local side, which only sees
@@ -1330,7 +1486,13 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
             _compact_work(ist, orders, work)
             _sync_risk(ist, orders, work, r_ist, r_fst)
         elif t_dec <= t_rec:
-            # 5. the strategy decides
+            # 5. the strategy decides, on the local book of every event seen by t_dec
+            st, row = _local_to(ev, ts_loc, stop, t_dec, ist, fst, feed_a, lbook, lorders, view,
+                                no_bbo, no_rows, no_px, no_qty)
+            if st != _OK:
+                return st, row
+            if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
+                break  # the data ended before this decision
             ist[I_NEXT_DEC] = t_dec + dec_iv
             _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders,
                        work, view, r_ist, t_dec)
@@ -1351,7 +1513,7 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
                 ist[I_N_DEC] += 1
                 n = decide(icfg[C_STRATEGY], view, s_params, s_state, intents)
                 n = min(n, n_int)
-                if n >= 0:
+                if n > 0 or (n == 0 and ist[I_N_WORK] > 0):  # 0 with nothing working: no-op
                     st = _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi,
                                     mli, mlf, lat_p, lat_log, intents, n, used, r_ist, r_fst,
                                     r_journal, t_dec)
@@ -1360,6 +1522,12 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
                     _sync_risk(ist, orders, work, r_ist, r_fst)
         else:
             # 6. an interval record
+            st, row = _local_to(ev, ts_loc, stop, t_rec, ist, fst, feed_a, lbook, lorders, view,
+                                no_bbo, no_rows, no_px, no_qty)
+            if st != _OK:
+                return st, row
+            if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
+                break
             ist[I_NEXT_REC] = t_rec + rec_iv
             _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, t_rec)
     # the final record, at the last local event

@@ -11,8 +11,9 @@ types here without a cost:
   is compiled with numba's reference counting, which costs an atomic increment and
   decrement per array argument around many calls (measured ~50 ns a call with a book).
   On price-level (L2) data no dict is needed: :func:`loop_for` then returns a copy
-  compiled with ``_nrt=False`` whose book replay (:func:`replay_l2`) never touches the
-  order map, and which is passed placeholder arrays in the dicts' places.
+  compiled with ``_nrt=False`` that applies events to the books inline
+  (:func:`qlib.engine._loop._apply_l2`, no order map), and which is passed placeholder
+  arrays in the dicts' places.
 
 A copy is ``types.FunctionType(code, new_globals)`` with its own ``__qualname__``, so
 its on-disk cache entry is its own.
@@ -82,18 +83,15 @@ def _apply_other_l2(book, orders, kind, side, px_tick, qty, oid, flags):
 
 
 _apply_other_l2_nb = njit(cache=True, _nrt=False)(_apply_other_l2)
-#: The L2 book's flat replay kernel with an order map that is never read.
-replay_l2 = njit(cache=True, _nrt=False)(
-    _clone(_b.replay, "replay_l2", {"apply_other": _apply_other_l2_nb}))
-_apply_range_l2 = njit(cache=True, _nrt=False)(
-    _clone(L._apply_range, "_apply_range_l2", {"_replay": replay_l2}))
+#: The L2 variant's helpers: the book applied inline (:func:`qlib.engine._loop._apply_l2`).
+_apply_range_l2 = L._apply_range_fast
 _exch_event_l2 = njit(cache=True, _nrt=False)(
     _clone(L._exch_event_l2_body, "_exch_event_l2", {"_apply_one": _apply_other_l2_nb}))
 _exch_scan_l2_nodict = njit(cache=True, _nrt=False, inline="always")(
     _clone(L._exch_scan_l2, "_exch_scan_l2_nodict",
            {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2}))
 _L2_GLOBALS = {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2,
-               "_exch_scan_l2": _exch_scan_l2_nodict}
+               "_exch_scan_l2": _exch_scan_l2_nodict, "_local_to": L._local_to_fast}
 #: The loop for L2 data and the built-in strategies: no reference counting, cached.
 run_loop_l2 = njit(cache=True, _nrt=False)(_clone(L.run_loop, "run_loop_l2", _L2_GLOBALS))
 

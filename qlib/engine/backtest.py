@@ -351,7 +351,9 @@ def backtest(
     fcfg[S.G_MAKER_BPS] = fees.maker_bps
     fcfg[S.G_TAKER_BPS] = fees.taker_bps
 
-    xbook, lbook = _l2.new_l2_book(), _l2.new_l2_book()
+    # overflow room for a window move plus a scan of events (qlib.engine._loop._book_room)
+    cap = 2 * _l2.DEFAULT_WINDOW + 2 * 4096 + 64
+    xbook, lbook = _l2.new_l2_book(capacity=cap), _l2.new_l2_book(capacity=cap)
     xorders, lorders = _l2.new_orders(), _l2.new_orders()
     l3entry = Dict.empty(key_type=types.uint64, value_type=types.int64)
     s_params = np.ascontiguousarray(spec.params_array(), dtype=np.float64)
