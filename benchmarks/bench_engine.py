@@ -4,15 +4,17 @@
 
 Each measurement runs in its own process so that nothing else is resident:
 
-* **compile**: a fresh ``NUMBA_CACHE_DIR`` (cold: every kernel compiled) and the same
-  directory again in a new process (warm: loaded from disk); the time of the first
+* **compile**: the package's numba cache files deleted (``qlib/**/__pycache__/*.nbi``,
+  ``*.nbc``: cold, every kernel compiled), then a new process (warm: loaded from disk);
+  the time of the first
   ``backtest()`` call minus the time of the second one in the same process, for the
   built-in touch strategy on L2 data, on L3 data, and for a custom ``@njit`` kernel
   (which numba cannot cache: compiled in every process);
-* **memory**: ``VmHWM`` of a process that builds the synthetic L2 stream of ``--events``
-  events, drops everything but the event array, resets the high-water mark
-  (``/proc/self/clear_refs``) and runs one touch-quoting backtest (decisions every
-  100 ms): the peak over the run, against the event array's size.
+* **memory**: a first process writes the synthetic L2 stream of ``--events`` events to
+  a ``.npy`` file; a second one loads it, runs a small backtest (so everything is
+  imported and compiled), resets its high-water mark (``/proc/self/clear_refs``) and
+  runs one touch-quoting backtest on all of it (decisions every 100 ms): ``VmHWM``
+  over the run against the event array's size, and the growth over the RSS before it.
 """
 
 from __future__ import annotations
@@ -43,8 +45,8 @@ def status_kib(key):
                 return int(line.split()[1])
     return 0
 
-import _hbt
 from qlib.engine import ConstantLatency, backtest
+from qlib.instrument import Instrument
 from qlib.strategy import CustomStrategy, TouchMM
 
 @njit
@@ -52,8 +54,14 @@ def hold(view, params, state, out):
     return -1
 
 lat = ConstantLatency(1_000_000, 1_000_000)
-if mode == "memory":
+if mode == "write":
+    import _hbt
     ev, inst = _hbt.synthetic_l2_stream(n, seed=7)
+    np.save(sys.argv[3], ev)
+    print(json.dumps({{"rows": int(len(ev))}}))
+elif mode == "memory":
+    ev = np.load(sys.argv[3])
+    inst = Instrument("SIM.QLIB", tick_size=0.01)  # the synthetic stream's instrument
     small = ev[:20_000].copy()
     backtest(small, TouchMM(order_qty=100, max_position=1000), instrument=inst, latency=lat)
     gc.collect()
@@ -66,6 +74,7 @@ if mode == "memory":
                       "peak_mib": peak / 1024, "fills": int(len(res.fills_array)),
                       "records": int(len(res.records))}}))
 else:
+    import _hbt
     from qlib.data import simulate
     md = simulate(n_events=20_000, seed=3)
     l2, inst = _hbt.synthetic_l2_stream(20_000, seed=3)
@@ -86,10 +95,10 @@ else:
 """
 
 
-def _child(mode: str, n: float, env: dict[str, str]) -> dict:
+def _child(mode: str, n: float, env: dict[str, str], path: str = "") -> dict:
     code = _CHILD.format(parity=str(ROOT / "tests" / "parity"))
-    r = subprocess.run([sys.executable, "-c", code, mode, str(n)], env=env, capture_output=True,
-                       text=True, check=True, cwd=ROOT)
+    r = subprocess.run([sys.executable, "-c", code, mode, str(n), path], env=env,
+                       capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -98,18 +107,24 @@ def main() -> None:
     ap.add_argument("--events", default="1e7", help="events of the memory run")
     args = ap.parse_args()
     print(f"CPU: {cpu_name()}")
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        cold = _child("compile", 0, env)
-        warm = _child("compile", 0, env)
+    for f in list((ROOT / "qlib").rglob("__pycache__/*.nb[ic]")):
+        f.unlink()
+    env = dict(os.environ)
+    cold = _child("compile", 0, env)
+    warm = _child("compile", 0, env)
     print("| workload | compile, cold cache s | compile, warm cache s |")
     print("|---|---|---|")
     for k in cold:
         print(f"| {k} | {cold[k]:.1f} | {warm[k]:.2f} |")
-    m = _child("memory", float(args.events), dict(os.environ))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "events.npy")
+        _child("write", float(args.events), env, path)
+        m = _child("memory", float(args.events), env, path)
     print(f"memory, {float(args.events):,.0f} events: event array {m['event_mib']:,.0f} MiB, "
           f"RSS before the run {m['rss_before_mib']:,.0f} MiB, peak during it "
-          f"{m['peak_mib']:,.0f} MiB = {m['peak_mib'] / m['event_mib']:.2f}x the event array "
+          f"{m['peak_mib']:,.0f} MiB = {m['peak_mib'] / m['event_mib']:.2f}x the event array; "
+          f"growth during the run {m['peak_mib'] - m['rss_before_mib']:,.0f} MiB = "
+          f"{(m['peak_mib'] - m['rss_before_mib']) / m['event_mib']:.2f}x "
           f"(fills {m['fills']:,}, records {m['records']:,})")
 
 

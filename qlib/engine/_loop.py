@@ -1228,7 +1228,7 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, 
         slot = ist[I_N_ORDERS]
         ist[I_N_ORDERS] = slot + 1
         _new_order(ist, orders, ox, oq, slot, np.uint64(slot + 1), side, px, qty, otype, tif, ts)
-        rc = _risk.pretrade_check(r_ist, r_fst, r_journal, 0, side, px, qty, ts, otype)
+        rc = _risk.pretrade_check_inline(r_ist, r_fst, r_journal, 0, side, px, qty, ts, otype)
         if rc != _APPROVED:
             ist[I_N_REJECT_RISK] += 1
             st = _oms.order_event(table, orders, slot, OrderEvent.REJECT, ts, 0.0, 0, journal, jlen)
