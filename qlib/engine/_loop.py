@@ -16,6 +16,17 @@ One loop advances five clocks in time order, with this priority on equal times:
 
 and an interval record is written on its own timer. The strategy only ever reads the
 local book and local order states, so it cannot see an event before its local time.
+
+The sides only meet through messages, so each advances in runs: the exchange book up
+to the next message arrival or decision (a decision can send a message, never one due
+before it), lagging entirely while nothing of ours is there or on its way; the local
+book up to the decision or record that reads it; the messages due together, and the
+responses due before the next decision, in one step each. The result equals the
+event-by-event order above (the parity and no-look-ahead tests check it).
+
+On price-level data :mod:`qlib.engine._variants` compiles a copy of :func:`run_loop`
+without reference counting whose books are applied inline (:func:`_apply_l2`); on
+order-level data this module's loop runs as written (typed-dict order maps).
 """
 
 from __future__ import annotations

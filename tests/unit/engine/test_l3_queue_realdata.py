@@ -38,7 +38,6 @@ from qlib.enums import (
     EventKind,
     LiquiditySide,
     OrderEvent,
-    OrderStatus,
     OrderType,
     TimeInForce,
 )
