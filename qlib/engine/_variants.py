@@ -12,7 +12,7 @@ types here without a cost:
   decrement per array argument around many calls (measured ~50 ns a call with a book).
   On price-level (L2) data no dict is needed: :func:`loop_for` then returns a copy
   compiled with ``_nrt=False`` that applies events to the books inline
-  (:func:`qlib.engine._loop._apply_l2`, no order map), and which is passed placeholder
+  (:func:`qlib.engine._book_io._apply_l2`, no order map), and which is passed placeholder
   arrays in the dicts' places.
 
 A copy is ``types.FunctionType(code, new_globals)`` with its own ``__qualname__``, so
@@ -29,6 +29,9 @@ import numpy as np
 from numba import njit
 
 from qlib.book import _l2_kernels as _b
+from qlib.engine import _book_io as B
+from qlib.engine import _exchange as X
+from qlib.engine import _local as LO
 from qlib.engine import _loop as L
 from qlib.enums import EventKind, Side, Status
 
@@ -83,15 +86,15 @@ def _apply_other_l2(book, orders, kind, side, px_tick, qty, oid, flags):
 
 
 _apply_other_l2_nb = njit(cache=True, _nrt=False)(_apply_other_l2)
-#: The L2 variant's helpers: the book applied inline (:func:`qlib.engine._loop._apply_l2`).
-_apply_range_l2 = L._apply_range_fast
+#: The L2 variant's helpers: the book applied inline (:func:`qlib.engine._book_io._apply_l2`).
+_apply_range_l2 = B._apply_range_fast
 _exch_event_l2 = njit(cache=True, _nrt=False)(
-    _clone(L._exch_event_l2_body, "_exch_event_l2", {"_apply_one": _apply_other_l2_nb}))
+    _clone(X._exch_event_l2_body, "_exch_event_l2", {"_apply_one": _apply_other_l2_nb}))
 _exch_scan_l2_nodict = njit(cache=True, _nrt=False, inline="always")(
-    _clone(L._exch_scan_l2, "_exch_scan_l2_nodict",
+    _clone(X._exch_scan_l2, "_exch_scan_l2_nodict",
            {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2}))
 _L2_GLOBALS = {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2,
-               "_exch_scan_l2": _exch_scan_l2_nodict, "_local_to": L._local_to_fast}
+               "_exch_scan_l2": _exch_scan_l2_nodict, "_local_to": LO._local_to_fast}
 #: The loop for L2 data and the built-in strategies: no reference counting, cached.
 run_loop_l2 = njit(cache=True, _nrt=False)(_clone(L.run_loop, "run_loop_l2", _L2_GLOBALS))
 

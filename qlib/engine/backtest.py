@@ -362,7 +362,7 @@ def backtest(
     fcfg[S.G_MAKER_BPS] = fees.maker_bps
     fcfg[S.G_TAKER_BPS] = fees.taker_bps
 
-    # overflow room for a window move plus a scan of events (qlib.engine._loop._book_room)
+    # overflow room for a window move plus a scan of events (qlib.engine._book_io._book_room)
     cap = 2 * _l2.DEFAULT_WINDOW + 2 * 4096 + 64
     xbook, lbook = _l2.new_l2_book(capacity=cap), _l2.new_l2_book(capacity=cap)
     xorders, lorders = _l2.new_orders(), _l2.new_orders()
@@ -422,7 +422,8 @@ def backtest(
         if status != Status.CAPACITY:
             if row >= 0:
                 _l2.raise_status(ev, int(status), int(row))
-            raise EngineError(f"backtest loop stopped with {Status(int(status)).name}")
+            raise EngineError(f"backtest loop stopped with {Status(int(status)).name}"
+                              + _last_refusal(journal[: jlen[0]]))
         what = int(ist[S.I_CAP_WHAT])
         ist[S.I_CAP_WHAT] = S.CAP_NONE
         if what == S.CAP_ORDERS:
@@ -492,6 +493,18 @@ def backtest(
         final_mid_tick=float(fst[S.F_LAST_MID]),
         edge=float(fst[S.F_EDGE]) * fcfg[S.G_TICK_VALUE],
     )
+
+
+def _last_refusal(journal: np.ndarray) -> str:
+    """The last transition the order state machine refused, for an engine error message."""
+    from qlib.enums import OrderEvent, OrderStatus
+
+    bad = np.flatnonzero(journal["status"] != Status.OK)
+    if len(bad) == 0:
+        return ""
+    r = journal[bad[-1]]
+    return (f": order {int(r['order_id'])} refused {OrderEvent(int(r['event'])).name} in "
+            f"{OrderStatus(int(r['from_state'])).name} at ts={int(r['ts'])}")
 
 
 def _session_end(session_end: Any, stop: Any, ts_first: int) -> int:

@@ -826,3 +826,19 @@ def test_backtest_event_array_without_instrument_raises(day):
     _, l2 = day
     with pytest.raises(ParameterError, match="instrument"):
         backtest(l2, TouchMM(order_qty=100, max_position=1000))
+
+
+def test_backtest_response_slower_than_decisions_never_cancels_unacked_orders():
+    """Acks due after the next decision: the order is still PENDING_NEW there, which has
+    no cancel edge; the engine keeps it and cancels it at a later decision (a
+    hypothesis example found the loop stopping with ILLEGAL_TRANSITION here)."""
+    md = simulate(n_events=4000, seed=0)
+    l2 = to_l2(md.events)
+    res = backtest(l2, TouchMM(order_qty=1, max_position=1), instrument=md.instrument,
+                   latency=ConstantLatency(entry_ns=0, response_ns=10_000_001),
+                   decision_interval=10_000_000)
+    j = res.journal
+    cancels = j[j["event"] == OrderEvent.CANCEL_REQUEST]
+    assert len(cancels) > 0
+    assert not np.any(cancels["from_state"] == OrderStatus.PENDING_NEW)
+    assert np.all(j["status"] == 0)

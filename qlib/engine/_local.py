@@ -1,0 +1,537 @@
+"""The strategy side of the backtest loop (kernels only): the local book, the view, the
+responses through the order state machine and the portfolio, the intents through the
+pre-trade risk kernel, and the interval records. See :mod:`qlib.engine._loop`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from qlib.engine import _latency_kernels as _lat
+from qlib.engine._book_io import (
+    _apply_l2,
+    _best,
+    _book_room,
+    _level,
+    _replay,
+)
+from qlib.engine._consts import (
+    _APPROVED,
+    _CAPACITY,
+    _EXECUTE,
+    _GTC,
+    _GTX,
+    _LIMIT,
+    _LIVE,
+    _LN2,
+    _MAKER,
+    _OK,
+    _PC,
+    _PF,
+    _PN,
+    _PR,
+    _SCAN_MAX,
+    _TRADE,
+)
+from qlib.engine._exchange import (
+    _push_exch,
+    _push_local,
+)
+from qlib.engine._state import (
+    C_DEPTH_LEVELS,
+    C_LAT_KIND,
+    C_SIGMA_HL,
+    CAP_LBOOK,
+    CAP_WORK,
+    F_FEED_LAT,
+    F_FEES,
+    F_LAST_MID,
+    F_MAKER_QTY,
+    F_PREV_MID,
+    F_SIG_A,
+    F_SIG_DT,
+    F_SIGMA2,
+    F_TAKER_QTY,
+    F_TRADED_QTY,
+    G_FEE_PER_QTY,
+    G_LOT,
+    G_TICK_SIZE,
+    G_TICK_VALUE,
+    I_CAP_WHAT,
+    I_LAST_MD_TS,
+    I_LAST_REC_TS,
+    I_LO,
+    I_N_CANCEL,
+    I_N_FILLS,
+    I_N_ORDERS,
+    I_N_REC,
+    I_N_REJECT_RISK,
+    I_N_REJECT_VENUE,
+    I_N_SUBMIT,
+    I_N_WORK,
+    I_PREV_DEC_TS,
+    I_TS_END,
+    I_TS_START,
+    M_CANCEL,
+    M_SUBMIT,
+    ML_KIND,
+    ML_LIQ,
+    ML_PX,
+    ML_SLOT,
+    ML_TS_EXCH,
+    MLF_MID,
+    MLF_QTY,
+    OQ_CUM,
+    OQ_FRONT,
+    OQ_LEAVES,
+    OX_ENTRY,
+    OX_TS_ARRIVE,
+    OX_TS_SENT,
+    OX_XSTATE,
+    R_ACK,
+    R_CANCEL_ACK,
+    R_CANCEL_REJECT,
+    R_EXPIRE,
+    R_FILL,
+    R_REJECT,
+    XS_DONE,
+    XS_NONE,
+)
+from qlib.enums import (
+    OrderAction,
+    OrderEvent,
+    OrderStatus,
+)
+from qlib.oms import _kernels as _oms
+from qlib.risk import _pretrade_kernels as _risk
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _is_working(state):
+    return state == _PN or state == _LIVE or state == _PF or state == _PC or state == _PR
+
+@njit(cache=True, _nrt=False)
+def _local_end(ts_loc, stop, i, bound):
+    """First event index at or after ``i`` whose local time is after ``bound``."""
+    j = i
+    while j < stop and ts_loc[j] <= bound:
+        j += 1
+    return j
+
+@njit(cache=True, _nrt=False)
+def _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view):
+    """Bookkeeping of the local events ``i..j-1`` once applied: feed latency, last trade."""
+    last_trade = np.int64(0)
+    lat = fst[F_FEED_LAT]
+    for r in range(i, j):
+        e = ev[r]
+        k = e["kind"]
+        if k == _TRADE or k == _EXECUTE:
+            last_trade = e["px_tick"]
+        lat += feed_a * ((ts_loc[r] - e["ts_exch"]) - lat)
+    if j > i:
+        fst[F_FEED_LAT] = lat
+        ist[I_LAST_MD_TS] = ts_loc[j - 1]
+        if last_trade != 0:
+            vr = view[0]
+            vr["last_trade_px_tick"] = last_trade
+    ist[I_LO] = j
+
+@njit(cache=True)
+def _local_to(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo, no_rows,
+              no_px, no_qty):
+    """Apply the events whose local time is ``<= bound`` to the local book; ``(status, row)``.
+
+    On ``CAPACITY`` the rows before ``row`` are applied and accounted for.
+    """
+    i = ist[I_LO]
+    j = _local_end(ts_loc, stop, i, bound)
+    if j == i:
+        return _OK, -1
+    st, row, _ = _replay(ev, i, j, lbook, lorders, no_bbo, no_rows, 0, no_px, no_qty)
+    if st != _OK:
+        if st != _CAPACITY:
+            return st, row
+        ist[I_CAP_WHAT] = CAP_LBOOK
+        _local_seen(ev, ts_loc, i, row, ist, fst, feed_a, view)
+        return st, row
+    _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view)
+    return _OK, -1
+
+@njit(cache=True, _nrt=False, inline="always")
+def _local_to_fast(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
+                   no_rows, no_px, no_qty):
+    """:func:`_local_to` for price-level data, inline (the L2 variant's ``_local_to``)."""
+    j = ist[I_LO]
+    if j >= stop or ts_loc[j] > bound:
+        return np.int64(_OK), np.int64(-1)
+    last_trade = np.int64(0)
+    lat = fst[F_FEED_LAT]
+    st = np.int64(_OK)
+    row = np.int64(-1)
+    while j < stop and ts_loc[j] <= bound:
+        if not _book_room(lbook, _SCAN_MAX):
+            ist[I_CAP_WHAT] = CAP_LBOOK
+            st = np.int64(_CAPACITY)
+            row = j
+            break
+        end = min(stop, j + _SCAN_MAX)
+        while j < end and ts_loc[j] <= bound:
+            e = ev[j]
+            s2 = _apply_l2(lbook, e)
+            if s2 != _OK:
+                st = s2
+                row = j
+                break
+            if e["kind"] == _TRADE:
+                last_trade = e["px_tick"]
+            lat += feed_a * ((ts_loc[j] - e["ts_exch"]) - lat)
+            j += 1
+        if st != _OK:
+            break
+    if j > ist[I_LO]:
+        fst[F_FEED_LAT] = lat
+        ist[I_LAST_MD_TS] = ts_loc[j - 1]
+        if last_trade != 0:
+            vr = view[0]
+            vr["last_trade_px_tick"] = last_trade
+    ist[I_LO] = j
+    return st, row
+
+@njit(cache=True, _nrt=False)
+def _sync_risk(ist, orders, work, r_ist, r_fst):
+    """Give the pre-trade risk state the OMS's view of our working orders."""
+    n_open = 0
+    ob = 0.0
+    os_ = 0.0
+    own_bid = _risk.NO_BID
+    own_ask = _risk.NO_ASK
+    for w in range(ist[I_N_WORK]):
+        o = orders[work[w]]
+        if not _is_working(o["state"]):
+            continue
+        n_open += 1
+        leaves = o["qty"] - o["filled_qty"]
+        # an order whose cancel is in flight still counts as open quantity, but is not
+        # a self-trade risk for new orders (the strategy has already replaced it)
+        stp = o["order_type"] == _LIMIT and o["state"] != _PC
+        if o["side"] > 0:
+            ob += leaves
+            if stp and o["px_tick"] > own_bid:
+                own_bid = o["px_tick"]
+        else:
+            os_ += leaves
+            if stp and o["px_tick"] < own_ask:
+                own_ask = o["px_tick"]
+    _risk.sync_orders(r_ist, r_fst, 0, n_open, ob, os_, own_bid, own_ask)
+
+@njit(cache=True, _nrt=False)
+def _compact_work(ist, orders, work):
+    """Drop orders in a terminal state from the working list (order kept)."""
+    k = 0
+    for w in range(ist[I_N_WORK]):
+        slot = work[w]
+        if _is_working(orders[slot]["state"]):
+            work[k] = slot
+            k += 1
+    ist[I_N_WORK] = k
+
+@njit(cache=True, _nrt=False)
+def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, positions, lots_qty,
+                 lots_px, cash, fills, r_ist, r_fst, r_journal, ts):
+    """Apply one response to the order state machine and the portfolio; return a Status."""
+    kind = mli[k, ML_KIND]
+    slot = mli[k, ML_SLOT]
+    st = _OK
+    if kind == R_ACK:
+        st = _oms.order_event(table, orders, slot, OrderEvent.ACK, ts, 0.0, 0, journal, jlen)
+        _risk.observe_latency(r_ist, r_journal, ts, ts - orders[slot]["ts_created"])
+    elif kind == R_REJECT:
+        st = _oms.order_event(table, orders, slot, OrderEvent.REJECT, ts, 0.0, 0, journal, jlen)
+    elif kind == R_CANCEL_ACK:
+        st = _oms.order_event(table, orders, slot, OrderEvent.CANCEL_ACK, ts, 0.0, 0, journal, jlen)
+    elif kind == R_CANCEL_REJECT:
+        st = _oms.order_event(table, orders, slot, OrderEvent.CANCEL_REJECT, ts, 0.0, 0, journal,
+                              jlen)
+    elif kind == R_EXPIRE:
+        st = _oms.order_event(table, orders, slot, OrderEvent.EXPIRE, ts, 0.0, 0, journal, jlen)
+    elif kind == R_FILL:
+        qty = mlf[k, MLF_QTY]
+        px = mli[k, ML_PX]
+        liq = mli[k, ML_LIQ]
+        side = orders[slot]["side"]
+        st = _oms.order_event(table, orders, slot, OrderEvent.FILL, ts, qty, px, journal, jlen)
+        if st != _OK:
+            return st
+        fees0 = positions[0]["fees"]
+        st = _oms.portfolio_fill(positions, lots_qty, lots_px, cash, 0, side, qty, px, liq, ts)
+        if st != _OK:
+            return st
+        fee = positions[0]["fees"] - fees0
+        extra = qty * fcfg[G_FEE_PER_QTY]
+        if extra != 0.0:
+            cash[0] -= extra
+            positions[0]["fees"] += extra
+            fee += extra
+        fst[F_FEES] += fee
+        fst[F_TRADED_QTY] += qty
+        if liq == _MAKER:
+            fst[F_MAKER_QTY] += qty
+        else:
+            fst[F_TAKER_QTY] += qty
+        n = ist[I_N_FILLS]
+        f = fills[n]
+        f["ts_exch"] = mli[k, ML_TS_EXCH]
+        f["ts_local"] = ts
+        f["order_id"] = orders[slot]["order_id"]
+        f["px_tick"] = px
+        f["qty"] = qty
+        f["fee"] = fee
+        f["mid_tick"] = mlf[k, MLF_MID]
+        f["position"] = positions[0]["qty"]
+        f["side"] = side
+        f["liquidity"] = liq
+        ist[I_N_FILLS] = n + 1
+        _risk.set_position(r_ist, r_fst, 0, positions[0]["qty"])
+    return st
+
+@njit(cache=True, _nrt=False)
+def _equity(fcfg, positions, cash, mid_tick):
+    return cash[0] + positions[0]["qty"] * mid_tick * fcfg[G_TICK_VALUE]
+
+@njit(cache=True, _nrt=False, inline="always")
+def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders, work, view,
+               r_ist, ts):
+    """Write the strategy's local view at ``ts``."""
+    v = view[0]
+    v["ts_local"] = ts
+    v["ts_start"] = ist[I_TS_START]
+    v["ts_end"] = ist[I_TS_END]
+    bb, bq = _best(lbook, 0)
+    ba, aq = _best(lbook, 1)
+    v["bid_px_tick"] = bb
+    v["ask_px_tick"] = ba
+    v["bid_qty"] = bq
+    v["ask_qty"] = aq
+    nl = icfg[C_DEPTH_LEVELS]
+    db = bq
+    da = aq
+    if nl > 1:
+        # depth within nl ticks of each best (inclusive): a bounded walk of the ring
+        if bb != 0:
+            for d in range(1, nl):
+                db += _level(lbook, 1, bb - d)
+        if ba != 0:
+            for d in range(1, nl):
+                da += _level(lbook, -1, ba + d)
+    v["bid_depth"] = db
+    v["ask_depth"] = da
+    if bb != 0 and ba != 0:
+        fst[F_LAST_MID] = 0.5 * (bb + ba)
+    mid = fst[F_LAST_MID]
+    v["mid_tick"] = mid
+    # sigma: EWMA of squared mid changes per second between decisions
+    prev_ts = ist[I_PREV_DEC_TS]
+    if prev_ts > 0 and ts > prev_ts and mid > 0.0 and fst[F_PREV_MID] > 0.0:
+        dt = (ts - prev_ts) * 1e-9
+        if fst[F_SIG_DT] != dt:  # decisions are periodic: the weight is computed once
+            fst[F_SIG_DT] = dt
+            fst[F_SIG_A] = 1.0 - np.exp(-_LN2 * (ts - prev_ts) / icfg[C_SIGMA_HL])
+        a = fst[F_SIG_A]
+        dm = mid - fst[F_PREV_MID]
+        fst[F_SIGMA2] = (1.0 - a) * fst[F_SIGMA2] + a * dm * dm / dt
+    ist[I_PREV_DEC_TS] = ts
+    fst[F_PREV_MID] = mid
+    v["sigma_tick"] = np.sqrt(fst[F_SIGMA2])
+    v["position"] = positions[0]["qty"]
+    v["cash"] = cash[0]
+    v["equity"] = _equity(fcfg, positions, cash, mid)
+    ob = 0.0
+    os_ = 0.0
+    n_open = 0
+    for w in range(ist[I_N_WORK]):
+        o = orders[work[w]]
+        if _is_working(o["state"]):
+            n_open += 1
+            if o["side"] > 0:
+                ob += o["qty"] - o["filled_qty"]
+            else:
+                os_ += o["qty"] - o["filled_qty"]
+    v["open_buy_qty"] = ob
+    v["open_sell_qty"] = os_
+    v["n_open"] = n_open
+    v["tick_size"] = fcfg[G_TICK_SIZE]
+    v["lot_size"] = fcfg[G_LOT]
+    v["killed"] = r_ist[_risk.I_KILLED]
+
+@njit(cache=True, _nrt=False)
+def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
+    o = orders[slot]
+    o["order_id"] = oid
+    o["instrument"] = 0
+    o["px_tick"] = px if otype == _LIMIT else 0
+    o["qty"] = qty
+    o["filled_qty"] = 0.0
+    o["filled_notional_tick"] = 0.0
+    o["pending_px_tick"] = 0
+    o["pending_qty"] = 0.0
+    o["ts_created"] = ts
+    o["ts_last"] = ts
+    o["side"] = side
+    o["order_type"] = otype
+    o["tif"] = tif
+    o["state"] = OrderStatus.NEW
+    o["resume_state"] = OrderStatus.NEW
+    ox[slot, OX_XSTATE] = XS_NONE
+    ox[slot, OX_TS_SENT] = ts
+    ox[slot, OX_ENTRY] = 0
+    ox[slot, OX_TS_ARRIVE] = 0
+    oq[slot, OQ_FRONT] = 0.0
+    oq[slot, OQ_CUM] = 0.0
+    oq[slot, OQ_LEAVES] = 0.0
+
+@njit(cache=True, _nrt=False)
+def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_log, fst, slot,
+                 r_ist, ts):
+    """Send a cancel for ``slot`` if the message throttle allows; return a Status."""
+    if _risk.throttle_message(r_ist, ts) != _APPROVED:
+        return _OK  # throttled: keep the order, try again at the next decision
+    entry, _ = _lat.order_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.CANCEL, ts,
+                                  np.int64(fst[F_FEED_LAT]))
+    st = _oms.order_event(table, orders, slot, OrderEvent.CANCEL_REQUEST, ts, 0.0, 0, journal,
+                          jlen)
+    if st != _OK:
+        return st
+    ox[slot, OX_TS_SENT] = ts
+    ist[I_N_CANCEL] += 1
+    entry = max(entry, 0)  # a cancel is never refused by the latency log
+    if not _push_exch(ist, mxi, ts + entry, M_CANCEL, slot):
+        return _CAPACITY
+    return _OK
+
+@njit(cache=True, _nrt=False)
+def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, mli, mlf,
+               lat_p, lat_log, intents, n, used, r_ist, r_fst, r_journal, ts):
+    """Turn the strategy's intents into cancels and new orders; return a Status."""
+    for j in range(n):
+        used[j] = False
+    # keep the working orders an intent asks for, cancel the others
+    for w in range(ist[I_N_WORK]):
+        slot = work[w]
+        o = orders[slot]
+        stt = o["state"]
+        if not (stt == _PN or stt == _LIVE or stt == _PF):
+            continue
+        keep = False
+        for j in range(n):
+            it = intents[j]
+            if used[j] or it["order_type"] != _LIMIT or not (it["tif"] == _GTC or it["tif"] == _GTX):
+                continue
+            if it["side"] == o["side"] and it["px_tick"] == o["px_tick"] and it["qty"] == o["qty"]:
+                used[j] = True
+                keep = True
+                break
+        if not keep and stt != _PN:  # no cancel before the venue's ack: retried next time
+            st = _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_log,
+                              fst, slot, r_ist, ts)
+            if st != _OK:
+                return st
+    _sync_risk(ist, orders, work, r_ist, r_fst)
+    # send what no working order covers
+    for j in range(n):
+        if used[j]:
+            continue
+        it = intents[j]
+        side = np.int64(it["side"])
+        px = it["px_tick"]
+        qty = it["qty"]
+        otype = np.int64(it["order_type"])
+        tif = np.int64(it["tif"])
+        slot = ist[I_N_ORDERS]
+        ist[I_N_ORDERS] = slot + 1
+        _new_order(ist, orders, ox, oq, slot, np.uint64(slot + 1), side, px, qty, otype, tif, ts)
+        rc = _risk.pretrade_check_inline(r_ist, r_fst, r_journal, 0, side, px, qty, ts, otype)
+        if rc != _APPROVED:
+            ist[I_N_REJECT_RISK] += 1
+            st = _oms.order_event(table, orders, slot, OrderEvent.REJECT, ts, 0.0, 0, journal, jlen)
+            if st != _OK:
+                return st
+            continue
+        st = _oms.order_event(table, orders, slot, OrderEvent.SUBMIT, ts, 0.0, 0, journal, jlen)
+        if st != _OK:
+            return st
+        if ist[I_N_WORK] >= work.shape[0]:
+            ist[I_CAP_WHAT] = CAP_WORK
+            return _CAPACITY
+        work[ist[I_N_WORK]] = slot
+        ist[I_N_WORK] += 1
+        ist[I_N_SUBMIT] += 1
+        entry, resp = _lat.order_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.SUBMIT, ts,
+                                         np.int64(fst[F_FEED_LAT]))
+        if entry < 0:  # the latency log says the venue refused it
+            ist[I_N_REJECT_VENUE] += 1
+            ox[slot, OX_XSTATE] = XS_DONE
+            if not _push_local(ist, mli, mlf, ts + resp, R_REJECT, slot, 0, 0, ts, 0.0, 0.0):
+                return _CAPACITY
+            continue
+        if not _push_exch(ist, mxi, ts + entry, M_SUBMIT, slot):
+            return _CAPACITY
+    return _OK
+
+@njit(cache=True, _nrt=False)
+def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p, lat_log, fst,
+                r_ist, ts):
+    """Kill switch: cancel every working order (ignores the message throttle).
+
+    Orders still waiting for their ack, or with a request in flight, cannot take a
+    cancel yet (the order state machine has no such edge); the loop calls this at every
+    decision while the switch is tripped, so they are cancelled once acknowledged.
+    """
+    for w in range(ist[I_N_WORK]):
+        slot = work[w]
+        stt = orders[slot]["state"]
+        if stt == _LIVE or stt == _PF:
+            entry, _ = _lat.order_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.CANCEL, ts,
+                                          np.int64(fst[F_FEED_LAT]))
+            st = _oms.order_event(table, orders, slot, OrderEvent.CANCEL_REQUEST, ts, 0.0, 0,
+                                  journal, jlen)
+            if st != _OK:
+                return st
+            ist[I_N_CANCEL] += 1
+            if not _push_exch(ist, mxi, ts + max(entry, 0), M_CANCEL, slot):
+                return _CAPACITY
+    return _OK
+
+@njit(cache=True, _nrt=False)
+def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
+    n = ist[I_N_REC]
+    r = recs[n]
+    mid = fst[F_LAST_MID]
+    r["ts"] = ts
+    r["position"] = positions[0]["qty"]
+    r["cash"] = cash[0]
+    r["equity"] = _equity(fcfg, positions, cash, mid)
+    r["mid_tick"] = mid
+    bb, _ = _best(lbook, 0)
+    ba, _ = _best(lbook, 1)
+    r["spread_tick"] = (ba - bb) if (bb != 0 and ba != 0) else np.nan
+    r["fees"] = fst[F_FEES]
+    r["traded_qty"] = fst[F_TRADED_QTY]
+    qb = np.int64(0)
+    qa = np.int64(0)
+    n_open = 0
+    for w in range(ist[I_N_WORK]):
+        o = orders[work[w]]
+        if _is_working(o["state"]):
+            n_open += 1
+            if o["side"] > 0 and o["px_tick"] > qb:
+                qb = o["px_tick"]
+            elif o["side"] < 0 and (qa == 0 or o["px_tick"] < qa):
+                qa = o["px_tick"]
+    r["bid_quote_tick"] = qb
+    r["ask_quote_tick"] = qa
+    r["n_open"] = n_open
+    r["n_fills"] = ist[I_N_FILLS]
+    ist[I_N_REC] = n + 1
+    ist[I_LAST_REC_TS] = ts
