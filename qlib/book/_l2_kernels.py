@@ -116,7 +116,7 @@ def _row_move_jit(a, s, dst, src, count):
             _memmove_row(a, s, dst, src, count)
     return impl
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _ovf_find(ovf_key, s, n, key):
     """First index in ``ovf_key[s, :n]`` whose key is >= ``key`` (bisection)."""
     lo = 0
@@ -130,7 +130,7 @@ def _ovf_find(ovf_key, s, n, key):
     return lo
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _ovf_get(book, s, key):
     n = book.hdr[s, H_NOVF]
     i = _ovf_find(book.ovf_key, s, n, key)
@@ -284,7 +284,7 @@ def set_level(book, s, key, q):
         _ovf_set(book, s, key, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def get_level(book, s, key):
     """Quantity at ``key`` on side index ``s`` (0.0 when there is no level)."""
     w = book.win.shape[1]
@@ -341,7 +341,7 @@ def reset(book):
     book.stats[:] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def level_qty(book, side, px_tick):
     """Quantity resting at ``px_tick`` on ``side`` (``Side.BUY``/``SELL``); 0.0 if none.
 
@@ -354,7 +354,7 @@ def level_qty(book, side, px_tick):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def best_px(book, side):
     """``(px_tick, qty)`` of the best level of ``side``; ``(0, 0.0)`` when empty."""
     s = 0 if side == Side.BUY else 1
@@ -380,7 +380,7 @@ def n_levels(book, s):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def top_levels(book, s, levels, out_px, out_qty, row):
     """Write the ``levels`` best levels of side ``s`` into ``out_px[row, s, :]`` and
     ``out_qty[row, s, :]`` (prices in ticks); missing levels are ``(0, 0.0)``.

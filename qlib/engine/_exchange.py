@@ -13,13 +13,10 @@ from qlib.book import _l2_kernels as _b
 from qlib.engine import _latency_kernels as _lat
 from qlib.engine import _queue_kernels as _q
 from qlib.engine._book_io import (
-    _apply_one,
+    _apply_l2,
     _apply_range,
-    _best,
     _book_room,
-    _level,
     _mid2,
-    _top,
 )
 from qlib.engine._consts import (
     _ADD,
@@ -122,6 +119,7 @@ def _push_local(ist, mli, mlf, due, kind, slot, px, liq, ts_exch, qty, mid):
     ist[I_ML_LEN] += 1
     return True
 
+
 @njit(cache=True, _nrt=False)
 def _push_exch(ist, mxi, due, kind, slot):
     """Queue a message to the exchange (FIFO, as on one session)."""
@@ -138,6 +136,7 @@ def _push_exch(ist, mxi, due, kind, slot):
     ist[I_N_MSG_OUT] += 1
     return True
 
+
 @njit(cache=True, _nrt=False)
 def _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, qty, liq, ts, resp_ns, mid2):
     """Execute ``qty`` of our order ``slot`` at the exchange and report it."""
@@ -150,6 +149,7 @@ def _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, qty, liq, ts, resp_
     mid = mid2 * 0.5
     fst[F_EDGE] += orders[slot]["side"] * qty * (mid - px) if mid2 > 0 else 0.0
     return _push_local(ist, mli, mlf, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
+
 
 @njit(cache=True, _nrt=False)
 def _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr_side, px, qty,
@@ -199,6 +199,7 @@ def _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr_si
                                      resp_ns, mid2)
     return ok
 
+
 @njit(cache=True, _nrt=False)
 def _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev_qty, new_qty):
     """The level ``px`` on ``side`` changed from ``prev_qty`` to ``new_qty``."""
@@ -214,6 +215,7 @@ def _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev_qty, new_qty
                 _q.queue_on_depth(q_kind, qp, oq, slot, prev_qty, new_qty)
             oq[slot, OQ_LVL] = new_qty
 
+
 @njit(cache=True, _nrt=False)
 def _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, entry):
     """L3_FIFO: ``qty`` left the level ``px`` by a cancel of an order with ``entry``."""
@@ -225,11 +227,12 @@ def _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, entry):
         if o["side"] == side and o["px_tick"] == px and entry < ox[slot, OX_ENTRY]:
             oq[slot, OQ_FRONT] = max(oq[slot, OQ_FRONT] - qty, 0.0)
 
+
 @njit(cache=True, _nrt=False)
 def _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, ts, resp_ns, mid2):
     """Fill our resting orders that the exchange book's opposite best has reached."""
-    bb, _ = _best(xbook, 0)
-    ba, _ = _best(xbook, 1)
+    bb, _ = _b.best_px(xbook, 1)
+    ba, _ = _b.best_px(xbook, -1)
     ok = True
     for w in range(ist[I_N_WORK]):
         slot = work[w]
@@ -241,6 +244,7 @@ def _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, ts, resp_ns,
             ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, oq[slot, OQ_LEAVES],
                              _MAKER, ts, resp_ns, mid2)
     return ok
+
 
 @njit(cache=True, _nrt=False)
 def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_qty, qp, slot,
@@ -254,7 +258,7 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
     otype = np.int64(o["order_type"])
     s = 0 if side > 0 else 1  # our side index
     opp = 1 - s
-    best_opp, _ = _best(xbook, opp)
+    best_opp, _ = _b.best_px(xbook, -side)
     mid2 = _mid2(xbook)
     crosses = best_opp != 0 and (otype == _MARKET or (side > 0 and px >= best_opp)
                                  or (side < 0 and px <= best_opp))
@@ -272,7 +276,7 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
         return _push_local(ist, mli, mlf, ts + resp_ns, R_REJECT, slot, 0, 0, ts, 0.0, 0.0)
     ok = True
     if crosses:
-        n = _top(xbook, opp, WALK_LEVELS, lvl_px, lvl_qty)
+        n = _b.top_levels(xbook, opp, WALK_LEVELS, lvl_px, lvl_qty, 0)
         avail = 0.0
         for j in range(n):
             lp = lvl_px[0, opp, j]
@@ -318,12 +322,13 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
     # rest the remainder at px, behind the level's current quantity
     ox[slot, OX_XSTATE] = XS_RESTING
     ist[I_N_RESTING] += 1
-    lq = _level(xbook, side, px)
+    lq = _b.level_qty(xbook, side, px)
     _q.queue_new(icfg[C_Q_KIND], qp, oq, slot, lq)
     oq[slot, OQ_LVL] = lq
     ist[I_L3_SEQ] += 1
     ox[slot, OX_ENTRY] = ist[I_L3_SEQ]
     return ok
+
 
 @njit(cache=True, _nrt=False)
 def _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, ts, resp_ns):
@@ -334,6 +339,7 @@ def _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, ts, resp_ns):
         ist[I_N_RESTING] -= 1
         return _push_local(ist, mli, mlf, ts + resp_ns, R_CANCEL_ACK, slot, 0, 0, ts, 0.0, 0.0)
     return _push_local(ist, mli, mlf, ts + resp_ns, R_CANCEL_REJECT, slot, 0, 0, ts, 0.0, 0.0)
+
 
 @njit(cache=True)
 def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry, orders, oq,
@@ -379,13 +385,13 @@ def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3ent
                 # or a level given without ids): it was there before ours, so ahead of us
                 _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, np.int64(0))
         track = kind != _TRADE and kind < EventKind.QUOTE and kind != _CLEAR and side != 0
-        prev = _level(xbook, side, px) if track else 0.0
+        prev = _b.level_qty(xbook, side, px) if track else 0.0
         st = _b.apply_event(xbook, xorders, e)
         if st != _OK:
             return st, i
         if track:
             _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev,
-                      _level(xbook, side, px))
+                      _b.level_qty(xbook, side, px))
         elif kind == _CLEAR or kind == _SNAPSHOT:
             _refresh_levels(ist, orders, oq, ox, work, xbook)
         ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, t_ex, resp,
@@ -407,11 +413,13 @@ def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3ent
     ist[I_N_EXCH_EVENTS] += 1
     return _OK, -1
 
-def _exch_event_l2_body(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                        orders, oq, ox, work, mli, mlf, lot):
-    """:func:`_exch_event` for price-level data (no order maps): compiled only as the
-    L2 variant's ``_exch_event`` (:mod:`qlib.engine._variants`), where ``_apply_one``
-    is the map-free ``apply_other``."""
+
+@njit(cache=True, _nrt=False)
+def _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
+                   orders, oq, ox, work, mli, mlf, lot):
+    """:func:`_exch_event` for price-level data: no order maps, the book applied by
+    :func:`qlib.engine._book_io._apply_l2` (the L2 variant's ``_exch_event``,
+    :mod:`qlib.engine._variants`)."""
     if not _book_room(xbook, 0):
         ist[I_CAP_WHAT] = CAP_XBOOK
         return _CAPACITY, i
@@ -429,14 +437,14 @@ def _exch_event_l2_body(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorder
         ok = _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, side, px, qty,
                        t_ex, resp, _mid2(xbook), -1, icfg[C_PARTIAL])
     track = (kind == _DEPTH or kind == _SNAPSHOT) and side != 0
-    prev = _level(xbook, side, px) if track else 0.0
-    st = _apply_one(xbook, xorders, kind, e["side"], px, qty, e["order_id"], e["flags"])
+    prev = _b.level_qty(xbook, side, px) if track else 0.0
+    st = _apply_l2(xbook, e)
     if st != _OK:
         return st, i
     if ist[I_N_RESTING] > 0:
         if track:
             _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev,
-                      _level(xbook, side, px))
+                      _b.level_qty(xbook, side, px))
         elif kind == _CLEAR:
             _refresh_levels(ist, orders, oq, ox, work, xbook)
         ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, t_ex, resp,
@@ -448,6 +456,7 @@ def _exch_event_l2_body(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorder
     ist[I_N_EXCH_EVENTS] += 1
     return _OK, -1
 
+
 @njit(cache=True, _nrt=False)
 def _refresh_levels(ist, orders, oq, ox, work, xbook):
     """Re-read the level at each resting order's price (after a clear or a snapshot row)."""
@@ -455,9 +464,10 @@ def _refresh_levels(ist, orders, oq, ox, work, xbook):
         slot = work[w]
         if ox[slot, OX_XSTATE] == XS_RESTING:
             o = orders[slot]
-            lq = _level(xbook, np.int64(o["side"]), o["px_tick"])
+            lq = _b.level_qty(xbook, np.int64(o["side"]), o["px_tick"])
             oq[slot, OQ_FRONT] = min(oq[slot, OQ_FRONT], lq)
             oq[slot, OQ_LVL] = lq
+
 
 @njit(cache=True)
 def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
@@ -560,6 +570,7 @@ def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xo
     ist[I_N_EXCH_EVENTS] += i - ist[I_EX]
     ist[I_EX] = i
     return _OK, -1
+
 
 @njit(cache=True, _nrt=False)
 def _exch_end(ev, stop, i, bound):

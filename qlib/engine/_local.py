@@ -8,12 +8,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from qlib.book import _l2_kernels as _b
 from qlib.engine import _latency_kernels as _lat
 from qlib.engine._book_io import (
     _apply_l2,
-    _best,
     _book_room,
-    _level,
     _replay,
 )
 from qlib.engine._consts import (
@@ -111,6 +110,7 @@ from qlib.risk import _pretrade_kernels as _risk
 def _is_working(state):
     return state == _PN or state == _LIVE or state == _PF or state == _PC or state == _PR
 
+
 @njit(cache=True, _nrt=False)
 def _local_end(ts_loc, stop, i, bound):
     """First event index at or after ``i`` whose local time is after ``bound``."""
@@ -118,6 +118,7 @@ def _local_end(ts_loc, stop, i, bound):
     while j < stop and ts_loc[j] <= bound:
         j += 1
     return j
+
 
 @njit(cache=True, _nrt=False)
 def _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view):
@@ -137,6 +138,7 @@ def _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view):
             vr = view[0]
             vr["last_trade_px_tick"] = last_trade
     ist[I_LO] = j
+
 
 @njit(cache=True)
 def _local_to(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo, no_rows,
@@ -158,6 +160,7 @@ def _local_to(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, n
         return st, row
     _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view)
     return _OK, -1
+
 
 @njit(cache=True, _nrt=False, inline="always")
 def _local_to_fast(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
@@ -199,6 +202,7 @@ def _local_to_fast(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, vi
     ist[I_LO] = j
     return st, row
 
+
 @njit(cache=True, _nrt=False)
 def _sync_risk(ist, orders, work, r_ist, r_fst):
     """Give the pre-trade risk state the OMS's view of our working orders."""
@@ -226,6 +230,7 @@ def _sync_risk(ist, orders, work, r_ist, r_fst):
                 own_ask = o["px_tick"]
     _risk.sync_orders(r_ist, r_fst, 0, n_open, ob, os_, own_bid, own_ask)
 
+
 @njit(cache=True, _nrt=False)
 def _compact_work(ist, orders, work):
     """Drop orders in a terminal state from the working list (order kept)."""
@@ -236,6 +241,7 @@ def _compact_work(ist, orders, work):
             work[k] = slot
             k += 1
     ist[I_N_WORK] = k
+
 
 @njit(cache=True, _nrt=False)
 def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, positions, lots_qty,
@@ -296,9 +302,11 @@ def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, posi
         _risk.set_position(r_ist, r_fst, 0, positions[0]["qty"])
     return st
 
+
 @njit(cache=True, _nrt=False)
 def _equity(fcfg, positions, cash, mid_tick):
     return cash[0] + positions[0]["qty"] * mid_tick * fcfg[G_TICK_VALUE]
+
 
 @njit(cache=True, _nrt=False, inline="always")
 def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders, work, view,
@@ -308,8 +316,8 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     v["ts_local"] = ts
     v["ts_start"] = ist[I_TS_START]
     v["ts_end"] = ist[I_TS_END]
-    bb, bq = _best(lbook, 0)
-    ba, aq = _best(lbook, 1)
+    bb, bq = _b.best_px(lbook, 1)
+    ba, aq = _b.best_px(lbook, -1)
     v["bid_px_tick"] = bb
     v["ask_px_tick"] = ba
     v["bid_qty"] = bq
@@ -321,10 +329,10 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
         # depth within nl ticks of each best (inclusive): a bounded walk of the ring
         if bb != 0:
             for d in range(1, nl):
-                db += _level(lbook, 1, bb - d)
+                db += _b.level_qty(lbook, 1, bb - d)
         if ba != 0:
             for d in range(1, nl):
-                da += _level(lbook, -1, ba + d)
+                da += _b.level_qty(lbook, -1, ba + d)
     v["bid_depth"] = db
     v["ask_depth"] = da
     if bb != 0 and ba != 0:
@@ -365,6 +373,7 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     v["lot_size"] = fcfg[G_LOT]
     v["killed"] = r_ist[_risk.I_KILLED]
 
+
 @njit(cache=True, _nrt=False)
 def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
     o = orders[slot]
@@ -391,6 +400,7 @@ def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
     oq[slot, OQ_CUM] = 0.0
     oq[slot, OQ_LEAVES] = 0.0
 
+
 @njit(cache=True, _nrt=False)
 def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_log, fst, slot,
                  r_ist, ts):
@@ -409,6 +419,7 @@ def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_lo
     if not _push_exch(ist, mxi, ts + entry, M_CANCEL, slot):
         return _CAPACITY
     return _OK
+
 
 @njit(cache=True, _nrt=False)
 def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, mli, mlf,
@@ -479,6 +490,7 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, 
             return _CAPACITY
     return _OK
 
+
 @njit(cache=True, _nrt=False)
 def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p, lat_log, fst,
                 r_ist, ts):
@@ -503,6 +515,7 @@ def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p, l
                 return _CAPACITY
     return _OK
 
+
 @njit(cache=True, _nrt=False)
 def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
     n = ist[I_N_REC]
@@ -513,8 +526,8 @@ def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
     r["cash"] = cash[0]
     r["equity"] = _equity(fcfg, positions, cash, mid)
     r["mid_tick"] = mid
-    bb, _ = _best(lbook, 0)
-    ba, _ = _best(lbook, 1)
+    bb, _ = _b.best_px(lbook, 1)
+    ba, _ = _b.best_px(lbook, -1)
     r["spread_tick"] = (ba - bb) if (bb != 0 and ba != 0) else np.nan
     r["fees"] = fst[F_FEES]
     r["traded_qty"] = fst[F_TRADED_QTY]

@@ -124,6 +124,7 @@ def decide(kind, view, params, state, out):
     """The strategy call of the cached loop: the built-in kernels (see :mod:`qlib.strategy`)."""
     return decide_builtin(kind, view, params, state, out)
 
+
 @njit(cache=True, _nrt=False)
 def scan_events(ev, synth_flag):
     """One pass over the events for the wrapper: ``(first row whose ts_exch is before the
@@ -145,6 +146,7 @@ def scan_events(ev, synth_flag):
             n_synth += 1
     return bad, n_l3, n_synth
 
+
 @njit(cache=True, _nrt=False)
 def local_clock(ev, ts_loc):
     """Make ``ts_loc`` a feed's clock in place: at least ``ts_exch``, never decreasing.
@@ -161,6 +163,7 @@ def local_clock(ev, ts_loc):
         run = t
         ts_loc[i] = t
     return n
+
 
 @njit(cache=True)
 def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,

@@ -28,12 +28,10 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from qlib.book import _l2_kernels as _b
 from qlib.engine import _book_io as B
 from qlib.engine import _exchange as X
 from qlib.engine import _local as LO
 from qlib.engine import _loop as L
-from qlib.enums import EventKind, Side, Status
 
 __all__ = ["loop_for"]
 
@@ -48,48 +46,9 @@ def _clone(fn: Any, name: str, mapping: dict[str, Any]) -> Callable:
     return out
 
 
-def _apply_other_l2(book, orders, kind, side, px_tick, qty, oid, flags):
-    """:func:`qlib.book._l2_kernels.apply_other` for price-level kinds only (no order map)."""
-    if kind == EventKind.TRADE or kind == EventKind.QUOTE or kind >= EventKind.HALT:
-        if kind > EventKind.RESUME_TRADING:
-            return Status.UNKNOWN_KIND
-        return Status.OK
-    if not np.isfinite(qty):
-        return Status.NON_FINITE
-    if qty < 0.0:
-        return Status.NEGATIVE_QTY
-    if kind == EventKind.CLEAR:
-        if side == Side.NONE:
-            _b.clear_side(book, 0)
-            _b.clear_side(book, 1)
-        elif side == Side.BUY:
-            _b.clear_side(book, 0)
-        elif side == Side.SELL:
-            _b.clear_side(book, 1)
-        else:
-            return Status.UNKNOWN_KIND
-        return Status.OK
-    if kind == EventKind.DEPTH or (kind == EventKind.SNAPSHOT and oid == 0):
-        if side == Side.BUY:
-            _b.set_level(book, 0, px_tick, qty)
-        elif side == Side.SELL:
-            _b.set_level(book, 1, -px_tick, qty)
-        else:
-            return Status.UNKNOWN_KIND
-        if kind == EventKind.SNAPSHOT and (flags & np.uint8(1)) != 0:
-            bb = book.hdr[0, _b.H_BEST]
-            ba = book.hdr[1, _b.H_BEST]
-            if bb != _b.EMPTY and ba != _b.EMPTY and bb >= -ba:
-                return Status.CROSSED
-        return Status.OK
-    return Status.UNKNOWN_KIND
-
-
-_apply_other_l2_nb = njit(cache=True, _nrt=False)(_apply_other_l2)
 #: The L2 variant's helpers: the book applied inline (:func:`qlib.engine._book_io._apply_l2`).
 _apply_range_l2 = B._apply_range_fast
-_exch_event_l2 = njit(cache=True, _nrt=False)(
-    _clone(X._exch_event_l2_body, "_exch_event_l2", {"_apply_one": _apply_other_l2_nb}))
+_exch_event_l2 = X._exch_event_l2
 _exch_scan_l2_nodict = njit(cache=True, _nrt=False, inline="always")(
     _clone(X._exch_scan_l2, "_exch_scan_l2_nodict",
            {"_apply_range": _apply_range_l2, "_exch_event": _exch_event_l2}))
