@@ -302,9 +302,8 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
             ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, lp, take, _TAKER, ts,
                              resp_ns, mid2)
             if icfg[C_IMPACT] != 0:
-                st = _b.set_level(xbook, opp, lp if opp == 0 else -lp, lvl_qty[0, opp, j] - take)
-                if st != _OK:
-                    ok = False
+                # lowers or removes an existing level: never needs overflow room
+                _b.set_level(xbook, opp, lp if opp == 0 else -lp, lvl_qty[0, opp, j] - take)
         if oq[slot, OQ_LEAVES] <= 0.0:
             ox[slot, OX_XSTATE] = XS_DONE
             return ok
