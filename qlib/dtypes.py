@@ -23,6 +23,7 @@ __all__ = [
     "ORDER_DTYPE",
     "ORDER_JOURNAL_DTYPE",
     "POSITION_DTYPE",
+    "SUBTICK_SCALE",
     "VIEW_DTYPE",
     "empty_events",
     "require_dtype",
@@ -55,7 +56,8 @@ seq : int64
     The venue's sequence or update id (Binance final update id ``u``, trade id for
     trades; CME MDP sequence; LOBSTER message row). ``-1`` when the source has none.
 px_tick : int64
-    Price in integer ticks of the instrument (``price = px_tick * tick_size``).
+    Price in integer ticks of the instrument (``price = px_tick * tick_size``);
+    for ``TRADE_SUBTICK`` prints, in millionths of a tick (:data:`SUBTICK_SCALE`).
 qty : float64
     Quantity in the instrument's quantity unit (shares, contracts, base asset);
     its meaning per kind is given in :class:`qlib.enums.EventKind`.
@@ -81,6 +83,13 @@ EVENT_FIELDS: dict[str, str] = {
     "side": "int8 Side",
     "flags": "uint8 EventFlag bits",
 }
+
+#: Sub-tick price unit of :attr:`qlib.enums.EventKind.TRADE_SUBTICK` events: their
+#: ``px_tick`` counts ``tick_size / SUBTICK_SCALE`` (a millionth of a tick), so a print
+#: at a price with up to six decimals below the tick keeps its true price exactly
+#: (LOBSTER's half-cent GOOG prints: ``0.005 / 0.01 * 10**6 = 500_000`` units past the
+#: tick below). int64 holds prices up to 9.2e12 ticks in this unit.
+SUBTICK_SCALE = 1_000_000
 
 assert EVENT_DTYPE.itemsize <= 64  # contract in DESIGN.md; a code invariant, not user input
 

@@ -77,6 +77,14 @@ class EventKind(IntEnum):
         Quoting resumes, trading not yet (LOBSTER type 7 with price 0).
     RESUME_TRADING
         Trading resumes (LOBSTER type 7 with price 1).
+    TRADE_SUBTICK
+        A trade print at a price *off* the instrument's tick grid: a hidden
+        mid-point or sub-penny execution (LOBSTER's half-cent type 5 rows, for
+        example). It never changes a book, a queue or a level. Its ``px_tick``
+        is in units of ``tick_size / SUBTICK_SCALE`` (:data:`qlib.dtypes.SUBTICK_SCALE`),
+        so the true price is ``px_tick * tick_size / SUBTICK_SCALE`` exactly for
+        any price with up to six more decimals than the tick; ``side`` is the
+        aggressor's side as for ``TRADE``.
     """
 
     ADD = 1
@@ -92,6 +100,7 @@ class EventKind(IntEnum):
     HALT = 11
     RESUME_QUOTING = 12
     RESUME_TRADING = 13
+    TRADE_SUBTICK = 14
 
 
 class Side(IntEnum):

@@ -191,7 +191,7 @@ def _remove_order_qty(keys, qtys, counts, orders, stats, oid, side, px_tick, qty
 def apply_event(keys, qtys, counts, orders, stats, kind, side, px_tick, qty, oid):
     """Apply one event to the book; return a Status. See :func:`qlib.book.replay_bbo`."""
     if kind == EventKind.TRADE or kind == EventKind.QUOTE or kind >= EventKind.HALT:
-        if kind > EventKind.RESUME_TRADING:
+        if kind > EventKind.TRADE_SUBTICK:
             return Status.UNKNOWN_KIND
         return Status.OK
     if not np.isfinite(qty):

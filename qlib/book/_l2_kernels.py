@@ -494,7 +494,7 @@ def apply_other(book, orders, kind, side, px_tick, qty, oid, flags):
     """Apply one event of any kind (:func:`replay` writes the in-window ``DEPTH``
     update inline and calls this for the rest); return a Status. Semantics: :mod:`qlib.book.replay`."""
     if kind == EventKind.TRADE or kind == EventKind.QUOTE or kind >= EventKind.HALT:
-        if kind > EventKind.RESUME_TRADING:
+        if kind > EventKind.TRADE_SUBTICK:
             return Status.UNKNOWN_KIND
         return Status.OK
     if not np.isfinite(qty):
@@ -684,7 +684,7 @@ def replay(events, start, stop, book, orders, out_bbo, rows, k, out_px, out_qty)
                     return Status.CAPACITY, i, k
                 _set_outside(book, s, key, q)
         elif kind == EventKind.TRADE or kind == EventKind.QUOTE or (
-                kind >= EventKind.HALT and kind <= EventKind.RESUME_TRADING):
+                kind >= EventKind.HALT and kind <= EventKind.TRADE_SUBTICK):
             pass  # no change to the book (written here: a call costs ~60 ns, see above)
         else:
             if hdr[0, H_NOVF] > lim or hdr[1, H_NOVF] > lim:

@@ -558,9 +558,9 @@ def clear_side(pool, levels, keys, slots, hkey, hslot, meta, s):
 def apply_event(pool, levels, keys, slots, hkey, hslot, meta, kind, side, px_tick, qty, oid, ts, flags):
     """Apply one event to the book; return a Status. See :meth:`qlib.book.L3Book.apply`."""
     if kind == EventKind.TRADE or kind == EventKind.QUOTE or (
-            kind >= EventKind.HALT and kind <= EventKind.RESUME_TRADING):
+            kind >= EventKind.HALT and kind <= EventKind.TRADE_SUBTICK):
         return Status.OK
-    if kind < EventKind.ADD or kind > EventKind.RESUME_TRADING:
+    if kind < EventKind.ADD or kind > EventKind.TRADE_SUBTICK:
         return Status.UNKNOWN_KIND
     if not np.isfinite(qty):
         return Status.NON_FINITE

@@ -7,7 +7,7 @@ from numba import njit
 
 from qlib.enums import EventKind, Side, Status
 
-_MAX_KIND = 13  # highest EventKind value; checked against the enum in tests
+_MAX_KIND = 14  # highest EventKind value; checked against the enum in tests
 
 
 @njit(cache=True)

@@ -102,7 +102,7 @@ def _to_l2_kernel(events, start, book, orders, out, n_out, src_end, keep_summary
                 _put(out, n_out, ev, EventKind.TRADE, side, px, qty, fl)
                 n_out += 1
         elif kind == EventKind.QUOTE or (kind >= EventKind.HALT
-                                          and kind <= EventKind.RESUME_TRADING):
+                                          and kind <= EventKind.TRADE_SUBTICK):
             o = out[n_out]
             o["ts_exch"] = ev["ts_exch"]
             o["ts_local"] = ev["ts_local"]

@@ -10,12 +10,12 @@ import pandas as pd
 
 from qlib.data import _kernels
 from qlib.data.report import ValidationReport
-from qlib.dtypes import EVENT_DTYPE, require_dtype
-from qlib.enums import EventKind, Side, Status
-from qlib.errors import DataQualityError
+from qlib.dtypes import EVENT_DTYPE, empty_events, require_dtype
+from qlib.enums import EventFlag, EventKind, Side, Status
+from qlib.errors import DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
-__all__ = ["MarketData", "check_events"]
+__all__ = ["MarketData", "check_events", "concat_sessions"]
 
 
 def check_events(events: np.ndarray, report: ValidationReport | None = None) -> ValidationReport:
@@ -134,6 +134,31 @@ class MarketData:
             }
         )
 
+    @property
+    def sessions(self) -> pd.DataFrame:
+        """Return the sessions (trading days) held, one row each, in time order.
+
+        Columns ``session`` (0-based), ``date`` (the session's label, normally its
+        trading date), ``first_row`` and ``rows`` (its slice of :attr:`events`), and
+        ``ts_first``/``ts_last`` (UTC). Data loaded as one day is one session;
+        :func:`concat_sessions` records several.
+        """
+        parts = self.provenance.get("sessions")
+        if not parts:
+            ts = self.events["ts_exch"]
+            date = (pd.Timestamp(int(ts[0]), tz="UTC").date().isoformat() if len(ts) else None)
+            parts = [{"session": 0, "date": date, "first_row": 0, "rows": len(self)}]
+        frame = pd.DataFrame(parts, columns=["session", "date", "first_row", "rows"])
+        ts = self.events["ts_exch"]
+        first = frame["first_row"].to_numpy(dtype=np.int64)
+        last = first + frame["rows"].to_numpy(dtype=np.int64) - 1
+        ok = frame["rows"].to_numpy() > 0
+        frame["ts_first"] = pd.to_datetime(np.where(ok, ts[np.where(ok, first, 0)] if len(ts) else 0, 0),
+                                           unit="ns", utc=True)
+        frame["ts_last"] = pd.to_datetime(np.where(ok, ts[np.where(ok, last, 0)] if len(ts) else 0, 0),
+                                          unit="ns", utc=True)
+        return frame
+
     def between(self, start: int | pd.Timestamp | None = None, stop: int | pd.Timestamp | None = None) -> "MarketData":
         """Return the events with ``start <= ts_exch < stop`` (ns ints or Timestamps)."""
         ts = self.events["ts_exch"]
@@ -150,3 +175,83 @@ def _to_ns(t: int | pd.Timestamp) -> int:
     if ts.tzinfo is None:
         ts = ts.tz_localize("UTC")
     return int(ts.value)
+
+
+def concat_sessions(parts: list[MarketData], labels: list[str] | None = None) -> MarketData:
+    """Return several sessions of one instrument as one :class:`MarketData`, one after the other.
+
+    Each part (a trading day, a recording file) keeps its own events in its own
+    order; the parts are put in order of their first exchange timestamp. A session
+    that does not open with a ``CLEAR`` gets one (``side = NONE``, flagged ``LAST``,
+    at its first timestamp), so no book carries over from one session to the next:
+    every loader's day opens with its own snapshot or builds its book from empty.
+
+    Parameters
+    ----------
+    parts
+        One :class:`MarketData` per session, all of the same instrument.
+    labels
+        Session labels (normally the trading dates); by default the UTC date of
+        each part's first event.
+
+    Returns
+    -------
+    MarketData
+        ``provenance["sessions"]`` lists each session's label, first row and row
+        count (see :attr:`MarketData.sessions`); the report adds up the parts'
+        reports (:meth:`ValidationReport.merge`).
+
+    Raises
+    ------
+    ParameterError
+        If ``parts`` is empty or not all MarketData, if the instruments differ, or
+        if ``labels`` does not have one label per part.
+    DataQualityError
+        If two sessions overlap in time (a later session starts before an earlier
+        one ends): the message names both.
+    """
+    if not isinstance(parts, (list, tuple)) or not parts:
+        raise ParameterError(f"parts must be a non-empty list of MarketData, was {parts!r}")
+    for i, p in enumerate(parts):
+        if not isinstance(p, MarketData):
+            raise ParameterError(f"parts[{i}] must be a MarketData, was {type(p).__name__}")
+    if labels is not None and len(labels) != len(parts):
+        raise ParameterError(f"labels must have one label per part ({len(parts)}), was {len(labels)}")
+    inst = parts[0].instrument
+    for i, p in enumerate(parts[1:], start=1):
+        if p.instrument != inst:
+            raise ParameterError(
+                f"parts[{i}] is {p.instrument!r}, parts[0] is {inst!r}: sessions of one"
+                " instrument only")
+    if labels is None:
+        labels = [pd.Timestamp(int(p.events["ts_exch"][0]), tz="UTC").date().isoformat()
+                  if len(p) else f"session {i}" for i, p in enumerate(parts)]
+    order = sorted(range(len(parts)), key=lambda i: (int(parts[i].events["ts_exch"][0])
+                                                     if len(parts[i]) else 0, i))
+    chunks, sessions, row, prev = [], [], 0, None
+    for n, i in enumerate(order):
+        ev = parts[i].events
+        if len(ev) and prev is not None and prev[1] is not None and int(ev["ts_exch"].min()) < prev[1]:
+            raise DataQualityError(
+                f"session {labels[i]!r} starts at {pd.Timestamp(int(ev['ts_exch'].min()), tz='UTC')},"
+                f" before session {prev[0]!r} ends at {pd.Timestamp(prev[1], tz='UTC')}",
+                field="ts_exch", value=int(ev["ts_exch"].min()))
+        if len(ev) and not (ev["kind"][0] == EventKind.CLEAR and ev["side"][0] == Side.NONE):
+            clear = empty_events(1)
+            clear["kind"] = EventKind.CLEAR
+            clear["flags"] = EventFlag.LAST | (ev["flags"][0] & EventFlag.TS_LOCAL_SYNTH)
+            clear["ts_exch"] = ev["ts_exch"][0]
+            clear["ts_local"] = ev["ts_local"][0]
+            ev = np.concatenate([clear, ev])
+        chunks.append(ev)
+        sessions.append({"session": n, "date": labels[i], "first_row": row, "rows": len(ev)})
+        row += len(ev)
+        if len(ev):
+            prev = (labels[i], int(ev["ts_exch"].max()))
+    events = np.concatenate(chunks) if chunks else empty_events(0)
+    report = ValidationReport.merge([parts[i].report for i in order],
+                                    note=f"{len(parts)} sessions, one after the other")
+    check_events(events, report)
+    provenance = {"sessions": sessions,
+                  "parts": [parts[i].provenance for i in order]}
+    return MarketData(events, inst, report, provenance)

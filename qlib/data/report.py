@@ -12,7 +12,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["ValidationReport", "Gap", "Drop"]
+__all__ = ["ValidationReport", "Gap", "Drop", "Inferred"]
+
+def _jsonable(value: object) -> object:
+    """Plain Python for numpy scalars (an inferred tick of ``np.float64(0.01)`` -> ``0.01``)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
 
 #: How many example row numbers are kept per drop reason.
 _EXAMPLES = 5
@@ -51,6 +57,35 @@ class Drop:
 
 
 @dataclass
+class Inferred:
+    """A fact about the instrument or the data that the loader inferred, not was told.
+
+    Attributes
+    ----------
+    fact
+        What was inferred (``"tick_size"``, ``"lot_size"``, ``"market"``,
+        ``"fees"``, ``"multiplier"``, ...).
+    value
+        The value used.
+    basis
+        What it was inferred from, in words (``"finest step of 1,234 distinct
+        prices in the add messages"``).
+    confidence
+        ``"certain"`` (the source states it), ``"high"``, ``"medium"``, ``"low"``
+        or ``"assumed"`` (a documented default, not evidence from the data).
+    """
+
+    fact: str
+    value: object
+    basis: str
+    confidence: str
+
+
+#: Allowed :attr:`Inferred.confidence` values, most to least sure.
+CONFIDENCE = ("certain", "high", "medium", "low", "assumed")
+
+
+@dataclass
 class ValidationReport:
     """What a loader saw: rows, span, gaps, book states and dropped rows.
 
@@ -79,6 +114,13 @@ class ValidationReport:
         sequence order (the loader's docstring says when that can happen).
     drops
         Rows left out, by reason.
+    kept
+        Rows kept although unusual, by reason (a quirk of the source that is not
+        an error: a time rounded to the nanosecond, a duplicated line, ...), counted
+        with example rows the same way as drops.
+    inferred
+        Facts the loader inferred instead of being told (:class:`Inferred`): the
+        price grid, the lot, the market, the fees; with their basis and confidence.
     notes
         Free-text remarks (clock offsets, snapshot bridging, and so on).
     """
@@ -95,6 +137,8 @@ class ValidationReport:
     locked_rows: int = 0
     out_of_order_rows: int = 0
     drops: dict[str, Drop] = field(default_factory=dict)
+    kept: dict[str, Drop] = field(default_factory=dict)
+    inferred: list[Inferred] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     # -- recording -------------------------------------------------------------
@@ -105,6 +149,19 @@ class ValidationReport:
         if len(entry.examples) < _EXAMPLES:
             entry.examples.append((file, int(row)))
 
+    def keep(self, reason: str, file: str, row: int, count: int = 1) -> None:
+        """Record ``count`` unusual rows kept for ``reason``, with ``(file, row)`` as example."""
+        entry = self.kept.setdefault(reason, Drop(reason))
+        entry.count += count
+        if len(entry.examples) < _EXAMPLES:
+            entry.examples.append((file, int(row)))
+
+    def infer(self, fact: str, value: object, basis: str, confidence: str) -> None:
+        """Record an inferred fact (see :class:`Inferred`); ``confidence`` from :data:`CONFIDENCE`."""
+        if confidence not in CONFIDENCE:
+            raise ValueError(f"confidence must be one of {CONFIDENCE}, was {confidence!r}")
+        self.inferred.append(Inferred(fact, value, basis, confidence))
+
     def gap(self, file: str, row: int, field_name: str, expected: int, was: int) -> None:
         """Record a sequence gap."""
         self.gaps.append(Gap(file, int(row), field_name, int(expected), int(was)))
@@ -113,6 +170,72 @@ class ValidationReport:
     def rows_dropped(self) -> int:
         """Total rows left out, over all reasons."""
         return sum(d.count for d in self.drops.values())
+
+    # -- combining and serialising ---------------------------------------------
+    @classmethod
+    def merge(cls, reports: list["ValidationReport"], note: str | None = None) -> "ValidationReport":
+        """Return one report adding up ``reports`` (files, counts, drops, kept rows, gaps).
+
+        Spans take the earliest first and latest last timestamp; inferred facts and
+        notes are concatenated; examples keep the first few over all reports.
+        """
+        sources = list(dict.fromkeys(r.source for r in reports))
+        out = cls("+".join(sources))
+        for r in reports:
+            out.files += r.files
+            out.rows_read += r.rows_read
+            out.rows += r.rows
+            for k, v in r.rows_by_kind.items():
+                out.rows_by_kind[k] = out.rows_by_kind.get(k, 0) + v
+            firsts = [t for t in (out.ts_first, r.ts_first) if t is not None]
+            lasts = [t for t in (out.ts_last, r.ts_last) if t is not None]
+            out.ts_first = min(firsts) if firsts else None
+            out.ts_last = max(lasts) if lasts else None
+            out.gaps += r.gaps
+            out.crossed_rows += r.crossed_rows
+            out.locked_rows += r.locked_rows
+            out.out_of_order_rows += r.out_of_order_rows
+            for mine, theirs in ((out.drops, r.drops), (out.kept, r.kept)):
+                for reason, drop in theirs.items():
+                    entry = mine.setdefault(reason, Drop(reason))
+                    entry.count += drop.count
+                    entry.examples = (entry.examples + drop.examples)[:_EXAMPLES]
+            out.inferred += r.inferred
+            out.notes += r.notes
+        if note:
+            out.notes.append(note)
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        """Return the report as plain JSON-able data (:meth:`from_json` reads it back)."""
+        def reasons(d: dict[str, Drop]) -> list[dict[str, object]]:
+            return [{"reason": x.reason, "count": x.count, "examples": [list(e) for e in x.examples]}
+                    for x in d.values()]
+        return {
+            "source": self.source, "files": list(self.files), "rows_read": self.rows_read,
+            "rows": self.rows, "rows_by_kind": dict(self.rows_by_kind),
+            "ts_first": self.ts_first, "ts_last": self.ts_last,
+            "gaps": [vars(g) for g in self.gaps],
+            "crossed_rows": self.crossed_rows, "locked_rows": self.locked_rows,
+            "out_of_order_rows": self.out_of_order_rows,
+            "drops": reasons(self.drops), "kept": reasons(self.kept),
+            "inferred": [{**vars(i), "value": _jsonable(i.value)} for i in self.inferred],
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, object]) -> "ValidationReport":
+        """Rebuild a report written by :meth:`to_json` (older writes lack ``kept``/``inferred``)."""
+        d = dict(d)
+
+        def reasons(items: object) -> dict[str, Drop]:
+            return {x["reason"]: Drop(x["reason"], x["count"], [tuple(e) for e in x["examples"]])
+                    for x in (items or [])}  # type: ignore[union-attr]
+        d["gaps"] = [Gap(**g) for g in d.get("gaps", [])]  # type: ignore[union-attr]
+        d["drops"] = reasons(d.get("drops"))
+        d["kept"] = reasons(d.get("kept"))
+        d["inferred"] = [Inferred(**i) for i in d.get("inferred", [])]  # type: ignore[union-attr]
+        return cls(**d)  # type: ignore[arg-type]
 
     # -- views -----------------------------------------------------------------
     def summary(self) -> dict[str, object]:
@@ -133,6 +256,7 @@ class ValidationReport:
             "locked rows": self.locked_rows,
             "out-of-order rows": self.out_of_order_rows,
             "rows dropped": self.rows_dropped,
+            "rows kept with a quirk": sum(d.count for d in self.kept.values()),
             **{f"events {k}": v for k, v in sorted(self.rows_by_kind.items())},
         }
 
@@ -151,6 +275,22 @@ class ValidationReport:
             columns=["reason", "count", "examples"],
         )
 
+    def kept_frame(self) -> pd.DataFrame:
+        """Return the rows kept with a quirk, by reason, with example locations."""
+        return pd.DataFrame(
+            [
+                {"reason": d.reason, "count": d.count,
+                 "examples": "; ".join(f"{f}:{r}" for f, r in d.examples)}
+                for d in self.kept.values()
+            ],
+            columns=["reason", "count", "examples"],
+        )
+
+    def inferred_frame(self) -> pd.DataFrame:
+        """Return the inferred facts (fact, value, basis, confidence)."""
+        return pd.DataFrame([vars(i) for i in self.inferred],
+                            columns=["fact", "value", "basis", "confidence"])
+
     def gaps_frame(self) -> pd.DataFrame:
         """Return the sequence gaps as a DataFrame."""
         return pd.DataFrame(
@@ -161,6 +301,9 @@ class ValidationReport:
         lines = [f"ValidationReport({self.source})"]
         lines += [f"  {k}: {v}" for k, v in self.summary().items()]
         lines += [f"  dropped {d.count} x {d.reason}" for d in self.drops.values()]
+        lines += [f"  kept {d.count} x {d.reason}" for d in self.kept.values()]
+        lines += [f"  inferred {i.fact} = {i.value} ({i.confidence}): {i.basis}"
+                  for i in self.inferred]
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -168,6 +311,10 @@ class ValidationReport:
         parts = [f"<b>Validation report: {html.escape(self.source)}</b>", self.to_frame().to_html()]
         if self.drops:
             parts.append(self.drops_frame().to_html(index=False))
+        if self.kept:
+            parts.append(self.kept_frame().to_html(index=False))
+        if self.inferred:
+            parts.append(self.inferred_frame().to_html(index=False))
         if self.gaps:
             parts.append(self.gaps_frame().head(20).to_html(index=False))
         if self.notes:

@@ -49,7 +49,7 @@ def _mid2(book):
 def _apply_other_l2(book, kind, side, px_tick, qty, flags):
     """:func:`qlib.book._l2_kernels.apply_other` for price-level kinds only (no order map)."""
     if kind == _TRADE or kind == _QUOTE or kind >= EventKind.HALT:
-        if kind > EventKind.RESUME_TRADING:
+        if kind > EventKind.TRADE_SUBTICK:
             return np.int64(Status.UNKNOWN_KIND)
         return np.int64(_OK)
     if not np.isfinite(qty):
