@@ -109,6 +109,23 @@ def _lots(s, log_median, sigma):
     return v if v >= 1.0 else 1.0
 
 
+@njit(cache=True)
+def _limit_lots(s, size_q, k, log_median, sigma):
+    # size of a limit order k ticks behind its own best (k < 0: in front of it): the
+    # empirical quantile row size_q[c] (c = 0 in front, 1 + k behind, the last row
+    # deeper) at a uniform index, or the lognormal law when size_q has no rows
+    rows = size_q.shape[0]
+    if rows == 0:
+        return _lots(s, log_median, sigma)
+    c = 0 if k < 0 else (k + 1 if k + 1 < rows else rows - 1)
+    kk = size_q.shape[1]
+    j = int(uniform(s) * kk)
+    if j >= kk:
+        j = kk - 1
+    v = math.floor(size_q[c, j] + 0.5)
+    return v if v >= 1.0 else 1.0
+
+
 # -- book primitives -------------------------------------------------------------
 @njit(cache=True)
 def _put(out, n, ts, ts_local, seq, px, qty, oid, kind, side, flags):
@@ -260,22 +277,28 @@ def write_snapshot(out, n, st, q_id, q_qty, q_n, window):
 
 @njit(cache=True)
 def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in_s, pos_q,
-                    theta, theta_best_q, best_edges, mu_s, lim_log_median, lim_sigma, mkt_log_median,
-                    mkt_sigma, mkt_frac_q, mkt_over_p, latency_median_ns, latency_sigma, window,
-                    own):
+                    theta, theta_best_q, best_edges, mu_s, lim_log_median, lim_sigma, size_q,
+                    mkt_log_median, mkt_sigma, mkt_frac_q, mkt_over_p, mkt_edges,
+                    latency_median_ns, latency_sigma, window, own):
     """Run the model clock; see :func:`qlib.data.simulate.simulate`.
 
     Arrays ending in ``_s`` are indexed by the spread in ticks, their last entry
     serving wider spreads: ``lam_in_s`` the per-side quote-improving rate (with
     ``pos_q`` the quantile table of its relative position; an empty ``pos_q``
-    means CST's ``lam_cum`` inside the spread too), ``theta_best_s`` the per-order
-    ``mu_s`` the per-side market order rate. ``theta_best_q[b]`` is the per-order
-    cancel rate at a best level holding ``q`` lots with ``b`` the number of
-    ``best_edges`` at or below ``q`` (empty: ``theta`` at the best too). An empty ``mkt_frac_q`` means lognormal market
-    order sizes independent of the book. With ``own`` true, ``lam_cum`` and
-    ``theta`` are indexed by the ticks ``k >= 0`` behind the order's own best
-    (and ``pos_q`` must be given); otherwise by the distance ``i`` from the
-    opposite best (CST).
+    means CST's ``lam_cum`` inside the spread too) and ``mu_s`` the per-side market
+    order rate. ``theta_best_q[b]`` is the per-order cancel rate at a best level
+    holding ``q`` lots with ``b`` the number of ``best_edges`` at or below ``q``
+    (empty: ``theta`` at the best too). ``size_q[c]`` is the empirical quantile row
+    of limit order sizes (lots) for arrivals in front of their own best (``c = 0``)
+    or ``k = c - 1`` ticks behind it (the last row: deeper too); with no rows, sizes
+    are lognormal (``lim_log_median``, ``lim_sigma``). ``mkt_frac_q[b]`` and
+    ``mkt_over_p[b]`` are the market order fraction table and overflow probability
+    for an opposite best queue of ``q`` lots, ``b`` the number of ``mkt_edges`` at
+    or below ``q``; ``mkt_frac_q`` with no rows means lognormal market order sizes
+    independent of the book. With ``own`` true,
+    ``lam_cum`` and ``theta`` are indexed by the ticks ``k >= 0`` behind the
+    order's own best (and ``pos_q`` must be given); otherwise by the distance
+    ``i`` from the opposite best (CST).
 
     Writes records to ``out`` from row ``n`` and returns ``(status, n, done)``:
     the new row count and the model events completed. It stops early with
@@ -291,7 +314,7 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
     n_tb = theta_best_q.shape[0]
     n_mu_s = mu_s.shape[0]
     qr_inside = pos_q.shape[0] > 1
-    qr_market = mkt_frac_q.shape[0] > 1
+    qr_market = mkt_frac_q.shape[0] > 0
     bid = st[_ST_BID]
     ask = st[_ST_ASK]
     oid = st[_ST_NEXT_ID]
@@ -386,7 +409,7 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
             if k >= cap:
                 status = Status.CAPACITY
                 break
-            qty = _lots(rng, lim_log_median, lim_sigma)
+            qty = _limit_lots(rng, size_q, dist - spread, lim_log_median, lim_sigma)
             q_id[slot, k] = np.uint64(oid)
             q_qty[slot, k] = qty
             q_n[slot] = k + 1
@@ -411,10 +434,13 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
                 q_best = 0.0
                 for k in range(q_n[slot]):
                     q_best += q_qty[slot, k]
-                if uniform(rng) < mkt_over_p:
+                b = 0
+                while b < mkt_edges.shape[0] and mkt_edges[b] <= q_best:
+                    b += 1
+                if uniform(rng) < mkt_over_p[b]:
                     rem = q_best + _lots(rng, mkt_log_median, mkt_sigma)
                 else:
-                    rem = math.floor(_table(rng, mkt_frac_q) * q_best + 0.5)
+                    rem = math.floor(_table(rng, mkt_frac_q[b]) * q_best + 0.5)
                     if rem < 1.0:
                         rem = 1.0
             else:
@@ -457,7 +483,7 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
             if empty:
                 # boundary condition: refill the emptied side at `depth` ticks
                 p = bid + depth if aggressor == Side.BUY else ask - depth
-                qty = _lots(rng, lim_log_median, lim_sigma)
+                qty = _limit_lots(rng, size_q, 0, lim_log_median, lim_sigma)
                 slot = p & mask
                 q_id[slot, 0] = np.uint64(oid)
                 q_qty[slot, 0] = qty
@@ -510,7 +536,7 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
                 if not found:
                     # boundary condition: the last order of a side is replaced at `depth`
                     p2 = ask - depth if side == Side.BUY else bid + depth
-                    qty = _lots(rng, lim_log_median, lim_sigma)
+                    qty = _limit_lots(rng, size_q, 0, lim_log_median, lim_sigma)
                     s2 = p2 & mask
                     q_id[s2, 0] = np.uint64(oid)
                     q_qty[s2, 0] = qty
@@ -544,317 +570,3 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
     st[_ST_SEQ] = seq
     st[_ST_N_ORDERS] = n_orders
     return status, n, done
-
-
-# -- calibration ---------------------------------------------------------------------
-@njit(cache=True)
-def _wipe(q, lo, hi):
-    # zero q[lo..hi] and return the quantity removed
-    tot = 0.0
-    for x in range(lo, hi + 1):
-        tot += q[x]
-        q[x] = 0.0
-    return tot
-
-
-@njit(cache=True)
-def _next_down(q, x):
-    # highest index <= x with positive quantity, -1 if none
-    while x >= 0 and q[x] <= 0.0:
-        x -= 1
-    return x
-
-
-@njit(cache=True)
-def _next_up(q, x):
-    # lowest index >= x with positive quantity, len(q) if none
-    n = q.shape[0]
-    while x < n and q[x] <= 0.0:
-        x += 1
-    return x
-
-
-@njit(cache=True)
-def _set_best(q, x, qty, best, is_bid):
-    # put absolute quantity qty at index x of one side; return that side's new best
-    q[x] = qty
-    if is_bid:
-        if qty > 0.0 and x > best:
-            return x
-        if qty <= 0.0 and x == best:
-            return _next_down(q, x)
-    else:
-        if qty > 0.0 and x < best:
-            return x
-        if qty <= 0.0 and x == best:
-            return _next_up(q, x)
-    return best
-
-
-@njit(cache=True)
-def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, cancel_qty,
-             exposure, t_spread, n_in_spread, n_mo_spread, n_cancel_best, cancel_qty_best,
-             exposure_best, t_best, n_add_own, n_cancel_own, cancel_qty_own, exposure_own, ins_s,
-             ins_j, mo_q, mo_v):
-    """Accumulate the counts :func:`qlib.data.calibrate.fit_params` needs.
-
-    Tracks an L2 book by price aggregation (``bid_q``/``ask_q`` indexed by
-    ``px_tick - px_lo``; SNAPSHOT and ADD add, CANCEL/DELETE/EXECUTE subtract,
-    clamped at zero, DEPTH sets the level's quantity) and, with distances measured
-    from the opposite best *before* each record, fills per distance ``i = 1..D``
-    (index ``i``): ``n_add`` (ADDs), ``n_add_in`` (ADDs inside the spread,
-    ``i < spread``), ``t_in`` (seconds with ``spread > i``), ``n_cancel`` and
-    ``cancel_qty`` (CANCEL/DELETE count and lots), ``exposure`` (lots x seconds
-    resting at distance i). Per spread ``s`` before the record (index
-    ``min(s, len - 1)``): ``t_spread`` (two-sided seconds), ``n_in_spread``
-    (quote-improving ADDs), ``n_mo_spread`` (market orders). Per whole lots ``q``
-    resting at a side's best level (index ``min(int(q), len - 1)``): CANCEL/DELETE
-    count and lots there, lots x seconds and side-seconds (``*_best``). Per tick ``k = 0..D-1`` behind the record's own
-    side's best (``*_own``): ADDs, CANCEL/DELETE count and lots, lots x seconds. Per
-    quote-improving ADD: ``ins_s`` (spread) and ``ins_j`` (ticks in front of its
-    own best). Per market order: ``mo_q`` (lots at the level of its first EXECUTE,
-    before it) and ``mo_v`` (lots executed). DEPTH records (absolute level
-    quantities, such as a loader's RESYNC corrections) change the book but are
-    counted neither as ADDs nor as cancels.
-
-    Returns ``(status, row, totals)`` with ``totals`` a tuple, in order: seconds
-    spanned, seconds two-sided, integral of the spread (ticks x s), sum of spread
-    after LAST records and their count, market orders, quote-improving ADDs, ADDs
-    within depth, sum and sum of squares of their log sizes, ADD / CANCEL+DELETE /
-    EXECUTE / DEPTH records after the snapshot, quantity clamped at zero, and stale
-    quantity wiped.
-
-    The source may miss messages (a LOBSTER level-L file has none for orders
-    beyond level L), so tracked levels can go stale. Two rules keep the tracked
-    book uncrossed: an ADD at or through the opposite best wipes the opposite
-    levels it crosses, and an EXECUTE behind its side's tracked best wipes the
-    levels in front of it (executions happen at the best).
-    """
-    depth = n_add.shape[0] - 1
-    s_cap = t_spread.shape[0] - 1
-    q_cap = t_best.shape[0] - 1
-    n_px = bid_q.shape[0]
-    bid = -1  # index into bid_q; -1: side empty
-    ask = n_px  # n_px: side empty
-    t_first = np.int64(0)
-    t_prev = np.int64(0)
-    started = False
-    t_two = 0.0
-    spread_int = 0.0
-    spread_ev = 0.0
-    n_spread_ev = 0
-    n_mkt = 0
-    n_ins = 0
-    n_lim = 0
-    lim_sum = 0.0
-    lim_sq = 0.0
-    cnt_add = 0
-    cnt_cancel = 0
-    cnt_exec = 0
-    cnt_depth = 0
-    clamped = 0.0
-    stale = 0.0
-    grp_open = False
-    grp_ts = np.int64(0)
-    grp_side = 0
-    grp_qty = 0.0
-    grp_q0 = 0.0
-    grp_s = -1
-    zero = (0.0, 0.0, 0.0, 0.0, 0, 0, 0, 0, 0.0, 0.0, 0, 0, 0, 0, 0.0, 0.0)
-    for r in range(events.shape[0]):
-        ev = events[r]
-        kind = ev["kind"]
-        side = ev["side"]
-        ts = ev["ts_exch"]
-        qty = ev["qty"] / lot
-        flags = ev["flags"]
-        if not started:
-            t_first = ts
-            t_prev = ts
-            started = True
-        if ts < t_prev:
-            return Status.UNSORTED, r, zero
-        # integrate the book held over (t_prev, ts)
-        if ts > t_prev and bid >= 0 and ask < n_px:
-            dt = (ts - t_prev) * 1e-9
-            t_two += dt
-            i0 = ask - bid
-            spread_int += dt * i0
-            sk = i0 if i0 < s_cap else s_cap
-            t_spread[sk] += dt
-            e = (bid_q[bid] + ask_q[ask]) * dt
-            for qb in (bid_q[bid], ask_q[ask]):
-                b = int(qb) if qb < q_cap else q_cap
-                exposure_best[b] += qb * dt
-                t_best[b] += dt
-            if i0 < 1:
-                i0 = 1
-            for i in range(1, i0 if i0 <= depth else depth + 1):
-                t_in[i] += dt
-            if i0 <= depth:
-                exposure[i0] += e
-            for k in range(depth):
-                e = 0.0
-                if bid - k >= 0:
-                    e += bid_q[bid - k]
-                if ask + k < n_px:
-                    e += ask_q[ask + k]
-                exposure_own[k] += e * dt
-            for i in range(i0 + 1, depth + 1):
-                pb = ask - i
-                pa = bid + i
-                e = 0.0
-                if pb >= 0:
-                    e += bid_q[pb]
-                if pa < n_px:
-                    e += ask_q[pa]
-                exposure[i] += e * dt
-        t_prev = ts
-        is_exec = kind == EventKind.EXECUTE
-        # close a market-order group: consecutive EXECUTEs with one ts and side
-        if grp_open and not (is_exec and ts == grp_ts and side == grp_side):
-            if grp_qty > 0.0:
-                mo_q[n_mkt] = grp_q0
-                mo_v[n_mkt] = grp_qty
-                n_mkt += 1
-                if grp_s >= 0:
-                    n_mo_spread[grp_s if grp_s < s_cap else s_cap] += 1
-            grp_open = False
-        if kind == EventKind.SNAPSHOT or kind == EventKind.ADD:
-            if side != Side.BUY and side != Side.SELL:
-                return Status.UNKNOWN_KIND, r, zero
-            x = ev["px_tick"] - px_lo
-            if x < 0 or x >= n_px:
-                return Status.OFF_GRID, r, zero
-            if kind == EventKind.ADD:
-                cnt_add += 1
-                if bid >= 0 and ask < n_px:
-                    s = ask - bid
-                    dist = ask - x if side == Side.BUY else x - bid
-                    if 1 <= dist < s:
-                        n_in_spread[s if s < s_cap else s_cap] += 1
-                        ins_s[n_ins] = s
-                        ins_j[n_ins] = s - dist
-                        n_ins += 1
-                    k = dist - s
-                    if 0 <= k < depth:
-                        n_add_own[k] += 1
-                    if 1 <= dist <= depth:
-                        n_add[dist] += 1
-                        if dist < s:
-                            n_add_in[dist] += 1
-                        if qty > 0.0:
-                            lg = math.log(qty)
-                            n_lim += 1
-                            lim_sum += lg
-                            lim_sq += lg * lg
-            if side == Side.BUY:
-                if x >= ask and ask < n_px:
-                    # the true book is never crossed: asks at or below x are stale
-                    stale += _wipe(ask_q, ask, x)
-                    ask = _next_up(ask_q, x + 1)
-                bid_q[x] += qty
-                if x > bid:
-                    bid = x
-            else:
-                if x <= bid and bid >= 0:
-                    stale += _wipe(bid_q, x, bid)
-                    bid = _next_down(bid_q, x - 1)
-                ask_q[x] += qty
-                if x < ask:
-                    ask = x
-        elif kind == EventKind.CANCEL or kind == EventKind.DELETE or is_exec:
-            if side != Side.BUY and side != Side.SELL:
-                return Status.UNKNOWN_KIND, r, zero
-            x = ev["px_tick"] - px_lo
-            if x < 0 or x >= n_px:
-                return Status.OFF_GRID, r, zero
-            if is_exec:
-                # executions happen at the best: levels better than x are stale
-                if side == Side.BUY and x < bid:
-                    stale += _wipe(bid_q, x + 1, bid)
-                    bid = _next_down(bid_q, x)
-                elif side == Side.SELL and x > ask:
-                    stale += _wipe(ask_q, ask, x - 1)
-                    ask = _next_up(ask_q, x)
-                cnt_exec += 1
-                if grp_open:
-                    grp_qty += qty
-                else:
-                    grp_open = True
-                    grp_ts = ts
-                    grp_side = side
-                    grp_qty = qty
-                    grp_q0 = bid_q[x] if side == Side.BUY else ask_q[x]
-                    grp_s = ask - bid if bid >= 0 and ask < n_px else -1
-            else:
-                cnt_cancel += 1
-                if bid >= 0 and ask < n_px:
-                    dist = ask - x if side == Side.BUY else x - bid
-                    if 1 <= dist <= depth:
-                        n_cancel[dist] += 1
-                        cancel_qty[dist] += qty
-                    k = dist - (ask - bid)
-                    if 0 <= k < depth:
-                        n_cancel_own[k] += 1
-                        cancel_qty_own[k] += qty
-                    if x == (bid if side == Side.BUY else ask):
-                        qb = bid_q[x] if side == Side.BUY else ask_q[x]
-                        b = int(qb) if qb < q_cap else q_cap
-                        n_cancel_best[b] += 1
-                        cancel_qty_best[b] += qty
-            if side == Side.BUY:
-                left = bid_q[x] - qty
-                if left < 0.0:
-                    clamped -= left
-                    left = 0.0
-                bid_q[x] = left
-                if left == 0.0 and x == bid:
-                    bid = _next_down(bid_q, x)
-            else:
-                left = ask_q[x] - qty
-                if left < 0.0:
-                    clamped -= left
-                    left = 0.0
-                ask_q[x] = left
-                if left == 0.0 and x == ask:
-                    ask = _next_up(ask_q, x)
-        elif kind == EventKind.DEPTH:
-            if side != Side.BUY and side != Side.SELL:
-                return Status.UNKNOWN_KIND, r, zero
-            x = ev["px_tick"] - px_lo
-            if x < 0 or x >= n_px:
-                return Status.OFF_GRID, r, zero
-            cnt_depth += 1
-            if side == Side.BUY:
-                if qty > 0.0 and x >= ask and ask < n_px:
-                    stale += _wipe(ask_q, ask, x)
-                    ask = _next_up(ask_q, x + 1)
-                bid = _set_best(bid_q, x, qty, bid, True)
-            else:
-                if qty > 0.0 and x <= bid and bid >= 0:
-                    stale += _wipe(bid_q, x, bid)
-                    bid = _next_down(bid_q, x - 1)
-                ask = _set_best(ask_q, x, qty, ask, False)
-        elif kind == EventKind.CLEAR:
-            if side != Side.SELL:
-                bid_q[:] = 0.0
-                bid = -1
-            if side != Side.BUY:
-                ask_q[:] = 0.0
-                ask = n_px
-        elif kind == EventKind.MODIFY:
-            return Status.UNKNOWN_KIND, r, zero
-        if (flags & _LAST) and bid >= 0 and ask < n_px and not (flags & _SNAPSHOT):
-            spread_ev += ask - bid
-            n_spread_ev += 1
-    if grp_open and grp_qty > 0.0:
-        mo_q[n_mkt] = grp_q0
-        mo_v[n_mkt] = grp_qty
-        n_mkt += 1
-        if grp_s >= 0:
-            n_mo_spread[grp_s if grp_s < s_cap else s_cap] += 1
-    span = (t_prev - t_first) * 1e-9
-    return Status.OK, -1, (span, t_two, spread_int, spread_ev, n_spread_ev, n_mkt, n_ins, n_lim,
-                           lim_sum, lim_sq, cnt_add, cnt_cancel, cnt_exec, cnt_depth, clamped,
-                           stale)

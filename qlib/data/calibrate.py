@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qlib.data import _sim_kernels
+from qlib.data import _sim_fit_kernels
 from qlib.data.market_data import MarketData
 from qlib.data.simulate import SimParams
 from qlib.dtypes import EVENT_DTYPE, require_dtype
@@ -31,6 +31,15 @@ MIN_STATE_SECONDS = 60.0
 MIN_INSIDE = 10
 #: Quantile knots (intervals) of the ``inside_position`` and ``market_fraction`` tables.
 N_KNOTS = 20
+#: Quantile knots (rows' length) of the placement-dependent ``limit_size_table``.
+N_SIZE_KNOTS = 50
+#: Fewest ADDs of one placement class (in front of the own best, or ``k`` ticks
+#: behind it) for a ``limit_size_table`` row of its own.
+MIN_SIZE_ADDS = 500
+#: Most bins of the opposite best queue for the market order size law.
+N_MARKET_BINS = 5
+#: Fewest market orders in one queue bin of ``market_fraction``.
+MIN_MARKET_BIN = 200
 #: Time quantiles of the best-queue size that bound the ``cancel_rate_best`` bins.
 N_BEST_BINS = 10
 #: Most EM steps of the interval-censored ``inside_position`` estimate.
@@ -81,6 +90,11 @@ class BookStats:
     market_best_qty, market_qty
         One entry per market order: the lots resting at the level of its first
         EXECUTE just before it, and the lots it executed.
+    add_own_ticks, add_lots
+        One entry per ADD record, in order: the ticks ``k >= 0`` behind
+        its own side's best just before it (``-1``: in front of it, inside the
+        spread; ``-2``: one-sided book, or at or through the opposite best), and
+        its size in lots.
     adds, cancels, executions
         Record counts after the snapshot: ADD, CANCEL+DELETE, EXECUTE.
     depth_updates
@@ -97,7 +111,7 @@ class BookStats:
         messages missing, as beyond a LOBSTER file's depth); clamped to zero.
     stale_qty
         Lots wiped from tracked levels found stale (crossed by an ADD, or in front
-        of an EXECUTE); see :func:`qlib.data._sim_kernels.fit_scan`.
+        of an EXECUTE); see :func:`qlib.data._sim_fit_kernels.fit_scan`.
     """
 
     depth: int
@@ -126,6 +140,8 @@ class BookStats:
     inside_ticks: np.ndarray
     market_best_qty: np.ndarray
     market_qty: np.ndarray
+    add_own_ticks: np.ndarray
+    add_lots: np.ndarray
     adds: int
     cancels: int
     executions: int
@@ -229,13 +245,14 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
     n_execs = int(np.count_nonzero(kinds == EventKind.EXECUTE))
     ins_s, ins_j = np.zeros(n_adds, dtype=np.int64), np.zeros(n_adds, dtype=np.int64)
     mo_q, mo_v = np.zeros(n_execs), np.zeros(n_execs)
+    add_k = np.full(n_adds, -2, dtype=np.int64)
     lot = float(data.instrument.lot_size)
-    status, row, tot = _sim_kernels.fit_scan(ev, px_lo, bid_q, ask_q, lot,
+    status, row, tot = _sim_fit_kernels.fit_scan(ev, px_lo, bid_q, ask_q, lot,
                                              n_add, n_add_in, t_in, n_cancel, cancel_qty,
                                              exposure, t_spread, n_in_spread, n_mo_spread,
                                              n_cancel_best, cancel_qty_best, exposure_best,
                                              t_best, n_add_own, n_cancel_own, cancel_qty_own,
-                                             exposure_own, ins_s, ins_j, mo_q, mo_v)
+                                             exposure_own, ins_s, ins_j, mo_q, mo_v, add_k)
     if status != Status.OK:
         r = int(row)
         raise DataQualityError(
@@ -279,6 +296,7 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
         n_cancel_qty_own=cancel_qty_own, exposure_own=exposure_own,
         inside_spread=ins_s[:n_ins].copy(), inside_ticks=ins_j[:n_ins].copy(),
         market_best_qty=mo_q.copy(), market_qty=mo_v.copy(),
+        add_own_ticks=add_k, add_lots=ev["qty"][kinds == EventKind.ADD] / lot,
         adds=int(cnt_add), cancels=int(cnt_cancel), executions=int(cnt_exec),
         depth_updates=int(cnt_depth),
         market_orders=int(n_mkt),
@@ -490,9 +508,9 @@ def fit_params(data: MarketData, *, max_depth: int = 60, queue_reactive: bool = 
         extras.update(_fit_spread_rates(st, max_depth))
         extras.update(_fit_best_cancel(st))
         n_cancel, cancel_qty, exposure = st.n_cancel_own, st.n_cancel_qty_own, st.exposure_own
-        frac, over_prob, mkt_mean, mkt_sd = _fit_market_sizes(st)
-        extras["market_fraction"] = frac
-        extras["market_overflow_prob"] = over_prob
+        market, mkt_mean, mkt_sd = _fit_market_sizes(st)
+        extras.update(market)
+        extras["limit_size_table"] = _fit_size_table(st, max_depth)
     ok = (n_cancel >= MIN_CANCELS) & (exposure > 0.0)
     if not ok.any():
         raise InsufficientDataError(
@@ -572,20 +590,71 @@ def _fit_best_cancel(st: BookStats) -> dict[str, object]:
             "best_queue_edges": tuple(float(a) for a, _ in groups[1:])}
 
 
-def _fit_market_sizes(st: BookStats) -> tuple[tuple[float, ...], float, float, float]:
-    """``market_fraction``, ``market_overflow_prob`` and the remainder's log-size law."""
+def _size_row(lots: np.ndarray) -> tuple[float, ...]:
+    # empirical quantiles at probabilities (j + 1/2) / K: a step function, so atoms stay
+    probs = (np.arange(N_SIZE_KNOTS) + 0.5) / N_SIZE_KNOTS
+    return tuple(float(x) for x in np.quantile(lots, probs, method="inverted_cdf"))
+
+
+def _fit_size_table(st: BookStats, max_depth: int) -> tuple[tuple[float, ...], ...] | None:
+    """``limit_size_table``: ADD sizes by placement class (see :func:`fit_params`)."""
+    k, lots = st.add_own_ticks, st.add_lots
+    ok = (k >= -1) & (k < max_depth) & (lots > 0.0)
+    k, lots = k[ok], lots[ok]
+    if lots.shape[0] < MIN_SIZE_ADDS:
+        return None  # too few ADDs for an empirical law: the lognormal one serves
+    pooled = _size_row(lots)
+    front = lots[k == -1]
+    rows = [_size_row(front) if front.shape[0] >= MIN_SIZE_ADDS else pooled]
+    behind = np.bincount(k[k >= 0], minlength=max_depth)
+    last = 0  # rows for k = 0..last-1 on their own, then one row pooling k >= last
+    while last < max_depth - 1 and behind[last] >= MIN_SIZE_ADDS \
+            and int(behind[last + 1:].sum()) >= MIN_SIZE_ADDS:
+        last += 1
+    rows.extend(_size_row(lots[k == j]) for j in range(last))
+    deep = lots[k >= last]
+    rows.append(_size_row(deep) if deep.shape[0] >= MIN_SIZE_ADDS else pooled)
+    return tuple(rows)
+
+
+def _fit_market_sizes(st: BookStats) -> tuple[dict[str, object], float, float]:
+    """Queue-binned ``market_fraction`` / ``market_overflow_prob``, remainder law (Notes)."""
     seen = st.market_best_qty > 0.0
     if int(seen.sum()) < MIN_INSIDE:
         raise InsufficientDataError(
             f"need at least {MIN_INSIDE} market orders meeting a resting best queue to"
             f" estimate market_fraction, had {int(seen.sum())}"
         )
-    f = st.market_qty[seen] / st.market_best_qty[seen]
+    q, v = st.market_best_qty[seen], st.market_qty[seen]
+    f = v / q
     over = f > 1.0
-    frac = _quantile_knots(f[~over]) if (~over).any() else (1.0, 1.0)
     if int(over.sum()) >= 2:
-        rest = np.log(st.market_qty[seen][over] - st.market_best_qty[seen][over])
+        rest = np.log(v[over] - q[over])
         mean, sd = float(rest.mean()), float(rest.std(ddof=1))
     else:  # too few walks to fit their remainder: keep the whole-order law
         mean, sd = st.market_log_size_mean, st.market_log_size_sd
-    return frac, float(over.mean()), mean, sd
+    # bins of Q: start at the N_MARKET_BINS-quantiles of Q over the orders (an atom,
+    # such as a lone round lot, gets a bin of its own), merged to MIN_MARKET_BIN orders
+    cand = np.unique(np.floor(np.quantile(q, np.arange(1, N_MARKET_BINS) / N_MARKET_BINS)))
+    atoms = [c for c in cand if np.mean(q == c) >= 1.0 / N_MARKET_BINS]
+    cand = np.unique(np.concatenate((cand, np.asarray(atoms) + 1.0)))
+    cand = cand[cand > q.min()]
+    edges: list[float] = []
+    lo = -np.inf
+    for e in cand:
+        if int(((q >= lo) & (q < e)).sum()) >= MIN_MARKET_BIN \
+                and int((q >= e).sum()) >= MIN_MARKET_BIN:
+            edges.append(float(e))
+            lo = e
+    b = np.searchsorted(np.asarray(edges), q, side="right")
+    fracs, probs = [], []
+    for k in range(len(edges) + 1):
+        fk, ok = f[b == k], over[b == k]
+        fracs.append(_quantile_knots(fk[~ok]) if (~ok).any() else (1.0, 1.0))
+        probs.append(float(ok.mean()))
+    if not edges:
+        return {"market_fraction": fracs[0], "market_overflow_prob": probs[0]}, mean, sd
+    width = max(len(t) for t in fracs)  # a (1, 1) table of an all-overflow bin, widened
+    fracs = [t if len(t) == width else (t[0],) * width for t in fracs]
+    return {"market_fraction": tuple(fracs), "market_overflow_prob": tuple(probs),
+            "market_queue_edges": tuple(edges)}, mean, sd

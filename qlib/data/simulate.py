@@ -62,6 +62,17 @@ class SimParams:
     limit_size_median, limit_size_sigma
         Limit order size law: lognormal with this median (lots) and log-standard
         deviation, rounded to whole lots, at least one lot.
+    limit_size_table
+        Placement-dependent limit order sizes (lots): row ``c`` holds the ``K``
+        empirical quantiles, at probabilities :math:`(j + 1/2)/K`, of the sizes of
+        orders arriving in front of their own best (``c = 0``, quote-improving) or
+        ``k = c - 1`` ticks behind it (``c >= 1``; the last row serves deeper
+        arrivals too). An arrival of class ``c`` takes
+        ``limit_size_table[c][floor(U K)]``, :math:`U` uniform, rounded to whole
+        lots and at least one: the empirical size law of its class to a resolution
+        of :math:`1/K` in probability, atoms (a round lot of 100) included. Rows
+        of one length, non-decreasing, positive. ``None``: the lognormal law above
+        at every price (CST).
     market_size_median, market_size_sigma
         The same for market orders (for the remainder of an overflowing one when
         ``market_fraction`` is set).
@@ -99,6 +110,14 @@ class SimParams:
         :math:`f` drawn from the quantile table ``market_fraction`` (values in
         [0, 1]; an atom at 1 is a run of knots equal to 1). ``None``: sizes are
         lognormal and independent of the book (CST).
+    market_queue_edges
+        Queue-dependent market order sizes: with ``B`` increasing edges (lots),
+        ``market_fraction`` is a tuple of ``B + 1`` quantile tables (of one length)
+        and ``market_overflow_prob`` a tuple of ``B + 1`` probabilities; an order
+        meeting ``Q`` lots at the opposite best uses entry ``b``, the number of
+        edges at or below ``Q``. Small queues (a lone round lot) are taken whole
+        far more often than long ones. ``()``: one table and one probability
+        whatever ``Q``.
     window_ticks
         ``H``: orders more than ``H`` ticks from the opposite best are deleted
         (the book window). ``None`` means ``2 * D``. At least ``D``.
@@ -135,6 +154,7 @@ class SimParams:
     market_rate: float = 0.94
     limit_size_median: float = 100.0
     limit_size_sigma: float = 0.8
+    limit_size_table: tuple[tuple[float, ...], ...] | None = None
     market_size_median: float = 100.0
     market_size_sigma: float = 0.9
     inside_rate: tuple[float, ...] | None = None
@@ -142,8 +162,9 @@ class SimParams:
     cancel_rate_best: tuple[float, ...] | None = None
     best_queue_edges: tuple[float, ...] = ()
     market_rate_spread: tuple[float, ...] | None = None
-    market_fraction: tuple[float, ...] | None = None
-    market_overflow_prob: float = 0.0
+    market_fraction: tuple[float, ...] | tuple[tuple[float, ...], ...] | None = None
+    market_overflow_prob: float | tuple[float, ...] = 0.0
+    market_queue_edges: tuple[float, ...] = ()
     reference: str = "opposite"
     window_ticks: int | None = None
     queue_capacity: int = 256
@@ -217,6 +238,39 @@ class SimParams:
             if v <= 0.0:
                 raise ParameterError(f"cancel_rate_best[{b}] (bucket {b}) must be > 0, was {v!r}")
 
+    def _check_size_table(self) -> None:
+        if self.limit_size_table is None:
+            return
+        try:
+            rows = [list(r) for r in self.limit_size_table]  # type: ignore[union-attr]
+        except TypeError:
+            raise ParameterError(
+                f"limit_size_table must be a sequence of rows of sizes, was"
+                f" {self.limit_size_table!r}"
+            ) from None
+        if not rows:
+            raise ParameterError("limit_size_table must hold at least one row, was ()")
+        table = []
+        for c, row in enumerate(rows):
+            q = _float_tuple(row, f"limit_size_table[{c}]", first=0, what="knot")
+            if len(q) != len(rows[0]):
+                raise ParameterError(
+                    f"limit_size_table rows must have one length, row 0 has {len(rows[0])}"
+                    f" and row {c} was {len(q)} long"
+                )
+            if q[0] <= 0.0:
+                raise ParameterError(
+                    f"limit_size_table[{c}] must hold sizes > 0, was {q[0]!r} at knot 0"
+                )
+            for k in range(1, len(q)):
+                if q[k] < q[k - 1]:
+                    raise ParameterError(
+                        f"limit_size_table[{c}] must be non-decreasing (quantiles), was"
+                        f" {q[k - 1]!r} then {q[k]!r} at knot {k}"
+                    )
+            table.append(q)
+        object.__setattr__(self, "limit_size_table", tuple(table))
+
     def _check_extensions(self) -> None:
         if self.reference not in ("opposite", "own"):
             raise ParameterError(f"reference must be 'opposite' or 'own', was {self.reference!r}")
@@ -231,6 +285,7 @@ class SimParams:
                 f" {self.inside_rate!r} and {self.inside_position!r}"
             )
         self._check_best_cancel()
+        self._check_size_table()
         for name, strict in (("inside_rate", False), ("market_rate_spread", False)):
             values = getattr(self, name)
             if values is None:
@@ -249,18 +304,58 @@ class SimParams:
                 )
             object.__setattr__(self, "inside_position",
                                _quantile_table(self.inside_position, "inside_position", 0.0, 1.0))
-        if self.market_fraction is not None:
+        self._check_market_sizes()
+
+    def _check_market_sizes(self) -> None:
+        edges = _float_tuple(self.market_queue_edges, "market_queue_edges", first=0,
+                             what="edge") if len(self.market_queue_edges) else ()
+        object.__setattr__(self, "market_queue_edges", edges)
+        for k in range(1, len(edges)):
+            if edges[k] <= edges[k - 1]:
+                raise ParameterError(
+                    f"market_queue_edges must be increasing, was {edges[k - 1]!r} then"
+                    f" {edges[k]!r} at edge {k}"
+                )
+        frac, over = self.market_fraction, self.market_overflow_prob
+        if edges:
+            if frac is None:
+                raise ParameterError(
+                    f"market_queue_edges needs market_fraction, was {edges!r} with None"
+                )
+            try:
+                tables = [tuple(t) for t in frac]  # type: ignore[union-attr]
+                probs = tuple(over)  # type: ignore[arg-type]
+            except TypeError:
+                raise ParameterError(
+                    f"with market_queue_edges, market_fraction must be {len(edges) + 1} quantile"
+                    f" tables and market_overflow_prob {len(edges) + 1} probabilities, were"
+                    f" {frac!r} and {over!r}"
+                ) from None
+            if len(tables) != len(edges) + 1 or len(probs) != len(edges) + 1:
+                raise ParameterError(
+                    f"market_fraction and market_overflow_prob must hold len(market_queue_edges)"
+                    f" + 1 = {len(edges) + 1} entries, were {len(tables)} and {len(probs)} long"
+                )
+            checked = tuple(_quantile_table(t, f"market_fraction[{b}]", 0.0, 1.0)
+                            for b, t in enumerate(tables))
+            if len({len(t) for t in checked}) != 1:
+                raise ParameterError(
+                    f"market_fraction tables must have one length, were"
+                    f" {[len(t) for t in checked]!r}"
+                )
+            for b, v in enumerate(probs):
+                _check_prob(v, f"market_overflow_prob[{b}]")
+            object.__setattr__(self, "market_fraction", checked)
+            object.__setattr__(self, "market_overflow_prob", tuple(float(v) for v in probs))
+            return
+        if frac is not None:
             object.__setattr__(self, "market_fraction",
-                               _quantile_table(self.market_fraction, "market_fraction", 0.0, 1.0))
-        _check_real(self.market_overflow_prob, "market_overflow_prob", low=0.0)
-        if self.market_overflow_prob > 1.0:
-            raise ParameterError(
-                f"market_overflow_prob must be <= 1, was {self.market_overflow_prob!r}"
-            )
-        if self.market_overflow_prob > 0.0 and self.market_fraction is None:
+                               _quantile_table(frac, "market_fraction", 0.0, 1.0))
+        _check_prob(over, "market_overflow_prob")
+        if over > 0.0 and frac is None:  # type: ignore[operator]
             raise ParameterError(
                 "market_overflow_prob needs market_fraction (queue-sized market orders), was"
-                f" {self.market_overflow_prob!r} with market_fraction None"
+                f" {over!r} with market_fraction None"
             )
 
     @property
@@ -308,6 +403,12 @@ def _quantile_table(values: object, name: str, low: float, high: float) -> tuple
                 f" at knot {k}"
             )
     return q
+
+
+def _check_prob(v: object, name: str) -> None:
+    _check_real(v, name, low=0.0)
+    if float(v) > 1.0:  # type: ignore[arg-type]
+        raise ParameterError(f"{name} must be <= 1, was {v!r}")
 
 
 def _check_real(v: object, name: str, *, low: float, strict: bool = False) -> None:
@@ -379,9 +480,20 @@ class _Book:
         mu = (params.market_rate,) if params.market_rate_spread is None else params.market_rate_spread
         self.mu_s = _by_spread(mu)
         self.lim = (math.log(params.limit_size_median), params.limit_size_sigma)
+        self.size_q = (np.zeros((0, 1)) if params.limit_size_table is None
+                       else np.asarray(params.limit_size_table, dtype=np.float64))
         self.mkt = (math.log(params.market_size_median), params.market_size_sigma)
-        self.mkt_frac_q = (np.zeros(0) if params.market_fraction is None
-                           else np.asarray(params.market_fraction, dtype=np.float64))
+        # market size tables by queue bin: (bins, knots); no rows means lognormal sizes
+        if params.market_fraction is None:
+            self.mkt_frac_q = np.zeros((0, 2))
+            self.mkt_over_p = np.zeros(1)
+        elif params.market_queue_edges:
+            self.mkt_frac_q = np.asarray(params.market_fraction, dtype=np.float64)
+            self.mkt_over_p = np.asarray(params.market_overflow_prob, dtype=np.float64)
+        else:
+            self.mkt_frac_q = np.asarray((params.market_fraction,), dtype=np.float64)
+            self.mkt_over_p = np.asarray((params.market_overflow_prob,), dtype=np.float64)
+        self.mkt_edges = np.asarray(params.market_queue_edges, dtype=np.float64)
 
     @property
     def n_orders(self) -> int:
@@ -397,8 +509,8 @@ class _Book:
                 out, n, left, self.st, self.rng, self.q_id, self.q_qty, self.q_n,
                 self.lam_cum, self.lam_in_s, self.pos_q, self.theta, self.theta_best_q,
                 self.best_edges,
-                self.mu_s, self.lim[0], self.lim[1], self.mkt[0], self.mkt[1],
-                self.mkt_frac_q, self.params.market_overflow_prob, latency[0], latency[1],
+                self.mu_s, self.lim[0], self.lim[1], self.size_q, self.mkt[0], self.mkt[1],
+                self.mkt_frac_q, self.mkt_over_p, self.mkt_edges, latency[0], latency[1],
                 self.params.window, self.params.reference == "own",
             )
             n, left = int(n), left - int(done)

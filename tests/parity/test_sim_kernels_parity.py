@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from qlib.data import _sim_fit_kernels as F
 from qlib.data import _sim_kernels as K
 from qlib.data.calibrate import book_stats
 from qlib.data.simulate import SimParams, _Book, seed_state, simulate
@@ -17,7 +18,10 @@ PARAMS = SimParams(
     inside_position=(0.0, 0.1, 0.3, 0.6, 1.0),
     cancel_rate_best=(1.5, 0.6, 0.3), best_queue_edges=(50.0, 200.0),
     market_rate_spread=(1.5, 1.0, 0.8, 0.5),
-    market_fraction=(0.1, 0.5, 1.0, 1.0), market_overflow_prob=0.1,
+    market_fraction=((1.0, 1.0, 1.0), (0.1, 0.5, 1.0), (0.05, 0.2, 0.6)),
+    market_overflow_prob=(0.2, 0.1, 0.0), market_queue_edges=(20.0, 150.0),
+    limit_size_table=((100.0, 100.0, 100.0, 300.0), (5.0, 50.0, 100.0, 100.0),
+                      (2.0, 10.0, 40.0, 100.0)),
     reference="own", queue_capacity=64,
 )
 
@@ -99,11 +103,12 @@ def test_fit_scan_jit_equals_py_func():
                 np.zeros(s1), np.zeros(s1, i8), np.zeros(s1, i8),  # by spread
                 np.zeros(q1, i8), np.zeros(q1), np.zeros(q1), np.zeros(q1),  # by best queue
                 np.zeros(depth, i8), np.zeros(depth, i8), np.zeros(depth), np.zeros(depth),  # own
-                np.zeros(n_ev, i8), np.zeros(n_ev, i8), np.zeros(n_ev, f8), np.zeros(n_ev, f8))
+                np.zeros(n_ev, i8), np.zeros(n_ev, i8), np.zeros(n_ev, f8), np.zeros(n_ev, f8),
+                np.full(n_ev, -2, i8))  # add_k
 
     xa, xb = arrays(), arrays()
-    ra = K.fit_scan(ev, lo, xa[0], xa[1], 1.0, *xa[2:])
-    rb = K.fit_scan.py_func(ev, lo, xb[0], xb[1], 1.0, *xb[2:])
+    ra = F.fit_scan(ev, lo, xa[0], xa[1], 1.0, *xa[2:])
+    rb = F.fit_scan.py_func(ev, lo, xb[0], xb[1], 1.0, *xb[2:])
     assert ra[0] == rb[0] and ra[1] == rb[1]
     assert tuple(ra[2]) == tuple(rb[2])
     for u, v in zip(xa, xb):

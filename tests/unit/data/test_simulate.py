@@ -24,7 +24,8 @@ QR_PARAMS = SimParams(
     inside_position=(0.0, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 1.0),
     cancel_rate_best=(1.0, 0.4, 0.15), best_queue_edges=(60.0, 250.0),
     market_rate_spread=(0.8, 0.6, 0.5, 0.4, 0.3, 0.3, 0.2, 0.2, 0.2, 0.2),
-    market_fraction=(0.05, 0.3, 0.6, 1.0, 1.0, 1.0), market_overflow_prob=0.1,
+    market_fraction=((1.0, 1.0, 1.0, 1.0, 1.0, 1.0), (0.05, 0.3, 0.6, 1.0, 1.0, 1.0)),
+    market_overflow_prob=(0.15, 0.1), market_queue_edges=(40.0,),
     reference="own",
 )
 
@@ -191,6 +192,22 @@ def test_simulate_bad_argument_raises_parameter_error_naming_it(kwargs, field):
         ({"market_fraction": (0.2, 0.1)}, "market_fraction"),
         ({"market_overflow_prob": 0.1}, "market_overflow_prob"),
         ({"market_fraction": (0.5, 1.0), "market_overflow_prob": 1.5}, "market_overflow_prob"),
+        ({"market_queue_edges": (10.0,)}, "market_queue_edges"),
+        ({"market_fraction": (0.5, 1.0), "market_queue_edges": (10.0,)}, "market_fraction"),
+        ({"market_fraction": ((0.5, 1.0), (0.1, 1.0)), "market_overflow_prob": (0.1,),
+          "market_queue_edges": (10.0,)}, "market_overflow_prob"),
+        ({"market_fraction": ((0.5, 1.0), (0.1, 0.5, 1.0)), "market_overflow_prob": (0.1, 0.1),
+          "market_queue_edges": (10.0,)}, "market_fraction"),
+        ({"market_fraction": ((0.5, 1.0), (0.1, 1.0)), "market_overflow_prob": (0.1, 1.1),
+          "market_queue_edges": (10.0,)}, r"market_overflow_prob\[1\]"),
+        ({"market_fraction": ((0.5, 1.0), (0.1, 1.0), (0.1, 1.0)),
+          "market_overflow_prob": (0.1, 0.1, 0.1), "market_queue_edges": (10.0, 5.0)},
+         "market_queue_edges"),
+        ({"limit_size_table": ()}, "limit_size_table"),
+        ({"limit_size_table": ((1.0, 2.0), (1.0,))}, "limit_size_table"),
+        ({"limit_size_table": ((0.0, 2.0),)}, r"limit_size_table\[0\]"),
+        ({"limit_size_table": ((1.0, 2.0), (5.0, 3.0))}, r"limit_size_table\[1\]"),
+        ({"limit_size_table": 5}, "limit_size_table"),
         ({"window_ticks": 5}, "window_ticks"),
         ({"queue_capacity": 0}, "queue_capacity"),
     ],
@@ -265,11 +282,23 @@ def test_fit_params_queue_reactive_recovers_generating_params():
             assert rate == pytest.approx(truth.cancel_rate_best[inside[0]], rel=0.08)
             checked += 1
     assert checked >= 3
-    grid = np.linspace(0.0, 1.0, len(fitted.market_fraction))
-    knots = np.linspace(0.0, 1.0, len(truth.market_fraction))
-    np.testing.assert_allclose(fitted.market_fraction,
-                               np.interp(grid, knots, truth.market_fraction), atol=0.02)
-    assert fitted.market_overflow_prob == pytest.approx(truth.market_overflow_prob, rel=0.05)
+    # market order sizes: every fitted queue bin that lies inside one true bin
+    lo = np.array((0.0,) + fitted.market_queue_edges)
+    hi = np.array(fitted.market_queue_edges + (np.inf,))
+    t_lo = np.array((0.0,) + truth.market_queue_edges)
+    t_hi = np.array(truth.market_queue_edges + (np.inf,))
+    checked = 0
+    for a, b, table, prob in zip(lo, hi, fitted.market_fraction, fitted.market_overflow_prob):
+        inside = np.flatnonzero((t_lo <= a) & (b <= t_hi))
+        if inside.size:
+            t = truth.market_fraction[inside[0]]
+            grid = np.linspace(0.0, 1.0, len(table))
+            np.testing.assert_allclose(table, np.interp(grid, np.linspace(0.0, 1.0, len(t)), t),
+                                       atol=0.03)
+            # >= 200 orders a bin: a binomial share's standard error is <= 0.025
+            assert prob == pytest.approx(truth.market_overflow_prob[inside[0]], abs=0.06)
+            checked += 1
+    assert checked >= 2
     assert fitted.limit_size_median == pytest.approx(truth.limit_size_median, rel=0.03)
     assert fitted.limit_size_sigma == pytest.approx(truth.limit_size_sigma, rel=0.03)
     # the overflow remainder's law, from ~12k walking orders
