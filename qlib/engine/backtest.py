@@ -43,8 +43,14 @@ References
 
 from __future__ import annotations
 
+import datetime as _dt
+import difflib
+import functools
+import inspect
+import math
+import numbers
 import time
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -62,22 +68,32 @@ from qlib.dtypes import (
     ORDER_DTYPE,
     ORDER_JOURNAL_DTYPE,
     POSITION_DTYPE,
+    SUBTICK_SCALE,
     VIEW_DTYPE,
     require_dtype,
 )
 from qlib.engine import _loop, _variants
 from qlib.engine import _state as S
 from qlib.engine.fees import Fees
-from qlib.engine.models import ConstantLatency, RiskAdverseQueue
+from qlib.engine.models import (
+    ConstantLatency,
+    FeedProportionalLatency,
+    L3FifoQueue,
+    LogProbQueue,
+    PowerProbQueue,
+    ReplayLatency,
+    RiskAdverseQueue,
+    queue_from_name,
+)
 from qlib.engine.result import BacktestResult
-from qlib.enums import EventFlag, QueueModelKind, Status, StrategyKind
+from qlib.enums import EventFlag, EventKind, QueueModelKind, Status, StrategyKind
 from qlib.errors import DataQualityError, EngineError, ParameterError
 from qlib.instrument import Instrument
 from qlib.oms.orders import TRANSITIONS
 from qlib.risk.config import RiskConfig
 from qlib.risk.pretrade import PreTradeRisk
 
-__all__ = ["DEFAULT_LATENCY", "FeedLatency", "backtest"]
+__all__ = ["DEFAULT_LATENCY", "MAX_PX_TICK", "MAX_QTY", "FeedLatency", "backtest"]
 
 #: The order latency when none is given: 1 ms from us to the exchange and 1 ms back.
 DEFAULT_LATENCY = ConstantLatency(entry_ns=1_000_000, response_ns=1_000_000)
@@ -102,7 +118,168 @@ def _ns(value: Any, name: str, *, positive: bool = True) -> int:
         raise ParameterError(f"{name} must be > 0, was {value!r}")
     if not positive and out < 0:
         raise ParameterError(f"{name} must be >= 0, was {value!r}")
+    if out > _MAX_DURATION_NS:
+        raise ParameterError(f"{name} must be at most {_MAX_DURATION_NS} ns (about 146 years), "
+                             f"was {value!r}")
     return out
+
+
+#: Longest duration a parameter may take: a quarter of the int64 ns range, so that
+#: ``t + d`` on the engine's int64 clocks cannot overflow for any time before 2200.
+_MAX_DURATION_NS = 2**62
+
+#: Largest ``px_tick`` the backtest accepts (``2**53 // SUBTICK_SCALE`` = 9,007,199,254
+#: ticks; ``TRADE_SUBTICK`` rows, in millionths of a tick, up to ``2**53``). Below it a
+#: price is exact in float64 even in sub-ticks (``px_tick * SUBTICK_SCALE <= 2**53``), so
+#: the float fill prices, notionals and P&L are computed from exact prices, and the int64
+#: sums the engine and the strategies form (``bid + ask``, ``px +/- k`` ticks, window
+#: offsets) stay 2**30 below int64's range. No market comes near: a tick is rarely finer
+#: than 1e-7 of the price (BTCUSDT at 0.01 USDT is 6e6 ticks, LOBSTER's GOOG 6e4).
+MAX_PX_TICK = 2**53 // SUBTICK_SCALE
+
+#: Largest event ``qty`` the backtest accepts (2**53, exact as a float64 integer): with
+#: prices below :data:`MAX_PX_TICK` a notional ``px_tick * qty`` stays below 2**86, far
+#: from float64 overflow, and sums of level quantities keep their integer part exact.
+MAX_QTY = float(2**53)
+
+#: Kinds whose ``px_tick`` must be a price (>= 1 tick): everything the book applies or
+#: our orders match against. ``CLEAR``, ``HALT`` and ``RESUME_*`` carry no price, and
+#: ``QUOTE`` rows are a venue cross-check the engine does not read (the bound still holds).
+_PRICED_KINDS = np.array([EventKind.ADD, EventKind.CANCEL, EventKind.DELETE,
+                          EventKind.EXECUTE, EventKind.MODIFY, EventKind.TRADE,
+                          EventKind.DEPTH, EventKind.SNAPSHOT, EventKind.TRADE_SUBTICK],
+                         dtype=np.uint8)
+
+
+def _check_events(ev: np.ndarray, row0: int) -> None:
+    """Refuse prices and quantities the engine cannot compute with (see :data:`MAX_PX_TICK`).
+
+    ``row0`` is the row of ``ev[0]`` in the array the caller passed, so messages name it.
+    """
+    px, qty, kind = ev["px_tick"], ev["qty"], ev["kind"]
+    sub = kind == EventKind.TRADE_SUBTICK
+    limit = np.where(sub, MAX_PX_TICK * SUBTICK_SCALE, MAX_PX_TICK)
+    priced = np.isin(kind, _PRICED_KINDS)
+    bad_px = (px > limit) | (px < -limit) | (priced & (px < 1))
+    bad_qty = ~((qty >= 0.0) & (qty <= MAX_QTY))  # NaN fails both comparisons
+    bad = np.flatnonzero(bad_px | bad_qty)
+    if len(bad) == 0:
+        return
+    i = int(bad[0])
+    k = int(kind[i])
+    kname = EventKind(k).name if k in EventKind._value2member_map_ else str(k)
+    if bad_px[i]:
+        value = int(px[i])
+        lim = int(limit[i])
+        why = (f"expected 1 <= px_tick <= {lim:,} for {kname} rows" if priced[i]
+               else f"expected |px_tick| <= {lim:,}")
+        raise DataQualityError(f"px_tick was {value} ({kname}), {why} (qlib.engine.backtest."
+                               "MAX_PX_TICK: larger prices lose float precision or overflow "
+                               "the int64 tick arithmetic)", row=row0 + i, field="px_tick",
+                               value=value)
+    value = float(qty[i])
+    raise DataQualityError(f"qty was {value!r} ({kname}), expected a finite quantity in "
+                           f"[0, {MAX_QTY:.0f}]", row=row0 + i, field="qty", value=value)
+
+
+_LATENCY_FORMS = ("a latency model (ConstantLatency(...), FeedProportionalLatency(...), "
+                  "ReplayLatency(...)), an int of ns >= 0, a pandas.Timedelta or "
+                  "datetime.timedelta, or a duration string parsed by pandas.Timedelta "
+                  "such as '1ms' (one number: the same latency each way)")
+
+
+def _latency_model(latency: Any) -> Any:
+    """The order latency model of ``backtest(latency=...)`` (see its docstring)."""
+    if latency is None:
+        return DEFAULT_LATENCY
+    if isinstance(latency, (ConstantLatency, FeedProportionalLatency, ReplayLatency)):
+        return latency
+    if isinstance(latency, bool) or not isinstance(
+            latency, (numbers.Integral, str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
+        raise ParameterError(f"latency was {latency!r}, expected {_LATENCY_FORMS}")
+    if isinstance(latency, numbers.Integral):
+        ns = int(latency)
+    else:
+        try:
+            td = pd.Timedelta(latency)
+        except (ValueError, TypeError, OverflowError):
+            raise ParameterError(f"latency was {latency!r}, expected {_LATENCY_FORMS}") from None
+        if td is pd.NaT:
+            raise ParameterError(f"latency was {latency!r}, expected {_LATENCY_FORMS}")
+        ns = int(td.value)
+    if ns < 0 or ns > _MAX_DURATION_NS:
+        raise ParameterError(f"latency was {latency!r} ({ns} ns), expected a duration in "
+                             f"[0, {_MAX_DURATION_NS}] ns")
+    return ConstantLatency(entry_ns=ns, response_ns=ns)
+
+
+def _queue_model(queue: Any) -> Any:
+    """The queue model of ``backtest(queue=...)``: a model object or its name."""
+    if queue is None:
+        return RiskAdverseQueue()
+    if isinstance(queue, (RiskAdverseQueue, PowerProbQueue, LogProbQueue, L3FifoQueue)):
+        return queue
+    if isinstance(queue, str):
+        return queue_from_name(queue)  # ParameterError naming the known names
+    raise ParameterError(f"queue was {queue!r}, expected a queue model (RiskAdverseQueue(), "
+                         "PowerProbQueue(n), LogProbQueue(), L3FifoQueue()) or its name "
+                         "('risk_adverse', 'power_prob', 'log_prob', 'l3_fifo')")
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise ParameterError(f"{name} must be True or False, was {value!r}")
+    return bool(value)
+
+
+def _check_capital(capital: Any) -> float:
+    if isinstance(capital, (bool, np.bool_)) or not isinstance(capital, numbers.Real):
+        raise ParameterError(f"capital must be a number (quote currency), was {capital!r}")
+    value = float(capital)
+    if not math.isfinite(value) or value < 0.0:
+        raise ParameterError(f"capital must be finite and >= 0, was {value!r}")
+    return value
+
+
+def _check_seed(seed: Any) -> int:
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        raise ParameterError(f"seed must be an int >= 0, was {seed!r}")
+    if int(seed) < 0:
+        raise ParameterError(f"seed must be an int >= 0, was {int(seed)}")
+    return int(seed)
+
+
+def _checked_keywords(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a call that does not fit ``func``'s signature into a :class:`ParameterError`.
+
+    A misspelt keyword (``record_every=``) names the closest parameter (difflib); a
+    missing or extra positional argument names the signature. The signature itself
+    stays ``func``'s (``functools.wraps``), so ``help()`` and tab completion show it.
+    """
+    sig = inspect.signature(func)
+    names = list(sig.parameters)
+    shown: list[str] = []
+    for prm in sig.parameters.values():
+        if prm.kind is prm.KEYWORD_ONLY and "*" not in shown:
+            shown.append("*")
+        shown.append(prm.name)
+    short = f"{func.__name__}({', '.join(shown)})"
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        unknown = [k for k in kwargs if k not in sig.parameters]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], names, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ParameterError(f"{func.__name__}() has no parameter {unknown[0]!r}{hint} "
+                                 f"(parameters: {', '.join(names)})")
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ParameterError(f"{short}: {exc}") from None
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 class FeedLatency:
@@ -170,6 +347,9 @@ def _linearize_ring(a: np.ndarray, head: int, length: int, new_cap: int) -> np.n
 
 
 def _resolve_data(data: Any, instrument: Instrument | None) -> tuple[np.ndarray, Instrument]:
+    if instrument is not None and not isinstance(instrument, Instrument):
+        raise ParameterError(f"instrument must be a qlib.instrument.Instrument (its tick size "
+                             f"converts prices) or None, was {instrument!r}")
     if isinstance(data, MarketData):
         return data.events, instrument or data.instrument
     if isinstance(data, np.ndarray):
@@ -192,6 +372,7 @@ def _strategy_spec(strategy: Any) -> Any:
     raise ParameterError(f"strategy must be a qlib.strategy spec, a name or an @njit kernel, was {strategy!r}")
 
 
+@_checked_keywords
 def backtest(
     data: MarketData | np.ndarray,
     strategy: Any,
@@ -228,20 +409,26 @@ def backtest(
         ``fn(view, params, state, out) -> int``.
     latency
         Order latency model (:mod:`qlib.engine.models`); default :data:`DEFAULT_LATENCY`
-        (1 ms each way).
+        (1 ms each way). As a shorthand for ``ConstantLatency(entry_ns=d,
+        response_ns=d)``, one duration ``d`` the same each way: an int of ns >= 0, a
+        ``pandas.Timedelta``/``datetime.timedelta``, or a string parsed by
+        ``pandas.Timedelta`` (``"1ms"``, ``"250us"``).
     queue
         Queue position model; default ``RiskAdverseQueue()`` (conservative).
-        ``L3FifoQueue()`` needs order-level data.
+        ``L3FifoQueue()`` needs order-level data. A model's name (``"risk_adverse"``,
+        ``"power_prob"``, ``"log_prob"``, ``"l3_fifo"``) builds it with its defaults
+        (:func:`qlib.engine.queue_from_name`).
     fees
         :class:`Fees`; default the instrument's maker/taker schedule.
     risk
         :class:`qlib.risk.RiskConfig` for the pre-trade check and the kill switch;
         default no limits (every check still runs).
     start, stop
-        Replay only events with ``start <= ts_exch < stop`` (ns, Timestamp or string).
+        Replay only events with ``start <= ts_exch < stop`` (int ns, Timestamp,
+        datetime or string; naive times are UTC); ``start`` before ``stop``.
     seed
-        Seed of the feed-latency sample (``feed_latency``); the engine is otherwise
-        deterministic, and equal inputs give bit-identical results.
+        Seed of the feed-latency sample (``feed_latency``), an int >= 0; the engine is
+        otherwise deterministic, and equal inputs give bit-identical results.
     decision_interval
         Time between strategy decisions on the local clock (default 100 ms).
     record_interval
@@ -262,7 +449,7 @@ def backtest(
     sigma_halflife
         Half-life of the mid-volatility estimate in the view.
     capital
-        Starting cash, quote currency (equity starts here).
+        Starting cash, quote currency (equity starts here); finite and >= 0.
     session_end
         End of the horizon of finite-horizon strategies (the view's ``ts_end``, e.g. the
         close); default ``stop`` when given, else the midnight UTC after the first event.
@@ -276,9 +463,15 @@ def backtest(
     Raises
     ------
     ParameterError
-        An unknown or ill-typed parameter, an inverse instrument, L3 queue on L2 data.
+        An unknown (misspelt: the closest name is suggested), ill-typed or out-of-range
+        parameter, an inverse instrument, L3 queue on L2 data. Raised before any event
+        is replayed.
     DataQualityError
-        The events cannot be replayed (the row and the reason are named).
+        The events cannot be replayed (the row and the reason are named): ``ts_exch``
+        not sorted, a ``qty`` that is negative, NaN, infinite or above :data:`MAX_QTY`,
+        or a ``px_tick`` below 1 tick (kinds that carry a price) or above
+        :data:`MAX_PX_TICK` (the bound that keeps prices exact in float64 and the
+        int64 tick arithmetic far from overflow).
     """
     t_start = time.perf_counter()
     events, inst = _resolve_data(data, instrument)
@@ -286,27 +479,41 @@ def backtest(
         raise ParameterError("inverse instruments are not supported by the backtest yet "
                              f"(instrument {inst.instrument_id})")
     spec = _strategy_spec(strategy)
-    latency = DEFAULT_LATENCY if latency is None else latency
-    queue = RiskAdverseQueue() if queue is None else queue
+    latency = _latency_model(latency)
+    queue = _queue_model(queue)
     fees = Fees.from_instrument(inst) if fees is None else fees
     if not isinstance(fees, Fees):
         raise ParameterError(f"fees must be a qlib.engine.Fees, was {fees!r}")
     risk = RiskConfig() if risk is None else risk
-    if not isinstance(depth_levels, (int, np.integer)) or not 1 <= depth_levels <= 64:
+    if not isinstance(risk, RiskConfig):
+        raise ParameterError(f"risk must be a qlib.risk.RiskConfig or None, was {risk!r}")
+    if isinstance(depth_levels, (bool, np.bool_)) or not isinstance(
+            depth_levels, (int, np.integer)) or not 1 <= depth_levels <= 64:
         raise ParameterError(f"depth_levels must be an int in [1, 64], was {depth_levels!r}")
     dec_iv = _ns(decision_interval, "decision_interval")
     rec_iv = _ns(record_interval, "record_interval")
     sigma_hl = _ns(sigma_halflife, "sigma_halflife")
-    if not np.isfinite(capital):
-        raise ParameterError(f"capital must be finite, was {capital!r}")
+    capital = _check_capital(capital)
+    seed = _check_seed(seed)
+    market_impact = _check_bool(market_impact, "market_impact")
+    partial_fills = _check_bool(partial_fills, "partial_fills")
+    if feed_latency is not None and not isinstance(feed_latency, FeedLatency):
+        raise ParameterError(f"feed_latency must be a qlib.engine.FeedLatency(median, sigma) "
+                             f"or None, was {feed_latency!r}")
     lat_kind, lat_p, lat_log = latency.to_arrays()
     q_kind, qp = queue.to_arrays()
 
     # the replayed slice
     ts_exch = events["ts_exch"]
-    lo = 0 if start is None else int(np.searchsorted(ts_exch, _ts(start, "start"), "left"))
-    hi = len(events) if stop is None else int(np.searchsorted(ts_exch, _ts(stop, "stop"), "left"))
+    t_lo = None if start is None else _ts(start, "start")
+    t_hi = None if stop is None else _ts(stop, "stop")
+    if t_lo is not None and t_hi is not None and t_lo >= t_hi:
+        raise ParameterError(f"start must be before stop, was start={start!r}, stop={stop!r}")
+    lo = 0 if t_lo is None else int(np.searchsorted(ts_exch, t_lo, "left"))
+    hi = len(events) if t_hi is None else int(np.searchsorted(ts_exch, t_hi, "left"))
     ev = np.ascontiguousarray(events[lo:hi])
+    if len(events) == 0:
+        raise ParameterError("data has no events")
     if len(ev) == 0:
         raise ParameterError(f"no events between start={start!r} and stop={stop!r}")
     bad_row, n_l3, n_synth = _loop.scan_events(ev, np.uint8(EventFlag.TS_LOCAL_SYNTH))
@@ -314,6 +521,7 @@ def backtest(
         raise DataQualityError(f"events are not sorted by ts_exch at row {lo + bad_row} "
                                f"(ts_exch={int(ev['ts_exch'][bad_row])}, after "
                                f"{int(ev['ts_exch'][bad_row - 1])})")
+    _check_events(ev, lo)
     is_l3 = n_l3 > 0
     if q_kind == QueueModelKind.L3_FIFO and not is_l3:
         raise ParameterError("queue=L3FifoQueue() needs order-level (L3) events; these are L2")
@@ -510,7 +718,12 @@ def _last_refusal(journal: np.ndarray) -> str:
 def _session_end(session_end: Any, stop: Any, ts_first: int) -> int:
     """The view's ``ts_end``: explicit, else ``stop``, else the next midnight UTC."""
     if session_end is not None:
-        return _ts(session_end, "session_end")
+        ts_end = _ts(session_end, "session_end")
+        if ts_end <= ts_first:
+            raise ParameterError(
+                f"session_end must be after the first replayed event "
+                f"({pd.Timestamp(ts_first, tz='UTC')}), was {session_end!r}")
+        return ts_end
     if stop is not None:
         return _ts(stop, "stop")
     day = pd.Timestamp(ts_first, tz="UTC").normalize() + pd.Timedelta(days=1)
@@ -518,10 +731,16 @@ def _session_end(session_end: Any, stop: Any, ts_first: int) -> int:
 
 
 def _ts(value: Any, name: str) -> int:
+    """Int ns UTC from an int (ns), a Timestamp, a datetime or a string; naive is UTC."""
+    if isinstance(value, (bool, np.bool_, float, np.floating)):
+        raise ParameterError(f"{name} must be a timestamp (int ns, Timestamp, datetime or "
+                             f"string), was {value!r}")
     try:
         t = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, OverflowError) as exc:
         raise ParameterError(f"{name} must be a timestamp, was {value!r}") from exc
+    if t is pd.NaT:
+        raise ParameterError(f"{name} must be a timestamp, was {value!r} (NaT)")
     if t.tzinfo is None:
         t = t.tz_localize("UTC")
     return int(t.value)

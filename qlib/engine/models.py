@@ -36,6 +36,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -528,15 +529,25 @@ _QUEUE_NAMES: dict[str, type] = {
 }
 
 
+def _closest(name: str, known: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest of ``known`` (difflib), or ``""``."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 def _from_name(what: str, table: dict[str, type], name: Any, kw: dict[str, Any]) -> Any:
-    if not isinstance(name, str) or name.strip().lower().replace("-", "_") not in table:
-        raise ParameterError(f"{what} model name was {name!r}, expected one of {sorted(table)}")
-    cls = table[name.strip().lower().replace("-", "_")]
+    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else None
+    if key not in table:
+        hint = _closest(key, sorted(table)) if key else ""
+        raise ParameterError(
+            f"{what} model name was {name!r}, expected one of {sorted(table)}{hint}")
+    cls = table[key]
     allowed = [f.name for f in dataclasses.fields(cls)]
     unknown = sorted(set(kw) - set(allowed))
     if unknown:
         raise ParameterError(
             f"unknown key {unknown[0]!r} for {what} model {name!r}, expected keys {allowed}"
+            + _closest(unknown[0], allowed)
         )
     return cls(**kw)
 
