@@ -28,6 +28,7 @@ process is gone.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -37,7 +38,7 @@ import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -53,10 +54,11 @@ from qlib.errors import (
     DataQualityError,
     InsufficientDataError,
     ParameterError,
+    QlibError,
 )
 from qlib.instrument import Instrument
 
-__all__ = ["Store", "PARTITION_FILE"]
+__all__ = ["Store", "PARTITION_FILE", "load_store"]
 
 #: Name of the single Parquet file inside each partition directory.
 PARTITION_FILE = "events.parquet"
@@ -129,7 +131,10 @@ def _decode(value: Any) -> Any:
         return float(value["__float__"])
     if "__np__" in value:
         v = value["v"]
-        return getattr(np, value["__np__"])(float(v) if isinstance(v, str) else v)
+        kind = getattr(np, str(value["__np__"]), None)
+        if not (isinstance(kind, type) and issubclass(kind, np.generic)):
+            raise ValueError(f"__np__ was {value['__np__']!r}, not a numpy scalar type")
+        return kind(float(v) if isinstance(v, str) else v)
     if "__path__" in value:
         return Path(value["__path__"])
     if "__timestamp__" in value:
@@ -292,7 +297,7 @@ class Store:
                 stage_dir = tmp / part.rel
                 stage_dir.mkdir(parents=True)
                 path = stage_dir / PARTITION_FILE
-                pq.write_table(table, path, compression="zstd")
+                pq.write_table(table, path, compression="zstd", write_page_checksum=True)
                 _fsync_file(path)
                 staged.append((part, stage_dir))
             for part, stage_dir in staged:
@@ -347,6 +352,56 @@ class Store:
         DataQualityError
             If partitions of one instrument disagree on the instrument's terms.
         """
+        base, chosen, lo, hi = self._choose(instrument_id, start, end)
+        return self._read_dates(instrument_id, base, chosen, lo, hi, start, end)
+
+    def read_sessions(self, instrument_id: str, start: Any = None,
+                      end: Any = None) -> list[MarketData]:
+        """Read an instrument's events as sessions: one :class:`MarketData` per write.
+
+        The partitions in the range are taken in date order; a run of consecutive
+        dates written by one :meth:`write` (a recording that crossed midnight) is one
+        session, read as :meth:`read` reads it; each other write starts a new session.
+        :func:`qlib.data.market_data.concat_sessions` puts them back into one
+        MarketData, and ``qlib.data.load("store", root, ...)`` does both.
+
+        Parameters
+        ----------
+        instrument_id, start, end
+            As :meth:`read`.
+
+        Returns
+        -------
+        list of MarketData
+            In date order; each has ``provenance["store_dates"]``, the partition
+            dates it was read from.
+
+        Raises
+        ------
+        ParameterError, DataNotFoundError, DataQualityError
+            As :meth:`read`.
+        """
+        base, chosen, lo, hi = self._choose(instrument_id, start, end)
+        runs: list[list[str]] = []
+        last_write = None
+        for d in chosen:
+            path = base / f"date={d}" / PARTITION_FILE
+            write_id = _read_meta(path, _read_footer(path).schema.to_arrow_schema())["write_id"]
+            if runs and write_id == last_write:
+                runs[-1].append(d)
+            else:
+                runs.append([d])
+            last_write = write_id
+        out = []
+        for dates in runs:
+            md = self._read_dates(instrument_id, base, dates, lo, hi, start, end)
+            md.provenance = {**md.provenance, "store_dates": list(dates)}
+            out.append(md)
+        return out
+
+    def _choose(self, instrument_id: str, start: Any,
+                end: Any) -> tuple[Path, list[str], int | None, int | None]:
+        """The partition directory of the instrument, its dates in range and the bounds."""
         symbol, venue = _split_id(instrument_id)
         lo = None if start is None else _bound_ns(start, "start", end=False)
         hi = None if end is None else _bound_ns(end, "end", end=True)
@@ -368,20 +423,32 @@ class Store:
                 f"instrument_id {instrument_id!r} has no partitions between {start!r} and"
                 f" {end!r} in store {str(self.root)!r}; it has dates {dates}"
             )
+        return base, chosen, lo, hi
 
+    def _read_dates(self, instrument_id: str, base: Path, chosen: list[str], lo: int | None,
+                    hi: int | None, start: Any, end: Any) -> MarketData:
+        """:meth:`read` of the partitions ``chosen`` (dates) under ``base``."""
         # read each partition; group by write (in date order of first appearance)
         writes: dict[str, dict[str, Any]] = {}
         for d in chosen:
-            table = pq.ParquetFile(base / f"date={d}" / PARTITION_FILE).read()
-            meta = json.loads(table.schema.metadata[_META_KEY])
-            w = writes.setdefault(meta["write_id"], {"meta": meta, "tables": []})
+            path = base / f"date={d}" / PARTITION_FILE
+            table, meta = _read_partition(path, d)
+            w = writes.setdefault(meta["write_id"], {"meta": meta, "tables": [], "paths": []})
             w["tables"].append(table)
+            w["paths"].append(path)
         # within a write, restore the written row order; then fill a fresh array field
         # by field (fresh: zeroed padding bytes, no dependence on numpy's copy of them)
         columns: dict[str, list[np.ndarray]] = {n: [] for n in EVENT_DTYPE.names}
         for w in writes.values():
-            order = np.argsort(np.concatenate(
-                [t.column("write_row").to_numpy() for t in w["tables"]]), kind="stable")
+            write_row = np.concatenate([t.column("write_row").to_numpy() for t in w["tables"]])
+            order = np.argsort(write_row, kind="stable")
+            dup = np.flatnonzero(np.diff(write_row[order]) == 0)
+            if len(dup):
+                value = int(write_row[order][dup[0]])
+                raise DataQualityError(
+                    f"write_row {value} appears twice in the partitions {[str(x) for x in w['paths']]}"
+                    " of one write: a partition was damaged or copied from another write",
+                    file=str(w["paths"][0]), field="write_row", value=value)
             for name in EVENT_DTYPE.names:
                 col = np.concatenate([t.column(name).to_numpy() for t in w["tables"]])
                 columns[name].append(col[order])
@@ -403,14 +470,17 @@ class Store:
                 f" instrument: {sorted(instruments)}; rewrite them with one instrument",
                 field="instrument",
             )
-        instrument = Instrument(**metas[0]["instrument"])
-        if len(metas) == 1:
-            provenance = _decode(metas[0]["provenance"])
-            report = _report_from_json(metas[0]["report"])
-        else:
-            provenance = {"store": str(self.root),
-                          "writes": [_decode(m["provenance"]) for m in metas]}
-            report = _merge_reports([_report_from_json(m["report"]) for m in metas])
+        first_path = next(iter(writes.values()))["paths"][0]
+        with _bad_metadata(first_path, "instrument"):
+            instrument = Instrument(**metas[0]["instrument"])
+        with _bad_metadata(first_path, "provenance/report"):
+            if len(metas) == 1:
+                provenance = _decode(metas[0]["provenance"])
+                report = _report_from_json(metas[0]["report"])
+            else:
+                provenance = {"store": str(self.root),
+                              "writes": [_decode(m["provenance"]) for m in metas]}
+                report = _merge_reports([_report_from_json(m["report"]) for m in metas])
         if start is not None or end is not None:
             provenance = {**provenance, "between": (start, end)}
         return MarketData(events, instrument, report, provenance)
@@ -431,18 +501,21 @@ class Store:
         records = []
         for path in self._partition_files():
             part = path.parent
-            md = pq.read_metadata(path)
-            meta = json.loads(md.schema.to_arrow_schema().metadata[_META_KEY])
+            md = _check_footer(path)
+            meta = _read_meta(path, md.schema.to_arrow_schema())
             venue = part.parent.parent.name[len("venue="):]
             symbol = part.parent.name[len("symbol="):]
             ts_min, ts_max = _column_min_max(md, "ts_exch")
+            with _bad_metadata(path, "written_at"):
+                written_at = pd.Timestamp(meta["written_at"])
             records.append({
                 "instrument_id": f"{symbol}.{venue}", "venue": venue, "symbol": symbol,
                 "date": part.name[len("date="):], "rows": md.num_rows,
                 "ts_first": pd.Timestamp(ts_min, tz="UTC") if ts_min is not None else pd.NaT,
                 "ts_last": pd.Timestamp(ts_max, tz="UTC") if ts_max is not None else pd.NaT,
-                "source": meta["report"].get("source"), "bytes": path.stat().st_size,
-                "written_at": pd.Timestamp(meta["written_at"]), "path": str(part),
+                "source": meta["report"].get("source") if isinstance(meta["report"], dict)
+                else None, "bytes": path.stat().st_size,
+                "written_at": written_at, "path": str(part),
             })
         columns = ["instrument_id", "venue", "symbol", "date", "rows", "ts_first", "ts_last",
                    "source", "bytes", "written_at", "path"]
@@ -468,6 +541,9 @@ class Store:
         ParameterError
             If the query is not a string or DuckDB rejects it (the message quotes
             DuckDB's error).
+        DataQualityError
+            If a partition file cannot be read (truncated, overwritten, not written by
+            the store): the message names it.
         """
         import duckdb
 
@@ -477,8 +553,9 @@ class Store:
         derived = (f"symbol || '.' || venue AS instrument_id, make_timestamp_ns(ts_exch) AS ts,"
                    f" CASE kind {kind_case} END AS kind_name")
         con = duckdb.connect()
+        files = self._partition_files()
         try:
-            if self._partition_files():
+            if files:
                 glob = (self.root / "venue=*" / "symbol=*" / "date=*" / PARTITION_FILE).as_posix()
                 source = (f"read_parquet('{_sql_quote(glob)}', hive_partitioning=true,"
                           " hive_types={'venue': VARCHAR, 'symbol': VARCHAR, 'date': DATE})")
@@ -487,11 +564,23 @@ class Store:
                 source = (f"(SELECT {cols}, NULL::DOUBLE AS price, NULL::BIGINT AS write_row,"
                           " NULL::VARCHAR AS venue, NULL::VARCHAR AS symbol, NULL::DATE AS date"
                           " WHERE false)")
-            con.execute(f"CREATE VIEW events AS SELECT *, {derived} FROM {source}")
+            try:
+                con.execute(f"CREATE VIEW events AS SELECT *, {derived} FROM {source}")
+            except duckdb.Error as exc:  # our own SQL: the files are at fault
+                raise (_damaged_among(files, str(exc)) or DataQualityError(
+                    f"store {str(self.root)!r} cannot be read by DuckDB: {exc}")) from exc
             try:
                 rel = con.execute(query, params) if params is not None else con.execute(query)
                 return rel.df()
             except duckdb.Error as exc:
+                file_error = isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException))
+                named = [f for f in files if str(f) in str(exc) or f.as_posix() in str(exc)]
+                if named or file_error:
+                    damaged = _damaged_among(named or files, str(exc))
+                    if damaged is not None:
+                        raise damaged from exc
+                    if named:
+                        raise _damaged(named[0], "DuckDB cannot read it", exc) from exc
                 raise ParameterError(f"query {query!r} failed in DuckDB: {exc}") from exc
         finally:
             con.close()
@@ -511,6 +600,101 @@ class Store:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def load_store(root: str | os.PathLike[str], *, instrument: Instrument | str | None = None,
+               date: str | dt.date | None = None, start: Any = None,
+               end: Any = None) -> MarketData:
+    """Load a stored data set by name: one day, or several days as sessions one after the other.
+
+    This is ``qlib.data.load("store", root, instrument=..., date=...)``: a notebook
+    names a data set in a :class:`Store` instead of a file path.
+
+    Parameters
+    ----------
+    root
+        The store directory.
+    instrument
+        ``"SYMBOL.VENUE"`` (e.g. ``"BTCUSDT.BINANCE"``) or an :class:`Instrument`: it
+        selects the partitions. An Instrument must have the stored tick size (the
+        stored ``px_tick`` count it) and is returned as the data's instrument, so its
+        fees can differ from the stored ones.
+    date
+        One UTC day (``"YYYY-MM-DD"`` or ``datetime.date``). Not with ``start``/``end``.
+    start, end
+        A range, as :meth:`Store.read` takes it (a bare date as ``end`` includes that
+        day); either may be None (open). Neither nor ``date``: every stored day.
+
+    Returns
+    -------
+    MarketData
+        One session (one day, or one write that crossed midnight): exactly what
+        :meth:`Store.read` returns. Several sessions (the days were written
+        separately): :func:`qlib.data.market_data.concat_sessions` of
+        :meth:`Store.read_sessions`, so ``provenance["sessions"]`` (and
+        :attr:`MarketData.sessions`) lists each session's date(s), first row and row
+        count, and no book carries over from one day into the next.
+
+    Raises
+    ------
+    ParameterError
+        No instrument, ``date`` together with ``start``/``end``, a malformed date or
+        bound, an Instrument whose tick size differs from the stored one.
+    DataNotFoundError
+        The store, the instrument or the days do not exist (the message lists what
+        the store has).
+    DataQualityError
+        A partition is damaged (the message names the file).
+
+    Examples
+    --------
+    >>> md = load_store("/data/store", instrument="BTCUSDT.BINANCE",
+    ...                 start="2024-08-08", end="2024-08-09")   # doctest: +SKIP
+    >>> md.sessions[["date", "rows"]]                             # doctest: +SKIP
+    """
+    from qlib.data.market_data import concat_sessions
+
+    store = Store(root)
+    if not store.root.is_dir():
+        raise DataNotFoundError(f"store root {str(store.root)!r} does not exist")
+    if instrument is None:
+        have = sorted({f"{p.parent.name[len('symbol='):]}.{p.parent.parent.name[len('venue='):]}"
+                       for p in store.root.glob("venue=*/symbol=*/date=*")})
+        raise ParameterError(f"instrument is required to load from a store, was None; store "
+                             f"{str(store.root)!r} has {have}")
+    if isinstance(instrument, Instrument):
+        instrument_id = instrument.instrument_id
+    elif isinstance(instrument, str):
+        instrument_id = instrument
+    else:
+        raise ParameterError(f"instrument must be an Instrument or a 'SYMBOL.VENUE' string, "
+                             f"was {instrument!r}")
+    if date is not None:
+        if start is not None or end is not None:
+            raise ParameterError(f"pass date or start/end, not both; was date={date!r}, "
+                                 f"start={start!r}, end={end!r}")
+        is_day = (isinstance(date, dt.date) and not isinstance(date, dt.datetime)) or (
+            isinstance(date, str) and bool(_DATE_RE.match(date.strip())))
+        if not is_day:
+            raise ParameterError(f"date must be a 'YYYY-MM-DD' string or a datetime.date, "
+                                 f"was {date!r}")
+        start = end = date
+    sessions = store.read_sessions(instrument_id, start, end)
+    if len(sessions) == 1:
+        data = sessions[0]
+    else:
+        labels = [d[0] if len(d) == 1 else f"{d[0]}/{d[-1]}"
+                  for d in (m.provenance["store_dates"] for m in sessions)]
+        data = concat_sessions(sessions, labels)
+        data.provenance = {**data.provenance, "store": str(store.root),
+                           "between": (start, end)}
+    if isinstance(instrument, Instrument) and instrument != data.instrument:
+        if instrument.tick_size != data.instrument.tick_size:
+            raise ParameterError(
+                f"instrument tick_size was {instrument.tick_size!r}, the store's "
+                f"{instrument_id} has {data.instrument.tick_size!r} (its px_tick count it)")
+        data = MarketData(data.events, instrument, data.report, data.provenance)
+    return data
+
+
 _DUCK_TYPES = {"ts_exch": "BIGINT", "ts_local": "BIGINT", "seq": "BIGINT", "px_tick": "BIGINT",
                "qty": "DOUBLE", "order_id": "UBIGINT", "kind": "UTINYINT", "side": "TINYINT",
                "flags": "UTINYINT"}
@@ -524,6 +708,129 @@ def _to_table(events: np.ndarray, price: np.ndarray, rows: np.ndarray, meta: byt
     schema = pa.schema([pa.field(n, a.type, nullable=False) for n, a in zip(names, arrays)],
                        metadata={_META_KEY: meta})
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+#: Keys of the JSON sidecar a read needs, with their JSON types.
+_META_FIELDS = {"format_version": int, "write_id": str, "written_at": str, "instrument": dict,
+                "provenance": object, "report": dict}
+
+
+def _damaged(path: Path, what: str, exc: BaseException | None = None) -> DataQualityError:
+    """The error for a partition file that cannot be read as a store partition."""
+    detail = f" ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})" if exc else ""
+    return DataQualityError(
+        f"damaged store partition: {what}{detail}; restore the file from its source, or"
+        " delete its date= directory and write the day again", file=str(path))
+
+
+@contextlib.contextmanager
+def _bad_metadata(path: Path, field: str) -> Iterator[None]:
+    """Turn an error raised while decoding the sidecar's ``field`` into DataQualityError."""
+    try:
+        yield
+    except QlibError as exc:
+        raise _damaged(path, f"its metadata {field!r} was refused", exc) from exc
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise _damaged(path, f"its metadata {field!r} is garbage", exc) from exc
+
+
+def _read_footer(path: Path) -> pq.FileMetaData:
+    """The Parquet footer of a partition file, or DataQualityError naming the file."""
+    try:
+        return pq.read_metadata(path)
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise DataNotFoundError(f"store partition {str(path)!r} disappeared while reading"
+                                    ) from exc
+        raise _damaged(path, "not a readable Parquet file (truncated or overwritten?)",
+                       exc) from exc
+
+
+def _read_meta(path: Path, schema: pa.Schema) -> dict[str, Any]:
+    """The JSON sidecar of a partition (schema metadata key ``qlib``), checked."""
+    raw = (schema.metadata or {}).get(_META_KEY)
+    if raw is None:
+        raise _damaged(path, "its Parquet schema has no 'qlib' metadata (not written by"
+                       " qlib.data.Store)")
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _damaged(path, "its 'qlib' metadata is not JSON", exc) from exc
+    if not isinstance(meta, dict):
+        raise _damaged(path, f"its 'qlib' metadata was a JSON {type(meta).__name__},"
+                       " expected an object")
+    for key, kind in _META_FIELDS.items():
+        if key not in meta or not isinstance(meta[key], kind):
+            raise _damaged(path, f"its 'qlib' metadata field {key!r} was "
+                           f"{meta.get(key, '<missing>')!r:.80}, expected a JSON "
+                           f"{ {int: 'number', str: 'string', dict: 'object'}.get(kind, 'value')}")
+    if meta["format_version"] > _FORMAT_VERSION:
+        raise _damaged(path, f"its format_version was {meta['format_version']}, this qlib reads"
+                       f" up to {_FORMAT_VERSION}: upgrade qlib")
+    return meta
+
+
+def _read_partition(path: Path, date: str) -> tuple[pa.Table, dict[str, Any]]:
+    """Read and check one partition file: its table and its JSON sidecar.
+
+    Checked: the file is Parquet (pages verified against their CRC-32 when written with
+    one), the sidecar, every event column with its exact type and no nulls, and that
+    each ``ts_exch`` lies in the partition's UTC ``date`` (which catches most damage in
+    files written before page checksums).
+    """
+    try:
+        table = pq.ParquetFile(path, page_checksum_verification=True).read()
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise DataNotFoundError(f"store partition {str(path)!r} disappeared while reading"
+                                    ) from exc
+        raise _damaged(path, "not a readable Parquet file (truncated or overwritten?)",
+                       exc) from exc
+    meta = _read_meta(path, table.schema)
+    for name, kind in {**_ARROW_TYPES, "write_row": pa.int64()}.items():
+        idx = table.schema.get_field_index(name)
+        if idx < 0:
+            raise _damaged(path, f"column {name!r} is missing")
+        if table.schema.field(idx).type != kind:
+            raise _damaged(path, f"column {name!r} was {table.schema.field(idx).type},"
+                           f" expected {kind}")
+        if table.column(idx).null_count:
+            raise _damaged(path, f"column {name!r} has {table.column(idx).null_count} nulls")
+    if table.num_rows:
+        day = int(pd.Timestamp(date).value) // _NS_PER_DAY
+        ts = table.column("ts_exch").to_numpy()
+        off = np.flatnonzero(ts // _NS_PER_DAY != day)
+        if len(off):
+            row = int(off[0])
+            raise DataQualityError(
+                f"ts_exch was {int(ts[row])} ({pd.Timestamp(int(ts[row]), tz='UTC')}), outside"
+                f" the partition's date {date}: the partition is damaged",
+                file=str(path), row=row, field="ts_exch", value=int(ts[row]))
+    return table, meta
+
+
+def _check_footer(path: Path) -> pq.FileMetaData:
+    """The footer of a partition file, its sidecar and its column types checked."""
+    md = _read_footer(path)
+    schema = md.schema.to_arrow_schema()
+    _read_meta(path, schema)
+    for name, kind in {**_ARROW_TYPES, "write_row": pa.int64()}.items():
+        idx = schema.get_field_index(name)
+        if idx < 0:
+            raise _damaged(path, f"column {name!r} is missing")
+        if schema.field(idx).type != kind:
+            raise _damaged(path, f"column {name!r} was {schema.field(idx).type}, expected {kind}")
+    return md
+
+
+def _damaged_among(files: list[Path], context: str) -> DataQualityError | None:
+    """The error of the first damaged file of ``files`` (footers only), or None."""
+    for path in sorted(files, key=lambda f: str(f) not in context):  # the named one first
+        try:
+            _check_footer(path)
+        except DataQualityError as exc:
+            return exc
+    return None
 
 
 def _merge_reports(reports: list[ValidationReport]) -> ValidationReport:

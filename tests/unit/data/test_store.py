@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ from qlib.dtypes import EVENT_DTYPE, empty_events
 from qlib.enums import EventFlag, EventKind, Side
 from qlib.errors import (
     DataNotFoundError,
+    DataQualityError,
     InsufficientDataError,
     ParameterError,
     QlibError,
@@ -424,3 +426,137 @@ def _require_loader(module: str) -> None:
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"loader module {module} does not exist yet")
     pytest.importorskip(module, reason=f"loader module {module} is not importable")
+
+
+# ------------------------------------------------------------------ damaged partitions
+def _damage(path: Path, how: str) -> None:
+    """Damage a partition file as a crash, a bad disk or a stray tool would."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(raw[: len(raw) // 2])
+    elif how == "random_bytes":
+        path.write_bytes(np.random.default_rng(0).integers(0, 256, len(raw), dtype=np.uint8)
+                         .tobytes())
+    elif how == "overwritten_pages":  # footer intact: only the page CRC-32 can tell
+        b = bytearray(raw)
+        b[64:1064] = np.random.default_rng(1).integers(0, 256, 1000, dtype=np.uint8).tobytes()
+        path.write_bytes(bytes(b))
+    elif how == "garbage_metadata":
+        table = pq.read_table(path)
+        pq.write_table(table.replace_schema_metadata({b"qlib": b"{not json"}), path)
+    elif how == "metadata_missing_key":
+        table = pq.read_table(path)
+        import json
+
+        meta = json.loads(table.schema.metadata[b"qlib"])
+        del meta["write_id"]
+        pq.write_table(table.replace_schema_metadata({b"qlib": json.dumps(meta).encode()}), path)
+    elif how == "foreign_parquet":
+        pq.write_table(pa.table({"a": [1, 2, 3]}), path)
+    elif how == "column_wrong_type":
+        table = pq.read_table(path)
+        i = table.schema.get_field_index("qty")
+        table = table.set_column(i, pa.field("qty", pa.string()),
+                                 pa.array(["x"] * table.num_rows))
+        pq.write_table(table, path)
+    else:
+        raise AssertionError(how)
+
+
+DAMAGE = {
+    "truncated": r"not a readable Parquet file .*ArrowInvalid: Parquet magic bytes",
+    "random_bytes": r"not a readable Parquet file",
+    "overwritten_pages": r"not a readable Parquet file .*CRC",
+    "garbage_metadata": r"its 'qlib' metadata is not JSON",
+    "metadata_missing_key": r"its 'qlib' metadata field 'write_id' was '<missing>'",
+    "foreign_parquet": r"its Parquet schema has no 'qlib' metadata",
+    "column_wrong_type": r"column 'qty' was string, expected double",
+}
+
+
+@pytest.fixture
+def damaged_store(tmp_path):
+    store = Store(tmp_path)
+    written = store.write(make_data())
+    return store, written[0] / PARTITION_FILE
+
+
+@pytest.mark.parametrize("how", list(DAMAGE))
+def test_store_read_damaged_partition_raises_data_quality_naming_file(damaged_store, how):
+    # Arrange
+    store, path = damaged_store
+    _damage(path, how)
+    # Act / Assert
+    with pytest.raises(DataQualityError, match=rf"^\[file {re.escape(str(path))}\] damaged "
+                                               rf"store partition: {DAMAGE[how]}") as info:
+        store.read("BTCUSDT.BINANCE")
+    assert info.value.file == str(path)
+
+
+@pytest.mark.parametrize("how", [h for h in DAMAGE if h != "overwritten_pages"])
+def test_store_list_damaged_partition_raises_data_quality_naming_file(damaged_store, how):
+    store, path = damaged_store
+    _damage(path, how)
+    with pytest.raises(DataQualityError, match=rf"\[file {re.escape(str(path))}\] .*"
+                                               rf"{DAMAGE[how]}"):
+        store.list()
+
+
+@pytest.mark.parametrize("how", ["truncated", "random_bytes", "foreign_parquet"])
+def test_store_sql_damaged_partition_raises_data_quality_naming_file(damaged_store, how):
+    store, path = damaged_store
+    _damage(path, how)
+    with pytest.raises(DataQualityError, match=rf"\[file {re.escape(str(path))}\] .*"
+                                               rf"{DAMAGE[how]}"):
+        store.sql("select count(*) as n from events")
+
+
+def test_store_sql_bad_query_on_sound_store_stays_parameter_error(damaged_store):
+    store, _ = damaged_store
+    with pytest.raises(ParameterError, match=r"query 'select nosuchcolumn from events' failed"):
+        store.sql("select nosuchcolumn from events")
+
+
+def test_store_read_other_days_of_damaged_store_still_work(damaged_store):
+    store, path = damaged_store
+    _damage(path, "truncated")  # 2024-08-08
+    back = store.read("BTCUSDT.BINANCE", start="2024-08-09")
+    assert len(back) > 0 and (back.events["ts_exch"] >= MIDNIGHT).all()
+
+
+def test_store_read_ts_exch_outside_partition_date_raises_naming_row(damaged_store):
+    # a partition written without page checksums whose data was changed in place
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    store, path = damaged_store
+    table = pq.read_table(path)
+    ts = table.column("ts_exch").to_numpy().copy()
+    ts[5] = MIDNIGHT + 3 * 86_400 * NS
+    table = table.set_column(table.schema.get_field_index("ts_exch"),
+                             table.schema.field("ts_exch"), pa.array(ts))
+    pq.write_table(table, path)
+    with pytest.raises(DataQualityError, match=rf"\[file .*, row 5, field 'ts_exch'\] ts_exch was "
+                                               rf"{int(ts[5])} .* outside the partition's date "
+                                               r"2024-08-08"):
+        store.read("BTCUSDT.BINANCE")
+
+
+def test_store_read_metadata_naming_non_numpy_type_raises(damaged_store):
+    # "__np__" may only name a numpy scalar type (never an arbitrary numpy function)
+    import json
+
+    import pyarrow.parquet as pq
+
+    store, path = damaged_store
+    for p in sorted(store.root.glob("venue=*/symbol=*/date=*/events.parquet")):
+        table = pq.read_table(p)
+        meta = json.loads(table.schema.metadata[b"qlib"])
+        meta["provenance"]["scale"] = {"__np__": "save", "v": 1.0}
+        pq.write_table(table.replace_schema_metadata({b"qlib": json.dumps(meta).encode()}), p)
+    with pytest.raises(DataQualityError, match=r"metadata 'provenance/report' is garbage .*"
+                                               r"__np__ was 'save'"):
+        store.read("BTCUSDT.BINANCE")
