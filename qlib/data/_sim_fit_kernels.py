@@ -69,7 +69,7 @@ def _set_best(q, x, qty, best, is_bid):
 def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, cancel_qty,
              exposure, t_spread, n_in_spread, n_mo_spread, n_cancel_best, cancel_qty_best,
              exposure_best, t_best, n_add_own, n_cancel_own, cancel_qty_own, exposure_own, ins_s,
-             ins_j, mo_q, mo_v, add_k):
+             ins_j, mo_q, mo_v, add_k, n_add_own_s):
     """Accumulate the counts :func:`qlib.data.calibrate.fit_params` needs.
 
     Tracks an L2 book by price aggregation (``bid_q``/``ask_q`` indexed by
@@ -216,6 +216,7 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
                     k = dist - s
                     if 0 <= k < depth:
                         n_add_own[k] += 1
+                        n_add_own_s[s if s < s_cap else s_cap, k] += 1
                     if 1 <= dist <= depth:
                         n_add[dist] += 1
                         if dist < s:

@@ -276,14 +276,16 @@ def write_snapshot(out, n, st, q_id, q_qty, q_n, window):
 
 
 @njit(cache=True)
-def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in_s, pos_q,
+def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum_s, lam_in_s, pos_q,
                     theta, theta_best_q, best_edges, mu_s, lim_log_median, lim_sigma, size_q,
                     mkt_log_median, mkt_sigma, mkt_frac_q, mkt_over_p, mkt_edges,
                     latency_median_ns, latency_sigma, window, own):
     """Run the model clock; see :func:`qlib.data.simulate.simulate`.
 
     Arrays ending in ``_s`` are indexed by the spread in ticks, their last entry
-    serving wider spreads: ``lam_in_s`` the per-side quote-improving rate (with
+    serving wider spreads: ``lam_cum_s`` the cumulative per-side limit order rates
+    (row ``lam_cum``, one entry per tick; one row when they ignore the spread),
+    ``lam_in_s`` the per-side quote-improving rate (with
     ``pos_q`` the quantile table of its relative position; an empty ``pos_q``
     means CST's ``lam_cum`` inside the spread too) and ``mu_s`` the per-side market
     order rate. ``theta_best_q[b]`` is the per-order cancel rate at a best level
@@ -309,7 +311,8 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
     """
     mask = q_n.shape[0] - 1
     cap = q_id.shape[1]
-    depth = lam_cum.shape[0]
+    depth = lam_cum_s.shape[1]
+    n_lam_s = lam_cum_s.shape[0]
     n_in_s = lam_in_s.shape[0]
     n_tb = theta_best_q.shape[0]
     n_mu_s = mu_s.shape[0]
@@ -348,6 +351,7 @@ def simulate_events(out, n, n_events, st, rng, q_id, q_qty, q_n, lam_cum, lam_in
             if na > 0:
                 rc_ask += theta[t0 + k] * na
         # limit arrivals per side: a_in inside the spread, lambda behind the quotes
+        lam_cum = lam_cum_s[spread if spread < n_lam_s else n_lam_s - 1]
         if own:
             kin = 0
             base = 0.0

@@ -36,6 +36,8 @@ N_SIZE_KNOTS = 50
 #: Fewest ADDs of one placement class (in front of the own best, or ``k`` ticks
 #: behind it) for a ``limit_size_table`` row of its own.
 MIN_SIZE_ADDS = 500
+#: Fewest ADDs behind the own best in one group of spreads of ``limit_rate_spread``.
+MIN_SPREAD_ADDS = 1000
 #: Most bins of the opposite best queue for the market order size law.
 N_MARKET_BINS = 5
 #: Fewest market orders in one queue bin of ``market_fraction``.
@@ -84,6 +86,9 @@ class BookStats:
         Per tick ``k = 0..D-1`` behind the record's own side's best (index ``k``;
         ``k = 0`` is the best itself): ADDs, CANCEL/DELETE count and lots, and lots x
         seconds resting there.
+    n_add_own_by_spread
+        ``[s, k]``: the ADDs ``k`` ticks behind their own best while the spread was
+        ``s`` ticks (rows as ``seconds_by_spread``).
     inside_spread, inside_ticks
         One entry per quote-improving ADD: the spread before it, and how many ticks
         in front of its own side's best it arrived (``1..spread - 1``).
@@ -133,6 +138,7 @@ class BookStats:
     exposure_best: np.ndarray
     seconds_best: np.ndarray
     n_add_own: np.ndarray
+    n_add_own_by_spread: np.ndarray
     n_cancel_own: np.ndarray
     n_cancel_qty_own: np.ndarray
     exposure_own: np.ndarray
@@ -234,6 +240,7 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
     n_add, n_add_in, n_cancel = (np.zeros(d1, dtype=np.int64) for _ in range(3))
     t_in, cancel_qty, exposure = (np.zeros(d1) for _ in range(3))
     n_add_own, n_cancel_own = (np.zeros(max_depth, dtype=np.int64) for _ in range(2))
+    n_add_own_s = np.zeros((4 * max_depth + 2, max_depth), dtype=np.int64)
     cancel_qty_own, exposure_own = (np.zeros(max_depth) for _ in range(2))
     s1 = 4 * max_depth + 2
     n_in_spread, n_mo_spread = (np.zeros(s1, dtype=np.int64) for _ in range(2))
@@ -252,7 +259,8 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
                                              exposure, t_spread, n_in_spread, n_mo_spread,
                                              n_cancel_best, cancel_qty_best, exposure_best,
                                              t_best, n_add_own, n_cancel_own, cancel_qty_own,
-                                             exposure_own, ins_s, ins_j, mo_q, mo_v, add_k)
+                                             exposure_own, ins_s, ins_j, mo_q, mo_v, add_k,
+                                             n_add_own_s)
     if status != Status.OK:
         r = int(row)
         raise DataQualityError(
@@ -292,7 +300,8 @@ def book_stats(data: MarketData, *, max_depth: int = 60) -> BookStats:
         n_cancel_qty=cancel_qty, exposure=exposure,
         seconds_by_spread=t_spread, inside_by_spread=n_in_spread, market_by_spread=n_mo_spread,
         n_cancel_best=n_cancel_best, n_cancel_qty_best=cancel_qty_best,
-        exposure_best=exposure_best, seconds_best=t_best, n_add_own=n_add_own, n_cancel_own=n_cancel_own,
+        exposure_best=exposure_best, seconds_best=t_best, n_add_own=n_add_own,
+        n_add_own_by_spread=n_add_own_s, n_cancel_own=n_cancel_own,
         n_cancel_qty_own=cancel_qty_own, exposure_own=exposure_own,
         inside_spread=ins_s[:n_ins].copy(), inside_ticks=ins_j[:n_ins].copy(),
         market_best_qty=mo_q.copy(), market_qty=mo_v.copy(),
@@ -313,14 +322,11 @@ def _sample_sd(sum_sq: float, mean: float, n: int) -> float:
     return float(math.sqrt(max(sum_sq / n - mean * mean, 0.0) * n / (n - 1)))
 
 
-def _pool_by_spread(seconds: np.ndarray, counts: np.ndarray, num: np.ndarray,
-                    den: np.ndarray) -> np.ndarray:
-    """Per spread, ``num / den`` over the group of adjacent spreads it is pooled into.
-
-    Groups are grown from the narrowest spread until each holds at least
-    :data:`MIN_STATE_SECONDS` seconds and :data:`MIN_INSIDE` events (``counts``); a
-    short last group joins the one before it.
-    """
+def _spread_groups(seconds: np.ndarray, counts: np.ndarray,
+                   min_count: int = MIN_INSIDE) -> list[list[int]]:
+    """Groups of adjacent spreads, grown from the narrowest until each holds at least
+    :data:`MIN_STATE_SECONDS` seconds and ``min_count`` events (``counts``); a short
+    last group joins the one before it."""
     groups: list[list[int]] = []
     cur: list[int] = []
     t_acc, n_acc = 0.0, 0
@@ -328,7 +334,7 @@ def _pool_by_spread(seconds: np.ndarray, counts: np.ndarray, num: np.ndarray,
         cur.append(k)
         t_acc += float(seconds[k])
         n_acc += int(counts[k])
-        if t_acc >= MIN_STATE_SECONDS and n_acc >= MIN_INSIDE:
+        if t_acc >= MIN_STATE_SECONDS and n_acc >= min_count:
             groups.append(cur)
             cur, t_acc, n_acc = [], 0.0, 0
     if cur:
@@ -336,6 +342,14 @@ def _pool_by_spread(seconds: np.ndarray, counts: np.ndarray, num: np.ndarray,
             groups[-1].extend(cur)
         else:
             groups.append(cur)
+    return groups
+
+
+def _pool_by_spread(seconds: np.ndarray, counts: np.ndarray, num: np.ndarray,
+                    den: np.ndarray) -> np.ndarray:
+    """Per spread, ``num / den`` over the group of adjacent spreads it is pooled into
+    (:func:`_spread_groups` with :data:`MIN_INSIDE` events)."""
+    groups = _spread_groups(seconds, counts)
     out = np.zeros(seconds.shape[0])
     for g in groups:
         d = float(den[g].sum())
@@ -553,7 +567,15 @@ def _fit_spread_rates(st: BookStats, max_depth: int) -> dict[str, object]:
     lam_in = _pool_by_spread(secs[1:], n_in[1:], n_in[1:], 2.0 * secs[1:])  # spreads 2..D
     s = st.inside_spread.astype(np.float64)
     j = st.inside_ticks.astype(np.float64)
+    # lambda(k | s): ADDs k ticks behind the own best per side-second at spread s,
+    # over groups of adjacent spreads holding MIN_SPREAD_ADDS such ADDs
+    n_own = np.vstack((st.n_add_own_by_spread[1:max_depth],
+                       st.n_add_own_by_spread[max_depth:].sum(axis=0)))  # spreads 1..D
+    lam_s = np.zeros(n_own.shape)
+    for g in _spread_groups(secs, n_own.sum(axis=1), MIN_SPREAD_ADDS):
+        lam_s[g] = n_own[g].sum(axis=0) / (2.0 * float(secs[g].sum()))
     return {
+        "limit_rate_spread": tuple(tuple(float(x) for x in row) for row in lam_s),
         "inside_rate": (0.0,) + tuple(float(x) for x in lam_in),
         "inside_position": _censored_quantile_knots((j - 1.0) / (s - 1.0), j / (s - 1.0)),
         "market_rate_spread": tuple(float(x) for x in _pool_by_spread(secs, n_mo, n_mo,

@@ -59,6 +59,13 @@ class SimParams:
         than ``D`` use :math:`\theta(D)`. Positive.
     market_rate
         :math:`\mu`: market orders per second on each side. Non-negative.
+    limit_rate_spread
+        Spread-dependent arrivals: ``limit_rate_spread[s - 1]`` is a tuple of ``D``
+        rates used instead of ``limit_rate`` while the spread is ``s`` ticks
+        (wider spreads use the last row), :math:`\lambda(i \mid s)` with ``i``
+        as ``limit_rate`` (from the opposite best, or behind the own best with
+        ``reference="own"``). Non-negative. ``None``: ``limit_rate`` at every
+        spread.
     limit_size_median, limit_size_sigma
         Limit order size law: lognormal with this median (lots) and log-standard
         deviation, rounded to whole lots, at least one lot.
@@ -152,6 +159,7 @@ class SimParams:
     limit_rate: tuple[float, ...] = _power_law(1.92, 0.52, 10)
     cancel_rate: tuple[float, ...] = (0.71, 0.81, 0.68, 0.56, 0.47, 0.42, 0.38, 0.35, 0.33, 0.31)
     market_rate: float = 0.94
+    limit_rate_spread: tuple[tuple[float, ...], ...] | None = None
     limit_size_median: float = 100.0
     limit_size_sigma: float = 0.8
     limit_size_table: tuple[tuple[float, ...], ...] | None = None
@@ -185,6 +193,7 @@ class SimParams:
                 raise ParameterError(f"limit_rate[{i}] (distance {i}) must be >= 0, was {v!r}")
         if sum(lam) <= 0.0:
             raise ParameterError(f"limit_rate must not be all zero, was {lam!r}")
+        self._check_rate_table(len(lam))
         for i, v in enumerate(theta, start=1):
             if v <= 0.0:
                 raise ParameterError(f"cancel_rate[{i}] (distance {i}) must be > 0, was {v!r}")
@@ -237,6 +246,35 @@ class SimParams:
         for b, v in enumerate(rates):
             if v <= 0.0:
                 raise ParameterError(f"cancel_rate_best[{b}] (bucket {b}) must be > 0, was {v!r}")
+
+    def _check_rate_table(self, depth: int) -> None:
+        if self.limit_rate_spread is None:
+            return
+        try:
+            rows = [list(r) for r in self.limit_rate_spread]  # type: ignore[union-attr]
+        except TypeError:
+            raise ParameterError(
+                f"limit_rate_spread must be a sequence of rows of rates, was"
+                f" {self.limit_rate_spread!r}"
+            ) from None
+        if not rows:
+            raise ParameterError("limit_rate_spread must hold at least one row, was ()")
+        table = []
+        for s, row in enumerate(rows, start=1):
+            r = _float_tuple(row, f"limit_rate_spread[{s - 1}]")
+            if len(r) != depth:
+                raise ParameterError(
+                    f"limit_rate_spread[{s - 1}] (spread {s}) must hold one rate per distance"
+                    f" of limit_rate ({depth}), was {len(r)} long"
+                )
+            for i, v in enumerate(r, start=1):
+                if v < 0.0:
+                    raise ParameterError(
+                        f"limit_rate_spread[{s - 1}][{i - 1}] (spread {s}, distance {i})"
+                        f" must be >= 0, was {v!r}"
+                    )
+            table.append(r)
+        object.__setattr__(self, "limit_rate_spread", tuple(table))
 
     def _check_size_table(self) -> None:
         if self.limit_size_table is None:
@@ -447,6 +485,11 @@ def _by_spread(rates: tuple[float, ...] | None) -> np.ndarray:
     return np.asarray((rates[0],) + tuple(rates), dtype=np.float64)
 
 
+def _rows_by_spread(rows: tuple[tuple[float, ...], ...]) -> np.ndarray:
+    # kernel layout of a per-spread table of rows: row s at spread s, row 0 copies row 1
+    return np.asarray((rows[0],) + tuple(rows), dtype=np.float64)
+
+
 class _Book:
     """Preallocated book, state and rate arrays of one run (the kernels' inputs)."""
 
@@ -461,6 +504,9 @@ class _Book:
         self.rng = seed_state(seed)
         self.lam = np.asarray(params.limit_rate, dtype=np.float64)
         self.lam_cum = np.cumsum(self.lam)
+        # cumulative rates by spread (row s: spread s; row 0 copies row 1); one row if none
+        self.lam_cum_s = (self.lam_cum[None, :].copy() if params.limit_rate_spread is None
+                          else np.cumsum(_rows_by_spread(params.limit_rate_spread), axis=1))
         if params.inside_rate is None:
             self.lam_in_s = np.zeros(1)
             self.pos_q = np.zeros(0)
@@ -507,7 +553,7 @@ class _Book:
         while True:
             status, n, done = kernel(
                 out, n, left, self.st, self.rng, self.q_id, self.q_qty, self.q_n,
-                self.lam_cum, self.lam_in_s, self.pos_q, self.theta, self.theta_best_q,
+                self.lam_cum_s, self.lam_in_s, self.pos_q, self.theta, self.theta_best_q,
                 self.best_edges,
                 self.mu_s, self.lim[0], self.lim[1], self.size_q, self.mkt[0], self.mkt[1],
                 self.mkt_frac_q, self.mkt_over_p, self.mkt_edges, latency[0], latency[1],

@@ -22,6 +22,8 @@ PARAMS = SimParams(
     market_overflow_prob=(0.2, 0.1, 0.0), market_queue_edges=(20.0, 150.0),
     limit_size_table=((100.0, 100.0, 100.0, 300.0), (5.0, 50.0, 100.0, 100.0),
                       (2.0, 10.0, 40.0, 100.0)),
+    limit_rate_spread=(tuple(0.5 * x for x in SimParams().limit_rate), SimParams().limit_rate,
+                       tuple(2.0 * x for x in SimParams().limit_rate)),
     reference="own", queue_capacity=64,
 )
 
@@ -104,7 +106,7 @@ def test_fit_scan_jit_equals_py_func():
                 np.zeros(q1, i8), np.zeros(q1), np.zeros(q1), np.zeros(q1),  # by best queue
                 np.zeros(depth, i8), np.zeros(depth, i8), np.zeros(depth), np.zeros(depth),  # own
                 np.zeros(n_ev, i8), np.zeros(n_ev, i8), np.zeros(n_ev, f8), np.zeros(n_ev, f8),
-                np.full(n_ev, -2, i8))  # add_k
+                np.full(n_ev, -2, i8), np.zeros((s1, depth), i8))  # add_k, n_add_own_s
 
     xa, xb = arrays(), arrays()
     ra = F.fit_scan(ev, lo, xa[0], xa[1], 1.0, *xa[2:])
