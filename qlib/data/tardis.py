@@ -1,25 +1,40 @@
-"""Load Tardis.dev normalised CSV files: trades, quotes and incremental_book_L2.
+"""Load Tardis.dev normalised CSV files: trades, quotes, incremental_book_L2 and book snapshots.
 
-Formats (one header row, comma-separated; ``timestamp`` is the exchange time and
-``local_timestamp`` Tardis's receive time, both integer microseconds since the epoch):
+Tardis's "downloadable CSV files" are one file per data type, exchange, day and
+symbol, gzip-compressed (``.csv.gz``), with one header row. Every kind starts with
+``exchange,symbol,timestamp,local_timestamp``: the Tardis exchange id, the
+exchange's symbol (upper case), the exchange time and Tardis's receive time, both
+integer **microseconds** since the Unix epoch. Then, per kind:
 
-* trades: ``exchange,symbol,timestamp,local_timestamp,id,side,price,amount``
-* quotes: ``exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount``
-* incremental_book_L2: ``exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount``
+* ``trades``: ``id,side,price,amount`` (``side`` the taker's: buy, sell, unknown);
+* ``quotes``: ``ask_amount,ask_price,bid_price,bid_amount`` (a side may be empty);
+* ``incremental_book_L2``: ``is_snapshot,side,price,amount`` (absolute amounts);
+* ``book_snapshot_25`` / ``book_snapshot_5``: ``asks[0].price,asks[0].amount,
+  bids[0].price,bids[0].amount,asks[1].price,...`` up to 25 or 5 levels (any depth
+  ``N`` of this layout is read); a missing level is a pair of empty cells.
+
+References
+----------
+.. [1] Tardis.dev documentation, "Downloadable CSV files" (data types and columns),
+   https://docs.tardis.dev/downloadable-csv-files.
+.. [2] NautilusTrader, ``crates/adapters/tardis/src/csv/record.rs``: the same column
+   names and order for ``book_snapshot_5``/``book_snapshot_25``.
 
 See ``shared/data/tardis-binance-futures-btcusdt-2020-02-22/PROVENANCE.md``.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
-from qlib.data.binance import BINANCE_INSTRUMENTS
+from qlib.data import _tardis_io as _io
+from qlib.data._tardis_io import TARDIS_COLUMNS, Table
+from qlib.data.infer import GridGuess, infer_step
+from qlib.data.instruments import resolve
 from qlib.data.market_data import MarketData, check_events
 from qlib.data.report import ValidationReport
 from qlib.dtypes import empty_events
@@ -27,7 +42,8 @@ from qlib.enums import EventFlag, EventKind, Side
 from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
-__all__ = ["load_tardis", "tardis_kind", "TARDIS_COLUMNS", "TARDIS_EXCHANGES"]
+__all__ = ["load_tardis", "tardis_kind", "tardis_instrument_id", "TARDIS_COLUMNS",
+           "TARDIS_VENUES"]
 
 #: The L2 loaders count crossed/locked rows by replaying their events through the
 #: book (``qlib.book``, one layer up). The import is made inside the functions that
@@ -35,204 +51,450 @@ __all__ = ["load_tardis", "tardis_kind", "TARDIS_COLUMNS", "TARDIS_EXCHANGES"]
 #: (which itself imports ``qlib.data.market_data``): no import cycle.
 _BOOK_IMPORT_NOTE = "qlib.book is imported at call time"
 
-_BASE = ["exchange", "symbol", "timestamp", "local_timestamp"]
-#: Columns of each Tardis file kind, in order.
-TARDIS_COLUMNS: dict[str, list[str]] = {
-    "trades": _BASE + ["id", "side", "price", "amount"],
-    "quotes": _BASE + ["ask_amount", "ask_price", "bid_price", "bid_amount"],
-    "book": _BASE + ["is_snapshot", "side", "price", "amount"],
+#: Tardis exchange id -> (venue of the instrument id, Binance market for the venue's
+#: default fees). The Binance ids give the ids of :func:`qlib.data.load_binance`
+#: (spot ``BTCUSDT.BINANCE``, USD-M perpetual ``BTCUSDT-PERP.BINANCE``, COIN-M
+#: ``BTCUSD_PERP.BINANCE``); ``okex*`` is the venue OKX (OKEx renamed itself OKX in
+#: 2022; Tardis kept the old id). Any other exchange id ``x`` gives the venue
+#: ``x.upper()`` with ``-`` -> ``_`` (``bybit`` -> ``BYBIT``, ``bybit-spot`` ->
+#: ``BYBIT_SPOT``, ``deribit`` -> ``DERIBIT``): markets of one exchange whose symbols
+#: could collide keep distinct venues.
+TARDIS_VENUES: dict[str, tuple[str, str | None]] = {
+    "binance": ("BINANCE", "spot"),
+    "binance-futures": ("BINANCE", "usdm"),
+    "binance-delivery": ("BINANCE", "coinm"),
+    "okex": ("OKX", None),
+    "okex-futures": ("OKX", None),
+    "okex-swap": ("OKX", None),
+    "okex-options": ("OKX", None),
 }
-#: Tardis exchange id -> market key of :data:`qlib.data.binance.BINANCE_INSTRUMENTS`.
-TARDIS_EXCHANGES = {"binance": "spot", "binance-futures": "usdm", "binance-delivery": "coinm"}
 
-_TYPES = {"timestamp": pa.int64(), "local_timestamp": pa.int64(), "price": pa.float64(),
-          "amount": pa.float64(), "ask_amount": pa.float64(), "ask_price": pa.float64(),
-          "bid_price": pa.float64(), "bid_amount": pa.float64(), "id": pa.string(),
-          "side": pa.string(), "is_snapshot": pa.string(), "exchange": pa.string(),
-          "symbol": pa.string()}
+#: Valid µs epoch timestamps: from 1e14 (1973-03-03) up to what int64 ns can hold
+#: (2262-04-11). Tardis data starts in 2019.
+_US_MIN, _US_MAX = 10**14, (2**63 - 1) // 1000
 _US = 1000
-_ORDER = ("book", "trades", "quotes")
+_BOOK, _TRADES, _QUOTES = 0, 1, 2  # merge priority at equal exchange time
+_TRADE_SIDES = {"buy": Side.BUY, "sell": Side.SELL, "unknown": Side.NONE}
+_BOOK_SIDES = {"bid": Side.BUY, "ask": Side.SELL}
 
 
+# --------------------------------------------------------------------------- kinds and ids
 def tardis_kind(path: str | Path) -> str:
-    """Return ``"trades"``, ``"quotes"`` or ``"book"`` from a Tardis CSV's header.
+    """Return a Tardis CSV's kind from its header.
+
+    Returns
+    -------
+    str
+        ``"trades"``, ``"quotes"``, ``"book"`` (incremental_book_L2) or
+        ``"book_snapshot_N"`` (``N`` levels per side). Plain or gzip text (told by
+        the magic bytes); a BOM, quoted names, CRLF and extra columns are allowed.
 
     Raises
     ------
     DataNotFoundError
         If the file does not exist.
     DataQualityError
-        If the header matches no known kind; the message names the missing columns
-        (``row`` is None: the header is not a data row).
+        If the header matches no supported kind; the message names the missing
+        columns (``row`` is None: the header is not a data row).
     """
     p = Path(path)
-    if not p.is_file():
-        raise DataNotFoundError(f"Tardis file {p} does not exist")
-    with open(p, "rb") as fh:
-        header = fh.readline().decode("utf-8", "replace").strip().split(",")
-    for kind, cols in TARDIS_COLUMNS.items():
-        if header == cols:
-            return kind
-    best = min(TARDIS_COLUMNS, key=lambda k: len(set(TARDIS_COLUMNS[k]) ^ set(header)))
-    missing = [c for c in TARDIS_COLUMNS[best] if c not in header]
-    raise DataQualityError(
-        f"header {header} is not a Tardis trades, quotes or incremental_book_L2 header;"
-        f" closest is {best}, missing {missing}", file=str(p), row=None,
-        field=missing[0] if missing else "header", value=",".join(header))
+    return _io.header_kind(_io.read_header(p), str(p))
 
 
-def _read(path: Path, kind: str) -> dict[str, np.ndarray]:
-    """Read one file with pyarrow; name the first unparsable cell on failure."""
-    cols = TARDIS_COLUMNS[kind]
-    types_ = {c: _TYPES[c] for c in cols}
-    try:
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types=types_, strings_can_be_null=False))
-    except pa.ArrowInvalid as exc:
-        _locate_bad_cell(path, cols, exc)
-        raise DataQualityError(f"CSV does not parse: {exc}", file=str(path), row=None,
-                               field=None, value=None) from exc
-    out = {}
-    for c in cols:
-        arr = table.column(c)
-        if arr.null_count:
-            row = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
-            if c in ("ask_price", "ask_amount", "bid_price", "bid_amount"):
-                out[c] = arr.to_numpy(zero_copy_only=False)  # NaN: an empty side, dropped later
-                continue
-            raise DataQualityError(f"column {c!r} is empty", file=str(path), row=row, field=c,
-                                   value=None)
-        out[c] = arr.to_numpy(zero_copy_only=False)
-    return out
+def tardis_instrument_id(exchange: str, symbol: str) -> tuple[str, str, str | None]:
+    """Return ``(instrument_id, venue, market)`` for a Tardis exchange id and symbol.
+
+    ``binance-futures`` perpetuals (no ``_`` in the symbol) get ``-PERP``, as in
+    :func:`qlib.data.load_binance`; dated USD-M futures (``BTCUSDT_210326``) and
+    COIN-M symbols (``BTCUSD_PERP``) keep the exchange's symbol. The venue comes
+    from :data:`TARDIS_VENUES` or the generic rule there; ``market`` is the Binance
+    market (``"spot"``, ``"usdm"``, ``"coinm"``) or None. A ``.`` in a symbol
+    becomes ``_`` (an id has one dot).
+
+    Examples
+    --------
+    >>> tardis_instrument_id("binance-futures", "btcusdt")
+    ('BTCUSDT-PERP.BINANCE', 'BINANCE', 'usdm')
+    >>> tardis_instrument_id("bybit-spot", "ETHUSDT")
+    ('ETHUSDT.BYBIT_SPOT', 'BYBIT_SPOT', None)
+    """
+    ex = exchange.strip().lower()
+    sym = symbol.strip().upper().replace(".", "_")
+    venue, market = TARDIS_VENUES.get(ex, (ex.upper().replace("-", "_"), None))
+    if market == "usdm" and "_" not in sym:
+        sym += "-PERP"
+    return f"{sym}.{venue}", venue, market
 
 
-def _locate_bad_cell(path: Path, cols: list[str], exc: Exception) -> None:
-    """Re-read as text to raise an error naming the first bad row, column and value."""
-    try:
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in cols}))
-    except pa.ArrowInvalid as exc2:
-        raise DataQualityError(f"CSV does not parse: {exc2}", file=str(path), row=None,
-                               field=None, value=None) from exc
-    for c in cols:
-        t = _TYPES[c]
-        if t == pa.string():
-            continue
-        text = table.column(c).to_numpy(zero_copy_only=False)
-        for row, v in enumerate(text):
-            if v is None or (v == "" and c in ("ask_price", "ask_amount", "bid_price", "bid_amount")):
-                continue
-            try:
-                x = int(v) if t == pa.int64() else float(v)
-                if isinstance(x, float) and not math.isfinite(x):
-                    raise ValueError
-            except (TypeError, ValueError):
-                raise DataQualityError(
-                    f"{c} was {v!r}, expected {'an integer' if t == pa.int64() else 'a number'}",
-                    file=str(path), row=row, field=c, value=v) from exc
+def _coinm_contract_usd(symbol: str) -> float:
+    """Binance COIN-M contract size in USD: 100 for BTC, 10 for every other coin.
+
+    Source: Binance COIN-M futures contract specifications (binance.com, "Contract
+    Specifications", COIN-M): BTCUSD contracts are 100 USD, all others 10 USD.
+    """
+    base = symbol.upper().split("_")[0]
+    base = base[:-3] if base.endswith("USD") else base
+    return 100.0 if base == "BTC" else 10.0
 
 
-def _resolve(path, trades, quotes, book) -> list[tuple[str, Path]]:
-    found: list[tuple[str, Path]] = []
+# --------------------------------------------------------------------------- files
+def _files_of(path: str | Path | Sequence[str | Path] | None, trades, quotes,
+              book) -> tuple[list[tuple[str, Path, list[str]]], list[str]]:
+    """``(kind, path, header)`` of every file to load, and notes on skipped files."""
+    found: list[tuple[str, Path, list[str]]] = []
+    skipped: list[str] = []
+
+    def add(p: Path, in_dir: bool) -> None:
+        header = _io.read_header(p)
+        if "_liquidations_" in p.name.lower():  # same header as trades: told by the name only
+            if in_dir:
+                skipped.append(f"{p}: a Tardis liquidations file (by its name), not loaded")
+                return
+            raise ParameterError(f"{p} is a Tardis liquidations file (by its name); its rows"
+                                 " are not trades and are not loaded")
+        try:
+            kind = _io.header_kind(header, str(p))
+        except DataQualityError as exc:
+            if in_dir and set(_io._BASE) <= set(header):
+                skipped.append(f"{p}: a Tardis file of an unsupported kind, not loaded ({exc})")
+                return
+            raise
+        found.append((kind, p, header))
+
     if path is not None:
-        p = Path(path)
-        if p.is_dir():
-            files = sorted(f for f in p.iterdir() if f.is_file() and f.suffix == ".csv")
-            if not files:
-                raise DataNotFoundError(f"no .csv files in directory {p}")
-            found += [(tardis_kind(f), f) for f in files]
-        else:
-            found.append((tardis_kind(p), p))
-    for kind, given in (("trades", trades), ("quotes", quotes), ("book", book)):
+        paths = [Path(x) for x in path] if isinstance(path, (list, tuple)) else [Path(path)]
+        if not paths:
+            raise ParameterError("path= was an empty list")
+        for p in paths:
+            if p.is_dir():
+                files = sorted(f for f in p.iterdir() if f.is_file()
+                               and f.name.lower().endswith((".csv", ".csv.gz")))
+                if not files:
+                    raise DataNotFoundError(f"no .csv or .csv.gz files in directory {p}")
+                for f in files:
+                    add(f, True)
+            else:
+                add(p, False)
+    for want, given in (("trades", trades), ("quotes", quotes), ("book", book)):
         if given is None:
             continue
-        k = tardis_kind(given)
-        if k != kind:
-            raise ParameterError(f"{kind}= was given {given}, whose header is a {k} file")
-        found.append((k, Path(given)))
+        p = Path(given)
+        add(p, False)
+        k = found[-1][0]
+        if k != want and not (want == "book" and k.startswith("book_snapshot_")):
+            raise ParameterError(f"{want}= was given {p}, whose header is a {k} file")
     if not found:
-        raise ParameterError("give path= (a file or a directory) or trades=/quotes=/book=")
-    return found
+        if skipped:
+            raise DataNotFoundError("no loadable Tardis file: " + "; ".join(skipped))
+        raise ParameterError("give path= (a file, a directory or a list of files) or"
+                             " trades=/quotes=/book=")
+    return found, skipped
 
 
-def _infer_instrument(exchange: str, symbol: str, prices: np.ndarray,
-                      report: ValidationReport) -> Instrument:
-    market = TARDIS_EXCHANGES.get(exchange)
-    inst = BINANCE_INSTRUMENTS.get((market, symbol.upper())) if market else None
-    if inst is None:
-        raise ParameterError(f"no known instrument for Tardis exchange {exchange!r} symbol"
-                             f" {symbol!r}; pass instrument=Instrument(...)")
-    tick = inst.tick_size
-    px = prices[np.isfinite(prices)]
-    # the venue's tick today, or the coarsest finer power of ten that every price sits on
-    while tick > 1e-8 and len(px):
-        q = px / tick
-        if np.all(np.abs(q - np.rint(q)) <= 1e-6):
-            break
-        tick = round(tick / 10, 12)
-    if tick != inst.tick_size:
-        report.notes.append(f"prices are not all on {inst.instrument_id}'s current tick"
-                            f" {inst.tick_size}: tick_size {tick} inferred from the data")
-        inst = Instrument(inst.instrument_id, tick, inst.lot_size, inst.currency,
-                          inst.maker_fee_bps, inst.taker_fee_bps, inst.multiplier, inst.inverse)
-    return inst
+# --------------------------------------------------------------------------- checks
+def _err(t: Table, r: int, msg: str, col: str, value: Any) -> DataQualityError:
+    return DataQualityError(msg, file=t.file, row=int(t.rows[r]), field=col, value=value)
 
 
-def _check_local_sorted(ts: np.ndarray, file: str) -> None:
-    back = np.flatnonzero(np.diff(ts) < 0)
+def _check_epoch_us(t: Table, col: str) -> None:
+    ts = t.num[col]
+    if ts.min() >= _US_MIN and ts.max() <= _US_MAX:
+        return
+    r = int(np.flatnonzero((ts < _US_MIN) | (ts > _US_MAX))[0])
+    v = int(ts[r])
+    if 10**11 <= v < _US_MIN:
+        unit = "the unit looks like milliseconds (Tardis writes microseconds)"
+    elif 10**8 <= v < 10**11:
+        unit = "the unit looks like seconds (Tardis writes microseconds)"
+    elif v > _US_MAX and v >= 10**17:
+        unit = "the unit looks like nanoseconds (Tardis writes microseconds)"
+    else:
+        unit = "not a microsecond epoch timestamp"
+    raise _err(t, r, f"{col} was {v}, outside 1973-03-03..2262-04-11 in microseconds: {unit}",
+               col, v)
+
+
+def _check_local_sorted(t: Table) -> None:
+    loc = t.num["local_timestamp"]
+    back = np.flatnonzero(loc[1:] < loc[:-1])
     if back.size:
         r = int(back[0]) + 1
-        raise DataQualityError(f"local_timestamp went backwards: {ts[r]} after {ts[r - 1]}"
-                               " (Tardis files are ordered by local_timestamp)",
-                               file=file, row=r, field="local_timestamp", value=int(ts[r]))
+        raise _err(t, r, f"local_timestamp went backwards: {int(loc[r])} after {int(loc[r - 1])}"
+                   " (Tardis writes rows in receive order)", "local_timestamp", int(loc[r]))
 
 
-def _check_amount(q: np.ndarray, file: str, col: str) -> None:
-    bad = ~np.isfinite(q) | (q < 0)
+def _check_px(t: Table, col: str, present: np.ndarray | None = None) -> None:
+    px = t.num[col]
+    bad = ~(px > 0) if present is None else present & ~(px > 0)
+    bad |= np.isinf(px)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise DataQualityError(f"{col} was {q[r]!r}, expected a finite number >= 0",
-                               file=file, row=r, field=col, value=float(q[r]))
+        raise _err(t, r, f"{col} was {float(px[r])!r}, expected a finite number > 0", col,
+                   float(px[r]))
 
 
-def _ticks(inst: Instrument, px: np.ndarray, file: str, col: str) -> np.ndarray:
+def _check_amount(t: Table, col: str, present: np.ndarray | None = None) -> None:
+    q = t.num[col]
+    bad = ~(np.isfinite(q) & (q >= 0))
+    if present is not None:
+        bad &= present
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        v = "" if col in t.null and t.null[col][r] else float(q[r])
+        raise _err(t, r, f"{col} was {v!r}, expected a finite number >= 0", col, v)
+
+
+def _codes(t: Table, col: str, mapping: Mapping[str, int]) -> np.ndarray:
+    codes, values = t.cat[col]
+    lut = np.zeros(len(values), dtype=np.int8)
+    for i, v in enumerate(values):
+        key = v.strip().lower()
+        if key not in mapping:
+            r = int(np.flatnonzero(codes == i)[0])
+            raise _err(t, r, f"{col} was {v!r}, expected one of {sorted(mapping)}", col, v)
+        lut[i] = mapping[key]
+    return lut[codes]
+
+
+def _one_value(t: Table, col: str, symbol: str | None, report: ValidationReport) -> str:
+    """The single exchange (or symbol) of a file; ``symbol=`` selects one of several."""
+    codes, values = t.cat[col]
+    used = np.unique(codes)
+    if col == "symbol" and symbol is not None:
+        want = [i for i, v in enumerate(values) if v.strip().upper() == symbol.strip().upper()]
+        keep = np.isin(codes, want)
+        if not keep.all():
+            others = sorted({values[i] for i in used} - {values[i] for i in want})
+            r = int(np.flatnonzero(~keep)[0])
+            report.drop(f"row of another symbol than symbol={symbol!r} ({', '.join(others)})",
+                        t.file, int(t.rows[r]), int(np.count_nonzero(~keep)))
+            t.take(keep)
+        return symbol.strip().upper()
+    if len(used) > 1:
+        first = values[codes[0]]
+        r = int(np.flatnonzero(codes != codes[0])[0])
+        hint = " (pass symbol= to load one of them)" if col == "symbol" else ""
+        raise _err(t, r, f"{col} changes from {first!r} to {values[codes[r]]!r}: one instrument"
+                   f" per load{hint}", col, values[codes[r]])
+    return values[codes[0]].strip()
+
+
+def _validate(t: Table, report: ValidationReport) -> None:
+    """Check a file's cells (raise on bad values, count-and-drop duplicates)."""
+    _check_epoch_us(t, "timestamp")
+    _check_epoch_us(t, "local_timestamp")
+    _check_local_sorted(t)
+    if t.kind in ("trades", "book"):
+        _check_px(t, "price")
+        _check_amount(t, "amount")
+        t.num["side"] = _codes(t, "side", _TRADE_SIDES if t.kind == "trades" else _BOOK_SIDES)
+    if t.kind == "trades":
+        t.num["seq"] = _io.numeric_ids(t.ids)
+        dup = _io.duplicated_ids(t.ids, t.num["seq"])
+        if dup.any():
+            report.drop("trade with the id of an earlier trade of the file (a repeated print)",
+                        t.file, int(t.rows[np.flatnonzero(dup)[0]]), int(dup.sum()))
+            t.take(~dup)
+    elif t.kind == "quotes":
+        for pc_, qc in (("bid_price", "bid_amount"), ("ask_price", "ask_amount")):
+            present = ~t.null.get(pc_, np.zeros(t.n, dtype=bool))
+            _check_px(t, pc_, present)
+            _check_amount(t, qc, present)
+    elif t.kind == "book":
+        snap = _codes(t, "is_snapshot", {"true": 1, "false": 0})
+        t.num["is_snapshot"] = snap.astype(bool)
+    else:
+        for c in _io.columns_of(t.kind)[4::2]:  # the price column of each level
+            a = c.replace(".price", ".amount")
+            pnull = t.null.get(c, np.zeros(t.n, dtype=bool))
+            anull = t.null.get(a, np.zeros(t.n, dtype=bool))
+            odd = pnull != anull
+            if odd.any():
+                r = int(np.flatnonzero(odd)[0])
+                col = a if anull[r] else c
+                raise _err(t, r, f"{col} is empty but {c if col == a else a} is not: a missing"
+                           " level has both cells empty", col, "")
+            _check_px(t, c, ~pnull)
+            _check_amount(t, a, ~pnull)
+
+
+# --------------------------------------------------------------------------- instrument
+def _grids(tables: list[Table]) -> tuple[GridGuess | None, GridGuess | None]:
+    px, qty = [], []
+    for t in tables:
+        if t.kind in ("trades", "book"):
+            px.append(t.num["price"])
+            qty.append(t.num["amount"])
+        else:
+            cols = _io.columns_of(t.kind)[4:]
+            for c in cols:
+                v = t.num[c]
+                (px if c.endswith("price") else qty).append(v[~np.isnan(v)])
+    src = "the Tardis files"
+    out = []
+    for vals, what in ((px, "prices"), (qty, "amounts")):
+        v = np.unique(np.concatenate(vals)) if vals else np.zeros(0)
+        v = v[v > 0]
+        out.append(infer_step(v, what=what, source=src) if len(v) else None)
+    return out[0], out[1]
+
+
+def _instrument(instrument, tables: list[Table], exch: str, sym: str,
+                report: ValidationReport) -> Instrument:
+    iid, venue, market = tardis_instrument_id(exch, sym)
+    pg = lg = None
+    if not isinstance(instrument, (Instrument, str)):
+        try:
+            pg, lg = _grids(tables)
+        except DataQualityError as exc:
+            raise DataQualityError(str(exc), file=tables[0].file, field=exc.field,
+                                   value=exc.value) from None
+    known: dict[str, Any] = {}
+    if market is not None:
+        report.infer("market", market, f"Tardis exchange id {exch!r}", "certain")
+    if market == "coinm":
+        known = {"currency": "USD", "inverse": True, "multiplier": _coinm_contract_usd(sym),
+                 "inverse_basis": "Binance COIN-M contracts are coin-margined (inverse)",
+                 "multiplier_basis": "Binance COIN-M contract size: BTC 100 USD, every other"
+                                     " coin 10 USD (Binance contract specifications)"}
+    return resolve(instrument, instrument_id=iid, report=report, price_grid=pg, lot_grid=lg,
+                   venue=venue, market=market, known=known)
+
+
+def _ticks(inst: Instrument, t: Table, px: np.ndarray, col: str) -> np.ndarray:
     try:
-        return inst.to_ticks(px, field=col, file=file)
+        return inst.to_ticks(px, field=col, file=t.file)
     except DataQualityError as exc:
-        raise DataQualityError(str(exc).split("] ", 1)[-1], file=file, row=exc.row, field=col,
-                               value=exc.value) from None
+        r = exc.row if exc.row is not None else 0
+        raise _err(t, r, str(exc).split("] ", 1)[-1], col, exc.value) from None
 
 
-def _side(text: np.ndarray, file: str, mapping: dict[str, int]) -> np.ndarray:
-    vals, inv = np.unique(text.astype(str), return_inverse=True)
-    codes = np.empty(len(vals), dtype=np.int8)
-    for i, v in enumerate(vals):
-        if v not in mapping:
-            r = int(np.flatnonzero(inv == i)[0])
-            raise DataQualityError(f"side was {v!r}, expected one of {sorted(mapping)}",
-                                   file=file, row=r, field="side", value=v)
-        codes[i] = mapping[v]
-    return codes[inv]
+# --------------------------------------------------------------------------- events
+def _trade_events(t: Table, inst: Instrument) -> np.ndarray:
+    ev = empty_events(t.n)
+    ev["kind"], ev["flags"] = EventKind.TRADE, EventFlag.LAST
+    ev["ts_exch"], ev["ts_local"] = t.num["timestamp"] * _US, t.num["local_timestamp"] * _US
+    ev["px_tick"] = _ticks(inst, t, t.num["price"], "price")
+    ev["qty"], ev["side"], ev["seq"] = t.num["amount"], t.num["side"], t.num["seq"]
+    return ev
 
 
-def load_tardis(path: str | Path | None = None, *, trades: str | Path | None = None,
-                quotes: str | Path | None = None, book: str | Path | None = None,
-                instrument: Instrument | None = None) -> MarketData:
-    """Load Tardis.dev normalised CSV files (trades, quotes, incremental_book_L2) as events.
+def _quote_events(t: Table, inst: Instrument, report: ValidationReport) -> tuple[np.ndarray, int, int]:
+    n = t.n
+    ev = empty_events(2 * n)
+    ev["kind"] = EventKind.QUOTE
+    ev["ts_exch"] = np.repeat(t.num["timestamp"] * _US, 2)
+    ev["ts_local"] = np.repeat(t.num["local_timestamp"] * _US, 2)
+    ev["side"][0::2], ev["side"][1::2] = Side.BUY, Side.SELL
+    ev["flags"][1::2] = EventFlag.LAST
+    keep = np.ones(2 * n, dtype=bool)
+    for k, (pc_, qc) in enumerate((("bid_price", "bid_amount"), ("ask_price", "ask_amount"))):
+        empty = t.null.get(pc_, np.zeros(n, dtype=bool))
+        if empty.any():
+            report.drop(f"quote with an empty {pc_[:3]} side", t.file,
+                        int(t.rows[np.flatnonzero(empty)[0]]), int(empty.sum()))
+        ev["px_tick"][k::2] = _ticks(inst, t, np.where(empty, inst.tick_size, t.num[pc_]), pc_)
+        ev["qty"][k::2] = np.where(empty, 0.0, t.num[qc])
+        keep[k::2] = ~empty
+    both = keep[0::2] & keep[1::2]
+    b, a = ev["px_tick"][0::2][both], ev["px_tick"][1::2][both]
+    ev["flags"][0::2] |= np.where(keep[1::2], 0, EventFlag.LAST).astype(ev["flags"].dtype)
+    return ev[keep], int(np.count_nonzero(b > a)), int(np.count_nonzero(b == a))
+
+
+def _book_events(t: Table, inst: Instrument) -> np.ndarray:
+    """DEPTH/SNAPSHOT rows of an incremental_book_L2 file, a CLEAR before each snapshot run."""
+    ts, loc = t.num["timestamp"] * _US, t.num["local_timestamp"] * _US
+    snap = t.num["is_snapshot"]
+    n = t.n
+    run_start = snap & np.concatenate([[True], ~snap[:-1]])
+    # LAST: final row of each group of consecutive rows with equal local time and kind
+    new_group = np.concatenate([(loc[1:] != loc[:-1]) | (snap[1:] != snap[:-1]), [True]])
+    ev = empty_events(n)
+    ev["kind"] = np.where(snap, EventKind.SNAPSHOT, EventKind.DEPTH)
+    ev["flags"] = np.where(snap, EventFlag.SNAPSHOT, 0) | np.where(new_group, EventFlag.LAST, 0)
+    ev["ts_exch"], ev["ts_local"] = ts, loc
+    ev["side"], ev["qty"] = t.num["side"], t.num["amount"]
+    ev["px_tick"] = _ticks(inst, t, t.num["price"], "price")
+    starts = np.flatnonzero(run_start)
+    clear = empty_events(len(starts))
+    clear["kind"], clear["flags"] = EventKind.CLEAR, EventFlag.SNAPSHOT
+    clear["ts_exch"], clear["ts_local"] = ts[starts], loc[starts]
+    return np.insert(ev, starts, clear)
+
+
+def _snapshot_events(t: Table, inst: Instrument, report: ValidationReport) -> np.ndarray:
+    """Per row: a CLEAR, then its bid levels best first, then its ask levels (LAST on the last).
+
+    The events are laid out with one vectorised pass per level column (memory
+    O(rows), not O(rows x levels x event size)).
+    """
+    n = t.n
+    depth = int(t.kind.rsplit("_", 1)[1])
+    cols = [(f"{s}[{i}].price", f"{s}[{i}].amount", side)
+            for s, side in (("bids", Side.BUY), ("asks", Side.SELL)) for i in range(depth)]
+    use = []
+    for pc_, qc, side in cols:
+        present = ~t.null.get(pc_, np.zeros(n, dtype=bool))
+        zero = present & (t.num[qc] == 0)
+        if zero.any():
+            report.drop("book snapshot level with a zero amount", t.file,
+                        int(t.rows[np.flatnonzero(zero)[0]]), int(zero.sum()))
+            present &= ~zero
+        use.append(present)
+    per_row = 1 + np.sum(use, axis=0, dtype=np.int64) if use else np.ones(n, dtype=np.int64)
+    start = np.concatenate([[0], np.cumsum(per_row)[:-1]])
+    ev = empty_events(int(per_row.sum()))
+    ev["kind"], ev["flags"] = EventKind.SNAPSHOT, EventFlag.SNAPSHOT
+    ts, loc = t.num["timestamp"] * _US, t.num["local_timestamp"] * _US
+    ev["kind"][start] = EventKind.CLEAR
+    ev["ts_exch"] = np.repeat(ts, per_row)
+    ev["ts_local"] = np.repeat(loc, per_row)
+    pos = start + 1
+    for (pc_, qc, side), present in zip(cols, use):
+        at = pos[present]
+        ev["side"][at] = side
+        ev["px_tick"][at] = _ticks(inst, t, np.where(present, t.num[pc_], inst.tick_size),
+                                   pc_)[present]
+        ev["qty"][at] = t.num[qc][present]
+        pos = pos + present
+    ev["flags"][start + per_row - 1] |= EventFlag.LAST
+    return ev
+
+
+# --------------------------------------------------------------------------- loader
+def load_tardis(path: str | Path | Sequence[str | Path] | None = None, *,
+                trades: str | Path | None = None, quotes: str | Path | None = None,
+                book: str | Path | None = None,
+                instrument: Instrument | str | Mapping[str, Any] | None = None,
+                symbol: str | None = None) -> MarketData:
+    """Load Tardis.dev normalised CSV files (trades, quotes, incremental_book_L2, book snapshots).
 
     Parameters
     ----------
     path
-        A CSV file or a directory; each file's kind is told by its header, and a
-        directory loads every ``*.csv`` in it.
+        A CSV file (plain or gzip, told by the magic bytes, not the name), a
+        directory (every ``*.csv`` and ``*.csv.gz`` in it) or a list of files. Each
+        file's kind is told by its header (:func:`tardis_kind`).
     trades, quotes, book
-        Files of that kind, given explicitly (checked against their header).
+        Files of that kind, given explicitly (checked against their header);
+        ``book`` takes an incremental_book_L2 or a book_snapshot file.
     instrument
-        The instrument; inferred when None from ``exchange`` and ``symbol``
-        (``binance-futures``/``BTCUSDT`` -> ``BTCUSDT-PERP.BINANCE``, ...). When the
-        prices do not all sit on the venue's current tick (Binance USD-M quoted 0.01
-        in 2020, 0.1 since), the coarsest finer power of ten that fits is used and
-        noted in the report.
+        An :class:`Instrument`, a registry id (``"BTCUSDT-PERP.BINANCE"``), a dict of
+        overrides (``{"tick_size": 0.5}``) or None: then the id comes from the
+        ``exchange`` and ``symbol`` columns (:func:`tardis_instrument_id`) and
+        :func:`qlib.data.instruments.resolve` completes it: registry facts when it
+        knows the id (its tick replaced by the data's grid when prices lie off it:
+        Binance USD-M BTCUSDT quoted 0.01 in 2020, 0.1 since), else the tick and lot
+        inferred from the distinct prices and amounts
+        (:func:`qlib.data.infer.infer_step`), and the venue's default fees
+        (assumed). Binance markets come from the exchange id (``binance`` spot,
+        ``binance-futures`` USD-M, ``binance-delivery`` COIN-M: inverse, USD, a
+        contract of 100 USD for BTC and 10 USD for other coins). Everything
+        inferred is in ``report.inferred``.
+    symbol
+        Load only this symbol's rows of files that hold several (Tardis's grouped
+        downloads); the other rows are counted in ``report.drops``.
 
     Returns
     -------
@@ -241,15 +503,19 @@ def load_tardis(path: str | Path | None = None, *, trades: str | Path | None = N
         1000`` (ns):
 
         * trades: ``TRADE``, ``side`` the aggressor (``buy``/``sell``, ``unknown`` ->
-          ``Side.NONE``), ``seq`` the numeric trade id (-1 when not an integer),
-          flag ``LAST``.
-        * quotes: two ``QUOTE`` per row, bid then ask (``LAST``); a side with an
-          empty price is left out and counted in ``report.drops``.
+          ``Side.NONE``), ``seq`` the numeric trade id (-1 when not an integer of
+          at most 18 digits), flag ``LAST``.
+        * quotes: two ``QUOTE`` per row, bid then ask (``LAST`` on the row's last);
+          a side with an empty price is left out and counted in ``report.drops``.
         * incremental_book_L2: ``DEPTH`` rows with absolute ``amount`` (0 removes
           the level); each run of ``is_snapshot=true`` rows becomes a ``CLEAR``
           (``Side.NONE``) and ``SNAPSHOT`` rows flagged ``SNAPSHOT``. ``LAST`` marks
           the final row of each group of consecutive rows sharing ``local_timestamp``
           and ``is_snapshot`` (one Tardis update message).
+        * book_snapshot_N: per row (one whole top-N book), a ``CLEAR`` (``Side.NONE``)
+          and one ``SNAPSHOT`` per present level, bids best first then asks best
+          first, all flagged ``SNAPSHOT``, the row's last flagged ``LAST``: the
+          rebuilt book after each row is exactly that row.
 
         Files are merged with a stable sort on exchange ``timestamp`` (ties keep
         book, trades, quotes order, then file order, then row order).
@@ -257,106 +523,107 @@ def load_tardis(path: str | Path | None = None, *, trades: str | Path | None = N
     Raises
     ------
     DataNotFoundError
-        A file does not exist; a directory holds no CSV.
+        A file does not exist; a directory holds no ``.csv``/``.csv.gz``.
     DataQualityError
-        Unknown header or missing column, an empty or non-numeric cell, a negative
-        or non-finite amount, an unknown side, ``local_timestamp`` going backwards
-        inside a file (Tardis orders rows by it), an off-grid price, two symbols.
-        The message names file, row (0-based data row), field and value.
+        The message names file, row (0-based data row after the header), field and
+        value: an unknown header or missing column; a row that does not parse
+        (wrong field count, invalid UTF-8, a non-numeric or empty number); a
+        corrupt or truncated gzip stream (row = complete rows before it); see
+        "Data quirks" for the rest.
     ParameterError
-        No input given, a file given under the wrong kind, or no known instrument.
+        No input given, a file given under the wrong kind, a liquidations file
+        given explicitly, an unknown registry id or override field.
 
     Notes
     -----
+    **Data quirks** (what happens to each; nothing is dropped silently):
+
+    ==================================================  ======================================
+    case                                                outcome
+    ==================================================  ======================================
+    gzip file (any name), plain CSV (any name)          loaded (magic bytes ``1f 8b`` decide)
+    UTF-8 BOM; fully quoted fields; CRLF line ends      loaded (pyarrow's reader handles them)
+    extra column not in the format                      ignored; named in ``report.notes``
+    columns in another order                            loaded (read by name)
+    timestamp below 1e14 (before 1973 in µs)            raise: names the unit it looks like
+                                                        (ms, s); above 2262 in µs: raise (ns?)
+    price <= 0, ``nan``, ``inf``                        raise
+    amount < 0 or non-finite                            raise
+    two exchanges in one load                           raise, naming both
+    two symbols in a file (or across files)             raise naming both, unless ``symbol=``:
+                                                        other symbols' rows counted, dropped
+    trade id equal to an earlier trade's in the file    counted and dropped (``report.drops``)
+    ``local_timestamp`` going backwards in a file       raise (Tardis writes receive order)
+    exchange ``timestamp`` below an earlier row's       kept; counted in ``out_of_order_rows``;
+                                                        the merge moves it into time order
+    quote side with an empty price                      that side dropped and counted
+    snapshot level: both cells empty                    no level (a shallower book)
+    snapshot level: one of price/amount empty           raise
+    snapshot level with a zero amount                   that level dropped and counted
+    crossed or locked quote / rebuilt book              kept; counted (``crossed_rows``, ...)
+    ``*_liquidations_*`` file (trades' header)          skipped in a directory (noted); raise
+                                                        when given explicitly
+    other Tardis kind (derivative_ticker, ...)          skipped in a directory (noted); raise
+                                                        when given explicitly
+    ==================================================  ======================================
+
     The report counts quote rows with ``bid > ask`` (crossed) and ``bid == ask``
     (locked), plus the rebuilt L2 book's crossed/locked rows after each ``LAST``
-    row, and, as ``out_of_order_rows``, rows whose exchange ``timestamp`` is below
-    an earlier row's of the same file: Tardis orders by receive time, so the merge
-    moves them into exchange-time order.
+    row. Millisecond timestamps are refused rather than converted: a file whose
+    unit is not the format's is not a Tardis file, and a guess would be silent
+    when only some rows are affected.
     """
-    if instrument is not None and not isinstance(instrument, Instrument):
-        raise ParameterError(f"instrument must be an Instrument, was {type(instrument).__name__}")
-    found = _resolve(path, trades, quotes, book)
-    report = ValidationReport("tardis", files=[str(f) for _, f in found])
-    tables = []
+    found, skipped = _files_of(path, trades, quotes, book)
+    report = ValidationReport("tardis", files=[str(f) for _, f, _ in found])
+    report.notes += skipped
+    tables: list[Table] = []
     exch_sym: tuple[str, str] | None = None
-    out_of_order = 0
-    for kind, f in found:
-        name = str(f)
-        t = _read(f, kind)
-        n = len(t["timestamp"])
-        report.rows_read += n
-        if n == 0:
+    for kind, f, header in found:
+        t = _io.read_table(f, kind, header)
+        report.rows_read += t.n
+        if t.extra:
+            report.notes.append(f"{t.file}: column(s) {t.extra} are not part of the Tardis"
+                                f" {kind} format and were ignored")
+        if t.n == 0:
             continue
-        _check_local_sorted(t["local_timestamp"], name)
-        out_of_order += int(np.count_nonzero(
-            t["timestamp"] < np.maximum.accumulate(t["timestamp"])))
-        for col in ("exchange", "symbol"):
-            vals = np.unique(t[col])
-            if len(vals) > 1:
-                r = int(np.flatnonzero(t[col] != t[col][0])[0])
-                raise DataQualityError(f"{col} changes from {t[col][0]!r} to {t[col][r]!r}:"
-                                       " one instrument per load", file=name, row=r, field=col,
-                                       value=t[col][r])
-        es = (str(t["exchange"][0]), str(t["symbol"][0]))
+        es = (_one_value(t, "exchange", None, report), _one_value(t, "symbol", symbol, report))
+        if t.n == 0:
+            continue
         if exch_sym is not None and es != exch_sym:
-            raise DataQualityError(f"exchange/symbol {es} differs from {exch_sym} of the"
-                                   " files before", file=name, row=0, field="symbol", value=es[1])
+            col = "exchange" if es[0] != exch_sym[0] else "symbol"
+            v = es[0] if col == "exchange" else es[1]
+            raise DataQualityError(f"{col} {v!r} differs from {exch_sym} of the files before:"
+                                   " one instrument per load", file=t.file, row=int(t.rows[0]),
+                                   field=col, value=v)
         exch_sym = es
-        tables.append((kind, name, t))
+        _validate(t, report)
+        tables.append(t)
     if not tables:
-        raise DataQualityError("no data rows in any file", file=report.files[0], row=0,
-                               field="timestamp", value=None)
-    if instrument is None:
-        allpx = np.concatenate([t[c] for k, _, t in tables for c in
-                                (("bid_price", "ask_price") if k == "quotes" else ("price",))])
-        instrument = _infer_instrument(exch_sym[0], exch_sym[1], allpx, report)
-    inst = instrument
+        what = f" of symbol {symbol!r}" if symbol is not None else ""
+        raise DataQualityError(f"no data rows{what} in any file", file=report.files[0], row=0,
+                               field="symbol" if symbol is not None else "timestamp", value=None)
+    inst = _instrument(instrument, tables, exch_sym[0], exch_sym[1], report)
 
     pieces, prio = [], []
-    crossed_q = locked_q = 0
-    for kind, name, t in tables:
-        ts, loc = t["timestamp"] * _US, t["local_timestamp"] * _US
-        if kind == "trades":
-            _check_amount(t["amount"], name, "amount")
-            ev = empty_events(len(ts))
-            ev["kind"], ev["flags"] = EventKind.TRADE, EventFlag.LAST
-            ev["ts_exch"], ev["ts_local"] = ts, loc
-            ev["px_tick"] = _ticks(inst, t["price"], name, "price")
-            ev["qty"] = t["amount"]
-            ev["side"] = _side(t["side"], name, {"buy": Side.BUY, "sell": Side.SELL,
-                                                 "unknown": Side.NONE})
-            ids = np.char.isdigit(t["id"].astype(str))
-            ev["seq"] = np.where(ids, np.where(ids, t["id"], "-1").astype(np.int64), -1)
-        elif kind == "quotes":
-            n = len(ts)
-            ev = empty_events(2 * n)
-            ev["kind"] = EventKind.QUOTE
-            ev["ts_exch"], ev["ts_local"] = np.repeat(ts, 2), np.repeat(loc, 2)
-            ev["side"][0::2], ev["side"][1::2] = Side.BUY, Side.SELL
-            ev["flags"][1::2] = EventFlag.LAST
-            keep = np.ones(2 * n, dtype=bool)
-            for k, (pc, qc) in enumerate((("bid_price", "bid_amount"), ("ask_price", "ask_amount"))):
-                px, q = t[pc].astype(np.float64), t[qc].astype(np.float64)
-                empty = np.isnan(px)
-                if empty.any():
-                    report.drop(f"quote with an empty {pc[:3]} side", name,
-                                int(np.flatnonzero(empty)[0]), int(empty.sum()))
-                _check_amount(np.where(empty, 0.0, q), name, qc)
-                ev["px_tick"][k::2] = _ticks(inst, np.where(empty, 0.0, px), name, pc)
-                ev["qty"][k::2] = np.where(empty, 0.0, q)
-                keep[k::2] = ~empty
-            both = keep[0::2] & keep[1::2]
-            b, a = ev["px_tick"][0::2][both], ev["px_tick"][1::2][both]
-            crossed_q += int(np.count_nonzero(b > a))
-            locked_q += int(np.count_nonzero(b == a))
-            ev = ev[keep]
+    crossed_q = locked_q = out_of_order = 0
+    for t in tables:
+        ts = t.num["timestamp"]
+        out_of_order += int(np.count_nonzero(ts < np.maximum.accumulate(ts)))
+        if t.kind == "trades":
+            ev, p = _trade_events(t, inst), _TRADES
+        elif t.kind == "quotes":
+            ev, c, lk = _quote_events(t, inst, report)
+            crossed_q, locked_q, p = crossed_q + c, locked_q + lk, _QUOTES
+        elif t.kind == "book":
+            ev, p = _book_events(t, inst), _BOOK
         else:
-            ev = _book_events(t, ts, loc, inst, name)
+            ev, p = _snapshot_events(t, inst, report), _BOOK
         pieces.append(ev)
-        prio.append(np.full(len(ev), _ORDER.index(kind)))
+        prio.append(np.full(len(ev), p, dtype=np.int8))
     allev = np.concatenate(pieces)
-    events = allev[np.lexsort((np.arange(len(allev)), np.concatenate(prio), allev["ts_exch"]))]
+    order = np.lexsort((np.concatenate(prio), allev["ts_exch"])) if len(pieces) > 1 \
+        else np.argsort(allev["ts_exch"], kind="stable")
+    events = allev[order]
     check_events(events, report)
     report.out_of_order_rows = out_of_order
     from qlib.book import count_crossed  # noqa: PLC0415 - see _BOOK_IMPORT_NOTE
@@ -371,34 +638,6 @@ def load_tardis(path: str | Path | None = None, *, trades: str | Path | None = N
     lat = events["ts_local"] - events["ts_exch"]
     report.notes.append(f"median local minus exchange time: {np.median(lat) / 1e6:.1f} ms")
     provenance = {"loader": "qlib.data.tardis.load_tardis", "files": report.files,
-                  "kinds": [k for k, _ in found], "exchange": exch_sym[0], "symbol": exch_sym[1]}
+                  "kinds": [k for k, _, _ in found], "exchange": exch_sym[0],
+                  "symbol": exch_sym[1], "instrument_id": inst.instrument_id}
     return MarketData(events, inst, report, provenance)
-
-
-def _book_events(t: dict, ts: np.ndarray, loc: np.ndarray, inst: Instrument,
-                 name: str) -> np.ndarray:
-    """DEPTH/SNAPSHOT rows of an incremental_book_L2 file, a CLEAR before each snapshot run."""
-    _check_amount(t["amount"], name, "amount")
-    snap_txt = np.char.lower(t["is_snapshot"].astype(str))
-    bad = ~np.isin(snap_txt, ["true", "false"])
-    if bad.any():
-        r = int(np.flatnonzero(bad)[0])
-        raise DataQualityError(f"is_snapshot was {t['is_snapshot'][r]!r}, expected true/false",
-                               file=name, row=r, field="is_snapshot", value=t["is_snapshot"][r])
-    snap = snap_txt == "true"
-    n = len(ts)
-    side = _side(t["side"], name, {"bid": Side.BUY, "ask": Side.SELL})
-    px = _ticks(inst, t["price"], name, "price")
-    run_start = snap & np.concatenate([[True], ~snap[:-1]])
-    # LAST: final row of each group of consecutive rows with equal local time and kind
-    new_group = np.concatenate([(loc[1:] != loc[:-1]) | (snap[1:] != snap[:-1]), [True]])
-    ev = empty_events(n)
-    ev["kind"] = np.where(snap, EventKind.SNAPSHOT, EventKind.DEPTH)
-    ev["flags"] = np.where(snap, EventFlag.SNAPSHOT, 0) | np.where(new_group, EventFlag.LAST, 0)
-    ev["ts_exch"], ev["ts_local"] = ts, loc
-    ev["side"], ev["px_tick"], ev["qty"] = side, px, t["amount"]
-    starts = np.flatnonzero(run_start)
-    clear = empty_events(len(starts))
-    clear["kind"], clear["flags"] = EventKind.CLEAR, EventFlag.SNAPSHOT
-    clear["ts_exch"], clear["ts_local"] = ts[starts], loc[starts]
-    return np.insert(ev, starts, clear)

@@ -300,13 +300,14 @@ def tcsv(tmp_path: Path, body: str, header: str = TRADES, name="t.csv") -> Path:
     return p
 
 
-GOOD = ("binance-futures,BTCUSDT,1000,1100,1,buy,100.1,1\n"
-        "binance-futures,BTCUSDT,2000,2100,2,sell,100.0,0.5\n"
-        "binance-futures,BTCUSDT,3000,3100,3,sell,100.0,0.5\n")
+TT = 1_582_329_600_000_000  # 2020-02-22 00:00 UTC in microseconds, as Tardis writes
+GOOD = (f"binance-futures,BTCUSDT,{TT + 1000},{TT + 1100},1,buy,100.1,1\n"
+        f"binance-futures,BTCUSDT,{TT + 2000},{TT + 2100},2,sell,100.0,0.5\n"
+        f"binance-futures,BTCUSDT,{TT + 3000},{TT + 3100},3,sell,100.0,0.5\n")
 
 
 def test_load_tardis_missing_column_raises(tmp_path):
-    p = tcsv(tmp_path, "binance-futures,BTCUSDT,1000,1100,1,buy,100.1\n",
+    p = tcsv(tmp_path, f"binance-futures,BTCUSDT,{TT + 1000},{TT + 1100},1,buy,100.1\n",
              header="exchange,symbol,timestamp,local_timestamp,id,side,price\n")
     with pytest.raises(DataQualityError, match="missing \\['amount'\\]") as ei:
         load_tardis(p)
@@ -322,14 +323,14 @@ def test_load_tardis_non_numeric_amount_raises(tmp_path):
 
 
 def test_load_tardis_non_numeric_timestamp_raises(tmp_path):
-    p = tcsv(tmp_path, GOOD.replace(",3000,", ",3e3x,"))
+    p = tcsv(tmp_path, GOOD.replace(f",{TT + 3000},", ",3e3x,"))
     with pytest.raises(DataQualityError, match="3e3x") as ei:
         load_tardis(p)
     assert_names(ei.value, p, 2, "timestamp")
 
 
 def test_load_tardis_unsorted_local_timestamp_raises(tmp_path):
-    p = tcsv(tmp_path, GOOD.replace(",3100,", ",1050,"))
+    p = tcsv(tmp_path, GOOD.replace(f",{TT + 3100},", f",{TT + 1050},"))
     with pytest.raises(DataQualityError, match="backwards") as ei:
         load_tardis(p)
     assert_names(ei.value, p, 2, "local_timestamp")
@@ -357,7 +358,7 @@ def test_load_tardis_negative_amount_raises(tmp_path):
 
 
 def test_load_tardis_two_symbols_raise(tmp_path):
-    p = tcsv(tmp_path, GOOD.replace("BTCUSDT,3000", "ETHUSDT,3000"))
+    p = tcsv(tmp_path, GOOD.replace(f"BTCUSDT,{TT + 3000}", f"ETHUSDT,{TT + 3000}"))
     with pytest.raises(DataQualityError, match="ETHUSDT") as ei:
         load_tardis(p)
     assert_names(ei.value, p, 2, "symbol")
@@ -365,7 +366,8 @@ def test_load_tardis_two_symbols_raise(tmp_path):
 
 def test_load_tardis_bad_is_snapshot_raises(tmp_path):
     header = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
-    p = tcsv(tmp_path, "binance-futures,BTCUSDT,1000,1100,maybe,bid,100.0,1\n", header=header)
+    p = tcsv(tmp_path, f"binance-futures,BTCUSDT,{TT + 1000},{TT + 1100},maybe,bid,100.0,1\n",
+             header=header)
     with pytest.raises(DataQualityError, match="maybe") as ei:
         load_tardis(p)
     assert_names(ei.value, p, 0, "is_snapshot")

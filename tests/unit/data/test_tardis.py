@@ -17,6 +17,7 @@ from qlib.instrument import Instrument
 SET = "tardis-binance-futures-btcusdt-2020-02-22"
 
 BOOK_HEADER = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n"
+T0 = 1_582_329_600_000_000  # 2020-02-22 00:00 UTC in microseconds, as Tardis writes
 
 
 def _book_csv(tmp_path: Path, rows: list[str], name: str = "book.csv") -> Path:
@@ -26,7 +27,9 @@ def _book_csv(tmp_path: Path, rows: list[str], name: str = "book.csv") -> Path:
 
 
 def _row(ts: int, loc: int, snap: bool, side: str, px: str, amt: str) -> str:
-    return f"binance-futures,BTCUSDT,{ts},{loc},{'true' if snap else 'false'},{side},{px},{amt}"
+    """A book row; ``ts`` and ``loc`` are microseconds after :data:`T0`."""
+    return (f"binance-futures,BTCUSDT,{T0 + ts},{T0 + loc},{'true' if snap else 'false'},{side},"
+            f"{px},{amt}")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +63,9 @@ def test_load_tardis_real_timestamps_are_ns_and_merged_in_order(real):
 def test_load_tardis_real_infers_2020_tick_and_quotes_pair_up(real):
     assert real.instrument.instrument_id == "BTCUSDT-PERP.BINANCE"
     assert real.instrument.tick_size == 0.01
-    assert any("inferred from the data" in n for n in real.report.notes)
+    tick = [i for i in real.report.inferred if i.fact == "tick_size"]
+    assert len(tick) == 1 and tick[0].value == 0.01 and "off the registry's tick" in tick[0].basis
+    assert real.instrument.lot_size == 0.001 and real.instrument.taker_fee_bps == 5.0
     q = real.events[real.events["kind"] == EventKind.QUOTE]
     assert (q["side"][0::2] == Side.BUY).all() and (q["side"][1::2] == Side.SELL).all()
     assert (q["flags"][1::2] & EventFlag.LAST).all()
@@ -104,7 +109,7 @@ def test_load_tardis_book_snapshot_runs_become_clear_and_snapshot(tmp_path):
     last = (ev["flags"] & EventFlag.LAST) != 0
     assert np.flatnonzero(last).tolist() == [3, 5, 6, 9]
     assert (ev["flags"][[0, 1, 7]] & EventFlag.SNAPSHOT).all()
-    assert ev["ts_exch"][0] == 1000 * 1000 and ev["ts_local"][4] == 2100 * 1000
+    assert ev["ts_exch"][0] == (T0 + 1000) * 1000 and ev["ts_local"][4] == (T0 + 2100) * 1000
     df = bbo(md)
     assert df[["bid_px", "ask_px"]].values.tolist() == [[9680.0, 9680.5], [9679.5, 9680.1],
                                                          [9679.5, 9680.5], [9700.0, 9701.0]]
@@ -123,9 +128,9 @@ def test_load_tardis_book_crossed_update_is_counted(tmp_path):
 def test_load_tardis_quote_with_empty_side_is_dropped_and_counted(tmp_path):
     p = tmp_path / "q.csv"
     p.write_text("exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"
-                 "binance-futures,BTCUSDT,1000,1100,1.0,100.1,100.0,2.0\n"
-                 "binance-futures,BTCUSDT,2000,2100,,,100.0,2.0\n"
-                 "binance-futures,BTCUSDT,3000,3100,1.0,100.0,100.0,2.0\n")
+                 f"binance-futures,BTCUSDT,{T0 + 1000},{T0 + 1100},1.0,100.1,100.0,2.0\n"
+                 f"binance-futures,BTCUSDT,{T0 + 2000},{T0 + 2100},,,100.0,2.0\n"
+                 f"binance-futures,BTCUSDT,{T0 + 3000},{T0 + 3100},1.0,100.0,100.0,2.0\n")
     md = load_tardis(p)
     assert md.report.rows_by_kind == {"QUOTE": 5}
     assert md.report.drops["quote with an empty ask side"].count == 1
@@ -136,9 +141,9 @@ def test_load_tardis_quote_with_empty_side_is_dropped_and_counted(tmp_path):
 def test_load_tardis_exchange_timestamp_out_of_order_is_counted_and_merged(tmp_path):
     p = tmp_path / "t.csv"
     p.write_text("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
-                 "binance-futures,BTCUSDT,2000,3000,1,buy,100.1,1\n"
-                 "binance-futures,BTCUSDT,1000,3001,2,sell,100.0,1\n"
-                 "binance-futures,BTCUSDT,3000,3002,x7,unknown,100.0,1\n")
+                 f"binance-futures,BTCUSDT,{T0 + 2000},{T0 + 3000},1,buy,100.1,1\n"
+                 f"binance-futures,BTCUSDT,{T0 + 1000},{T0 + 3001},2,sell,100.0,1\n"
+                 f"binance-futures,BTCUSDT,{T0 + 3000},{T0 + 3002},x7,unknown,100.0,1\n")
     md = load_tardis(p)
     assert md.report.out_of_order_rows == 1
     assert md.events["seq"].tolist() == [2, 1, -1]
