@@ -23,6 +23,13 @@ which is always safe for a book (levels are exact, only sparser), never coarser.
 Confidence: ``high`` for :math:`n \ge 100`, ``medium`` for :math:`20 \le n < 100`,
 ``low`` below (the decimal step).
 
+Whatever :math:`n`, :attr:`GridGuess.common_step` keeps the gcd itself: every value
+seen lies on it, so a known tick :math:`\delta` holds all the values exactly when
+``common_step`` is a whole multiple of :math:`\delta` (what
+:func:`qlib.data.instruments.resolve` checks a registry tick with; the decimal step
+cannot answer that: three ES prices 4799.00, 4799.25, 4799.50 have decimal step 0.01,
+which is no multiple of 0.25, though all three lie on 0.25).
+
 The same rule gives the lot from quantities.
 """
 
@@ -30,12 +37,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 
-from qlib.errors import DataQualityError
+from qlib.errors import DataQualityError, ParameterError
 
-__all__ = ["GridGuess", "infer_step", "infer_step_scaled", "MIN_DISTINCT_GCD"]
+__all__ = ["GridGuess", "infer_step", "infer_step_scaled", "MIN_DISTINCT_GCD", "UNDEF_PRICE"]
 
 #: Distinct values needed before the gcd (rather than the decimal step) is trusted.
 MIN_DISTINCT_GCD = 20
@@ -47,6 +55,9 @@ MAX_DECIMALS = 12
 #: beyond that; the gcd of a large sample is the gcd of the whole with overwhelming
 #: probability, see the module docstring).
 MAX_DISTINCT = 200_000
+#: The int64 "no price" sentinel of fixed-point feeds (Databento DBN ``UNDEF_PRICE`` =
+#: ``i64::MAX``); :func:`infer_step_scaled` ignores it like a non-positive value.
+UNDEF_PRICE = np.iinfo(np.int64).max
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,12 @@ class GridGuess:
         ``"high"``, ``"medium"`` or ``"low"`` (see the module docstring).
     basis
         One line saying what the guess was made from, for the validation report.
+    common_step
+        The gcd of the values seen, whatever their number: the coarsest step every
+        value lies on. Equal to ``step`` when ``distinct >= MIN_DISTINCT_GCD``;
+        coarser than ``step`` (the decimal step) below that. A known tick holds
+        every value exactly when ``common_step`` is a whole multiple of it
+        (:meth:`holds_values_of`). None only for guesses built by hand.
     """
 
     step: float
@@ -72,6 +89,15 @@ class GridGuess:
     distinct: int
     confidence: str
     basis: str
+    common_step: float | None = None
+
+    def holds_values_of(self, tick: float) -> bool:
+        """Return True when every value the guess was made from is a multiple of ``tick``.
+
+        Uses :attr:`common_step` (``step`` when that is None); the test is exact in
+        decimal arithmetic (see :func:`is_multiple`).
+        """
+        return is_multiple(self.common_step if self.common_step is not None else self.step, tick)
 
 
 def _confidence(n: int) -> str:
@@ -89,17 +115,49 @@ def _distinct(values: np.ndarray) -> np.ndarray:
 
 def _from_integers(m: np.ndarray, d: int, n: int, what: str, source: str) -> GridGuess:
     """The guess from distinct positive integers ``m`` that are values x 10**d."""
+    g = int(np.gcd.reduce(m))
+    common = g / 10**d
     if n >= MIN_DISTINCT_GCD:
-        g = int(np.gcd.reduce(m))
-        step = g / 10**d
-        basis = (f"gcd of {n:,} distinct {what} ({source}): {_fmt(step)}"
-                 f" ({g} x 1e-{d})" if d else f"gcd of {n:,} distinct {what} ({source}): {_fmt(step)}")
+        step = common
+        basis = f"gcd of {n:,} distinct {what} ({source}): {_fmt(step)}"
+        if d:
+            basis += f" ({g} x 1e-{d})"
     else:
-        step = 10.0**-d
+        step = 1.0 / 10**d
         basis = (f"decimal step of {n:,} distinct {what} ({source}): too few values to trust"
-                 f" their gcd, so the finest decimal step 1e-{d} (finer than or equal to the"
-                 " true grid)")
-    return GridGuess(step, d, n, _confidence(n), basis)
+                 f" their gcd ({_fmt(common)}), so the finest decimal step {_fmt(step)} (finer"
+                 " than or equal to the true grid)")
+    return GridGuess(step, d, n, _confidence(n), basis, common)
+
+
+def is_multiple(step: float, tick: float) -> bool:
+    """Return True when ``step`` is a whole multiple (>= 1) of ``tick``, in decimal arithmetic.
+
+    Both are read as the shortest decimal that round-trips their double (``repr``), so
+    ``is_multiple(0.3, 0.1)`` is True although ``0.3 / 0.1`` is 2.9999999999999996 in
+    floating point, and ``is_multiple(61837.64, 1e-8)`` is decided exactly rather than
+    within a relative tolerance that grows with the ratio.
+    """
+    ds, dt = Decimal(repr(float(step))), Decimal(repr(float(tick)))
+    if not (ds.is_finite() and dt.is_finite()) or dt <= 0 or ds < dt:
+        return False
+    return ds % dt == 0
+
+
+def _as_float_array(values: object, what: str, source: str) -> np.ndarray:
+    """Values as a flat float64 array; decimal strings are parsed, bad ones named."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float64, copy=False).ravel()
+    flat = arr.ravel()
+    out = np.empty(flat.shape[0], dtype=np.float64)
+    for i, x in enumerate(flat.tolist()):
+        try:
+            out[i] = float(x.decode() if isinstance(x, bytes) else x)
+        except (TypeError, ValueError):
+            raise DataQualityError(f"{what} value was {x!r}, expected a decimal number ({source})",
+                                   row=i, field=what, value=x) from None
+    return out
 
 
 def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the data") -> GridGuess:
@@ -108,8 +166,9 @@ def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the d
     Parameters
     ----------
     values
-        Values parsed from decimal strings (non-finite and non-positive values are
-        ignored: the loaders report those separately).
+        Values parsed from decimal strings, or the strings themselves (parsed with
+        ``float``). Non-finite and non-positive values are ignored: the loaders
+        report those separately.
     what, source
         Named in :attr:`GridGuess.basis` (``"prices"``, ``"the depth updates"``).
 
@@ -120,8 +179,9 @@ def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the d
     Raises
     ------
     DataQualityError
-        If there is no finite positive value, or the values need more than
-        :data:`MAX_DECIMALS` decimals (not decimal strings, or noise).
+        If there is no finite positive value, a string is not a number, or the values
+        need more than :data:`MAX_DECIMALS` decimals (not decimal strings, or noise);
+        the message names an example value.
 
     Notes
     -----
@@ -130,20 +190,22 @@ def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the d
     exactly when ``d`` decimals write ``v``; the test allows :math:`10^{-6}` absolute
     or :math:`4 \\cdot 10^{-15}` relative, whichever is larger.
     """
-    v = np.asarray(values, dtype=np.float64).ravel()
+    v = _as_float_array(values, what, source)
     v = _distinct(v[np.isfinite(v) & (v > 0)])
     n = int(v.shape[0])
     if n == 0:
         raise DataQualityError(f"no finite positive {what} to infer a grid from ({source})",
                                field=what)
+    off = np.ones(n, dtype=bool)
     for d in range(MAX_DECIMALS + 1):
         x = v * 10.0**d
         if x.max() >= 2.0**62:
-            break
+            break  # beyond int64 (and beyond what a double holds to the last decimal)
         r = np.rint(x)
-        if np.all(np.abs(x - r) <= np.maximum(1e-6, 4e-15 * x)):
+        off = np.abs(x - r) > np.maximum(1e-6, 4e-15 * x)
+        if not off.any():
             return _from_integers(r.astype(np.int64), d, n, what, source)
-    worst = float(v[np.argmax(np.abs(v * 10.0**MAX_DECIMALS - np.rint(v * 10.0**MAX_DECIMALS)))])
+    worst = float(v[int(np.flatnonzero(off)[0])])
     raise DataQualityError(
         f"{what} need more than {MAX_DECIMALS} decimals (for example {worst!r}): not a"
         f" decimal grid ({source})", field=what, value=worst)
@@ -154,27 +216,47 @@ def infer_step_scaled(values: np.ndarray, scale: int, *, what: str = "prices",
     """Infer the grid step of values held as integers in units of ``1 / scale``.
 
     For sources with fixed-point prices: LOBSTER (dollars x 10,000), Databento
-    (units of 1e-9), ITCH (1e-4). ``scale`` must be a power of ten.
+    (units of 1e-9), ITCH (1e-4). ``scale`` must be a power of ten. The result is the
+    one :func:`infer_step` gives on ``values / scale`` (same step, decimals,
+    confidence), without a float pass.
 
     Parameters
     ----------
     values
-        Integer values (non-positive ones are ignored).
+        Integer values; an integral float array is accepted. Non-positive values and
+        :data:`UNDEF_PRICE` (Databento's null price) are ignored.
     scale
-        Units per whole currency unit (``10_000`` for LOBSTER).
+        Units per whole currency unit (``10_000`` for LOBSTER, ``1_000_000_000`` for
+        Databento).
     what, source
         Named in the basis.
 
     Raises
     ------
+    ParameterError
+        If ``scale`` is not a positive power of ten.
     DataQualityError
-        If no positive value is present.
+        If no positive value is present, or a float value is not a whole number.
     """
-    d_max = round(math.log10(scale))
-    if scale <= 0 or 10**d_max != scale:
-        raise ValueError(f"scale must be a power of ten, was {scale!r}")
-    m = np.asarray(values, dtype=np.int64).ravel()
-    m = _distinct(m[m > 0])
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale <= 0 \
+            or 10 ** round(math.log10(scale)) != scale:
+        raise ParameterError(f"scale must be a positive power of ten (an int), was {scale!r}")
+    d_max = round(math.log10(int(scale)))
+    arr = np.asarray(values).ravel()
+    if arr.dtype.kind == "f":
+        bad = ~np.isfinite(arr) | (arr != np.rint(arr))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            x = float(arr[i])
+            raise DataQualityError(f"{what} value was {x!r}, expected a whole number of"
+                                   f" 1/{int(scale)} units ({source})", row=i, field=what, value=x)
+    elif arr.dtype.kind not in "iu":
+        raise DataQualityError(f"{what} must be integers of 1/{int(scale)} units, the array was"
+                               f" of dtype {str(arr.dtype)} ({source})", field=what)
+    if arr.dtype.kind == "u":
+        arr = arr[arr < np.uint64(UNDEF_PRICE)]
+    m = arr.astype(np.int64)
+    m = _distinct(m[(m > 0) & (m != UNDEF_PRICE)])
     n = int(m.shape[0])
     if n == 0:
         raise DataQualityError(f"no positive {what} to infer a grid from ({source})", field=what)
