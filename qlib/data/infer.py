@@ -55,6 +55,10 @@ MAX_DECIMALS = 12
 #: beyond that; the gcd of a large sample is the gcd of the whole with overwhelming
 #: probability, see the module docstring).
 MAX_DISTINCT = 200_000
+#: Relative distance from a whole number accepted as float noise in :func:`infer_step`.
+_ULPS = 4e-15
+#: From here on every double is a whole number (2**53).
+_EXACT = 2.0**53
 #: The int64 "no price" sentinel of fixed-point feeds (Databento DBN ``UNDEF_PRICE`` =
 #: ``i64::MAX``); :func:`infer_step_scaled` ignores it like a non-positive value.
 UNDEF_PRICE = np.iinfo(np.int64).max
@@ -186,9 +190,12 @@ def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the d
     Notes
     -----
     A float parsed from a decimal string of at most 15 significant digits is the
-    nearest double to it, so :math:`v 10^d` lies within a few ulps of an integer
-    exactly when ``d`` decimals write ``v``; the test allows :math:`10^{-6}` absolute
-    or :math:`4 \\cdot 10^{-15}` relative, whichever is larger.
+    nearest double to it, so :math:`x = v 10^d` lies within about one ulp of an
+    integer when ``d`` decimals write ``v``; the test allows
+    :math:`|x - \\mathrm{rint}(x)| \\le 4 \\cdot 10^{-15} \\max(x, 1)` (about 18 ulps).
+    The bound is relative only: an absolute floor would call ``1.000001`` a whole
+    number. Past :math:`x \\ge 2^{53}` every double is a whole number, so the search
+    stops there (the values hold more digits than a double can).
     """
     v = _as_float_array(values, what, source)
     v = _distinct(v[np.isfinite(v) & (v > 0)])
@@ -199,16 +206,17 @@ def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the d
     off = np.ones(n, dtype=bool)
     for d in range(MAX_DECIMALS + 1):
         x = v * 10.0**d
-        if x.max() >= 2.0**62:
-            break  # beyond int64 (and beyond what a double holds to the last decimal)
+        if x.max() >= _EXACT:
+            break  # every double this large is a whole number: it cannot tell
         r = np.rint(x)
-        off = np.abs(x - r) > np.maximum(1e-6, 4e-15 * x)
+        off = np.abs(x - r) > _ULPS * np.maximum(x, 1.0)
         if not off.any():
             return _from_integers(r.astype(np.int64), d, n, what, source)
     worst = float(v[int(np.flatnonzero(off)[0])])
     raise DataQualityError(
-        f"{what} need more than {MAX_DECIMALS} decimals (for example {worst!r}): not a"
-        f" decimal grid ({source})", field=what, value=worst)
+        f"{what} need more than {MAX_DECIMALS} decimals, or more significant digits than a"
+        f" double holds (for example {worst!r}): not a decimal grid ({source})",
+        field=what, value=worst)
 
 
 def infer_step_scaled(values: np.ndarray, scale: int, *, what: str = "prices",

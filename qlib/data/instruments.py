@@ -163,7 +163,8 @@ def _read_yaml(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
                                    file=str(path), row=i, value=r)
         unknown = sorted(str(k) for k in r if k not in COLUMNS)
         if unknown:
-            raise DataQualityError(f"unknown field(s) {unknown}; fields are {list(COLUMNS)}",
+            raise DataQualityError(f"unknown field(s) {unknown} ({unknown[0]} was"
+                                   f" {r[unknown[0]]!r}); fields are {list(COLUMNS)}",
                                    file=str(path), row=i, field=unknown[0], value=r[unknown[0]])
         out.append((i, dict(r)))
     return out
