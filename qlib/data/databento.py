@@ -1,24 +1,28 @@
-"""Load Databento MBO (market-by-order, L3) DBN files into a :class:`~qlib.data.MarketData`.
+"""Load Databento DBN files (MBO, MBP-1, MBP-10, TBBO, trades) into :class:`~qlib.data.MarketData`.
 
 Decoding is done by the official ``databento_dbn`` package (``DBNDecoder``) after
-``zstandard`` decompression; this module only converts the decoded records into
-:data:`qlib.dtypes.EVENT_DTYPE`, vectorised, and checks them. See
-:func:`load_databento`.
+``zstandard`` decompression (:mod:`qlib.data._databento_schemas`); this module turns the
+decoded records into :data:`qlib.dtypes.EVENT_DTYPE` (vectorised, and numba kernels
+for the stateful paths in :mod:`qlib.data._databento_kernels`), takes the instrument
+from the file, and checks the data. See :func:`load_databento`.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import databento_dbn as dbn
 import numpy as np
 import pandas as pd
-import zstandard
 
 from qlib.data import _databento_kernels as _k
+from qlib.data import _databento_schemas as _s
+from qlib.data.infer import GridGuess, infer_step_scaled
+from qlib.data.instruments import resolve
 from qlib.data.market_data import MarketData, check_events
 from qlib.data.report import ValidationReport
 from qlib.dtypes import empty_events
@@ -28,224 +32,31 @@ from qlib.errors import (
     DataQualityError,
     EngineError,
     ParameterError,
-    SchemaError,
 )
+from qlib.data._databento_schemas import MBO_RECORD_DTYPE
 from qlib.instrument import Instrument
 
 __all__ = [
     "FILL_REASON",
     "MBO_RECORD_DTYPE",
     "NONE_ACTION_REASON",
+    "OTHER_INSTRUMENT_REASON",
     "default_open_ns",
     "load_databento",
+    "load_databento_all",
 ]
-
-#: Byte layout of one DBN MBO record (``MboMsg``, 56 bytes, little-endian) as
-#: ``bytes(record)`` returns it from ``databento_dbn``. Checked against the decoder's
-#: attribute values on every load, so a layout change fails loudly.
-MBO_RECORD_DTYPE = np.dtype([
-    ("length", "u1"), ("rtype", "u1"), ("publisher_id", "<u2"), ("instrument_id", "<u4"),
-    ("ts_event", "<u8"), ("order_id", "<u8"), ("price", "<i8"), ("size", "<u4"),
-    ("flags", "u1"), ("channel_id", "u1"), ("action", "S1"), ("side", "S1"),
-    ("ts_recv", "<u8"), ("ts_in_delta", "<i4"), ("sequence", "<u4"),
-])
 
 #: Reason under which ``F`` (fill) records are recorded in the report's drops.
 FILL_REASON = ("F (fill of one resting order): repeats the volume of the T print it belongs to"
                " and changes no book; the C/M record that follows removes the quantity")
 #: Reason under which ``N`` (no action) records are recorded in the report's drops.
 NONE_ACTION_REASON = "N (no action): carries no book change and no trade"
+#: Reason (prefix) under which records of instruments other than ``symbol=`` are dropped.
+OTHER_INSTRUMENT_REASON = "record of another instrument"
 
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
-_DBN_MAGIC = b"DBN"
 _UNDEF_PRICE = np.iinfo(np.int64).max
-_UNDEF_TS = np.iinfo(np.uint64).max
 _PRICE_SCALE = 1_000_000_000  # DBN prices are in units of 1e-9
 _F_LAST, _F_SNAPSHOT, _F_BAD_TS_RECV = 0x80, 0x20, 0x08  # DBN flag bits
-_SAMPLE = 16  # records per decoded slice compared field by field with the decoder's attributes
-
-#: Defaults by futures root when no instrument is given: (tick size, multiplier).
-_FUTURES_DEFAULTS = {"ES": (0.25, 50.0), "MES": (0.25, 5.0), "NQ": (0.25, 20.0),
-                     "MNQ": (0.25, 2.0)}
-_VENUES = {"GLBX.MDP3": "GLBX"}
-
-
-# --------------------------------------------------------------------------- decode
-_READ_BLOCK = 1 << 16  # bytes read from the file at a time
-_GROW = 4  # a growing record array gains at least 1/_GROW of its size
-
-
-def _pieces(path: Path, label: str, hints: list[int]) -> Iterator[bytes]:
-    """Yield the DBN bytes of a file in pieces: zstd frames decompressed block by block.
-
-    A file starting with the zstd magic is decompressed frame after frame (a truncated
-    last frame raises; ``stream_reader`` would silently return the prefix); a file
-    starting with ``DBN`` is read as it is. Raises on an empty or foreign file. The
-    DBN size each frame declares (or the file size) is appended to ``hints`` as the
-    frame starts (0 when unknown).
-    """
-    with open(path, "rb") as fh:
-        block = fh.read(_READ_BLOCK)
-        if not block:
-            raise DataQualityError("file is empty", file=label, row=0, field="file", value=0)
-        if block[:3] == _DBN_MAGIC:
-            hints.append(path.stat().st_size)
-            while block:
-                yield block
-                block = fh.read(_READ_BLOCK)
-            return
-        if block[:4] != _ZSTD_MAGIC:
-            raise DataQualityError("file is neither zstd-compressed nor DBN (bad magic bytes)",
-                                   file=label, row=0, field="magic", value=block[:4])
-        frame = 0
-        obj = zstandard.ZstdDecompressor().decompressobj()
-        hints.append(_content_size(block))
-        while block:
-            try:
-                out = obj.decompress(block)
-            except zstandard.ZstdError as exc:
-                raise DataQualityError(f"zstd frame {frame} is corrupt: {exc}", file=label,
-                                       field="zstd", value=frame) from exc
-            if out:
-                yield out
-            del out
-            if obj.eof:
-                block = obj.unused_data or fh.read(_READ_BLOCK)
-                frame += 1
-                obj = zstandard.ZstdDecompressor().decompressobj()
-                if not block:
-                    return
-                hints.append(_content_size(block))
-            else:
-                block = fh.read(_READ_BLOCK)
-        raise DataQualityError(f"zstd frame {frame} is truncated (the file ends inside it)",
-                               file=label, field="zstd", value=frame)
-
-
-def _content_size(block: bytes) -> int:
-    """The DBN size a zstd frame starting ``block`` declares, or 0."""
-    try:
-        return max(zstandard.frame_content_size(block[:18]), 0)
-    except zstandard.ZstdError:
-        return 0
-
-
-def _decode(path: Path, label: str, report: ValidationReport) -> tuple[dbn.Metadata, np.ndarray]:
-    """Decode a DBN file into its metadata and an ``MBO_RECORD_DTYPE`` array.
-
-    The file is decompressed and decoded piece by piece (see :func:`_pieces`): each
-    piece's record objects are turned into numpy and appended to one array that grows
-    in place before the next piece is read, so neither the whole decompressed stream nor
-    more than one piece of Python record objects is ever held. An error of the DBN
-    decoder is raised only after the rest of the file has been decompressed, so a
-    corrupt or truncated zstd stream is reported as such.
-    """
-    dec = dbn.DBNDecoder()
-    meta = None
-    arr = np.zeros(0, dtype=MBO_RECORD_DTYPE)
-    hints: list[int] = []
-    reserved = 0  # hints already turned into capacity
-    n = 0  # MBO records held in arr
-    n_records = 0  # records after the metadata, all types
-    n_bytes = 0
-    pending: DataQualityError | None = None
-    for piece in _pieces(path, label, hints):
-        n_bytes += len(piece)
-        if len(hints) > reserved:  # a new frame: make room for the records it declares
-            extra = sum(hints[reserved:]) // MBO_RECORD_DTYPE.itemsize
-            reserved = len(hints)
-            if n + extra > len(arr):
-                arr.resize(n + extra, refcheck=False)
-        if pending is not None:
-            continue  # decompress to the end: a zstd error explains a decoder error
-        try:
-            try:
-                dec.write(piece)
-                records = dec.decode()
-            except Exception as exc:  # databento_dbn raises its own DBNError / ValueError
-                raise DataQualityError(f"DBN decoding failed: {exc}", file=label, field="dbn",
-                                       value=type(exc).__name__) from exc
-            if meta is None and records:
-                if not isinstance(records[0], dbn.Metadata):
-                    raise DataQualityError("DBN stream does not start with metadata",
-                                           file=label, row=0, field="metadata",
-                                           value=type(records[0]).__name__)
-                meta = records[0]
-                records = records[1:]
-                if meta.schema != dbn.Schema.MBO:
-                    raise DataQualityError(f"schema was {meta.schema!s}, expected mbo",
-                                           file=label, field="schema", value=str(meta.schema))
-        except DataQualityError as exc:
-            pending = exc
-            continue
-        part = _to_numpy(records, label, report, n_records)
-        n_records += len(records)
-        del records
-        if n + len(part) > len(arr):
-            arr.resize(max(n + len(part), len(arr) + len(arr) // _GROW), refcheck=False)
-        arr[n:n + len(part)] = part
-        n += len(part)
-        del part
-    if pending is not None:
-        raise pending
-    if meta is None:
-        raise DataQualityError("DBN metadata header is missing or truncated", file=label,
-                               row=0, field="metadata", value=n_bytes)
-    left = len(dec.buffer())
-    if left:
-        raise DataQualityError(
-            f"file ends inside a record: {left} trailing bytes after {n_records}"
-            " whole records (truncated file)",
-            file=label, row=n_records, field="record", value=left)
-    arr.resize(n, refcheck=False)  # the array holds no other reference
-    return meta, arr
-
-
-def _to_numpy(records: list, label: str, report: ValidationReport, row0: int) -> np.ndarray:
-    """Return MBO records as an ``MBO_RECORD_DTYPE`` array; other record types are dropped.
-
-    ``row0`` is the file row (0-based, after the metadata) of ``records[0]``.
-    """
-    mbo_type = dbn.MBOMsg
-    others = [i for i, r in enumerate(records) if type(r) is not mbo_type]
-    if others:
-        for i in others:
-            report.drop(f"non-MBO record ({type(records[i]).__name__})", label, row0 + i)
-        drop = set(others)
-        records = [r for i, r in enumerate(records) if i not in drop]
-    buf = b"".join(map(bytes, records))
-    if len(buf) != len(records) * MBO_RECORD_DTYPE.itemsize:
-        raise SchemaError(
-            f"databento_dbn MBO records were {len(buf) / max(len(records), 1):.1f} bytes each,"
-            f" expected {MBO_RECORD_DTYPE.itemsize} (MBO_RECORD_DTYPE)")
-    arr = np.frombuffer(buf, dtype=MBO_RECORD_DTYPE)
-    _check_layout(arr, records)
-    return arr
-
-
-def _check_layout(arr: np.ndarray, records: list) -> None:
-    """Compare a spread of rows with the decoder's own attribute values."""
-    n = arr.shape[0]
-    if n == 0:
-        return
-    for i in np.unique(np.linspace(0, n - 1, min(n, _SAMPLE)).astype(np.int64)):
-        r = records[int(i)]
-        a = arr[int(i)]
-        pairs = (
-            ("ts_event", int(a["ts_event"]), r.ts_event), ("ts_recv", int(a["ts_recv"]), r.ts_recv),
-            ("order_id", int(a["order_id"]), r.order_id), ("price", int(a["price"]), r.price),
-            ("size", int(a["size"]), r.size), ("flags", int(a["flags"]), int(r.flags)),
-            ("sequence", int(a["sequence"]), r.sequence),
-            ("instrument_id", int(a["instrument_id"]), r.instrument_id),
-            # an unknown byte comes back as a plain str rather than an enum member
-            ("action", a["action"].decode("latin-1"), str(getattr(r.action, "value", r.action))),
-            ("side", a["side"].decode("latin-1"), str(getattr(r.side, "value", r.side))),
-        )
-        for name, mine, theirs in pairs:
-            if mine != theirs:
-                raise SchemaError(
-                    f"MBO_RECORD_DTYPE does not match databento_dbn {dbn.__name__} records:"
-                    f" field {name} of record {int(i)} was {mine!r}, the decoder says {theirs!r}")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -270,18 +81,9 @@ def _open_ns(open_time: object, meta: dbn.Metadata) -> int:
     return int(ts.value)
 
 
-def _default_instrument(meta: dbn.Metadata) -> Instrument:
-    symbols = list(meta.symbols)
-    venue = _VENUES.get(str(meta.dataset))
-    if len(symbols) == 1 and venue is not None:
-        sym = symbols[0]
-        root = sym[:-2] if len(sym) > 2 and sym[-2].isalpha() and sym[-1].isdigit() else None
-        if root in _FUTURES_DEFAULTS:
-            tick, mult = _FUTURES_DEFAULTS[root]
-            return Instrument(f"{sym}.{venue}", tick_size=tick, lot_size=1.0, currency="USD",
-                              multiplier=mult)
-    raise ParameterError(
-        f"no default instrument for dataset {meta.dataset!s}, symbols {symbols}; pass instrument=")
+def _row(rows: np.ndarray | None, i: int) -> int:
+    """File row (record number after the metadata) of record ``i`` of an instrument's array."""
+    return int(rows[i]) if rows is not None else int(i)
 
 
 def _record_drops(report: ValidationReport, reason: str, label: str, rows: np.ndarray) -> None:
@@ -295,31 +97,166 @@ def _first_bad(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0])
 
 
+def _file_rows(rows: np.ndarray | None, mask: np.ndarray) -> np.ndarray:
+    idx = np.flatnonzero(mask)
+    return rows[idx] if rows is not None else idx
+
+
+def _check_ts(arr: np.ndarray, rows: np.ndarray | None, label: str) -> None:
+    for name in ("ts_event", "ts_recv"):
+        bad = arr[name] >= np.uint64(np.iinfo(np.int64).max)
+        if bad.any():
+            r = _first_bad(bad)
+            raise DataQualityError(f"{name} is undefined or out of range", file=label,
+                                   row=_row(rows, r), field=name, value=int(arr[name][r]))
+
+
+def _check_prices(px: np.ndarray, need: np.ndarray, rows: np.ndarray | None, label: str,
+                  what: str, spread: bool, tick_units: int | None) -> None:
+    """Raise on the first required price that is UNDEF_PRICE, <= 0 (outright) or off the tick.
+
+    ``px`` and ``need`` are 1-d (one price per record) or 2-d (levels per record; the
+    row is the first axis).
+    """
+    checks = [(need & (px == _UNDEF_PRICE), "undefined (UNDEF_PRICE, the i64 max sentinel)")]
+    if not spread:
+        checks.append((need & (px <= 0), "not positive on an outright instrument (only"
+                       " spreads, instrument_class S/T/M in the definition, may trade <= 0)"))
+    if tick_units is not None:
+        checks.append((need & (px != _UNDEF_PRICE) & (px % tick_units != 0), None))
+    for mask, why in checks:
+        flat = mask.reshape(mask.shape[0], -1).any(axis=1) if mask.ndim > 1 else mask
+        if flat.any():
+            r = _first_bad(flat)
+            v = int(px[r][mask[r]][0]) if px.ndim > 1 else int(px[r])
+            if why is None:
+                why = (f"{v / _PRICE_SCALE} is not a multiple of the tick size"
+                       f" {tick_units / _PRICE_SCALE}")
+            raise DataQualityError(f"{what} {why}", file=label, row=_row(rows, r),
+                                   field="price", value=v)
+
+
+def _ticks(inst: Instrument) -> int:
+    units = inst.tick_size * _PRICE_SCALE
+    tick_units = round(units)
+    if tick_units < 1 or abs(units - tick_units) > 1e-6:
+        raise ParameterError(f"instrument tick_size {inst.tick_size} is not a whole number"
+                             " of DBN price units (1e-9)")
+    return tick_units
+
+
+def _required_prices(spec_name: str, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All prices the book and tape need (1-d), for the grid inference."""
+    if spec_name == "mbo":
+        a = arr["action"].view(np.uint8)
+        need = (a != ord("R")) & (a != ord("N"))
+        return arr["price"][need], need
+    parts = []
+    a = arr["action"].view(np.uint8)
+    tr = (a == ord("T")) | (a == ord("F")) if spec_name != "trades" else np.ones(len(arr), bool)
+    parts.append(arr["price"][tr])
+    if spec_name != "trades":
+        lv = arr["levels"]
+        for p, q in (("bid_px", "bid_sz"), ("ask_px", "ask_sz")):
+            px = lv[p]
+            parts.append(px[(lv[q] > 0) & (px != _UNDEF_PRICE)].ravel())
+    return np.concatenate(parts), tr
+
+
+def _instrument(instrument: object, dec: _s.Decoded, symbol: str, prices: np.ndarray,
+                definition: object | None, report: ValidationReport) -> tuple[Instrument, dict]:
+    """Resolve the instrument: the caller's, else definition facts, registry, inferred grid."""
+    venue, vbasis = _s.dataset_venue(str(dec.meta.dataset))
+    iid = f"{symbol}.{venue}"
+    facts = _s.definition_facts(definition) if definition is not None else {}
+    if instrument is None:
+        report.infer("venue", venue, vbasis, "certain" if "not in" not in vbasis else "high")
+    known = {k: facts[k] for k in ("currency", "multiplier", "lot_size") if k in facts}
+    if "multiplier" in facts:
+        known["multiplier_basis"] = f"definition record {facts['multiplier_from']}"
+    p = np.abs(prices[(prices != _UNDEF_PRICE) & (prices != 0)])
+    grid = None
+    if "tick_units" in facts:
+        t, d = facts["tick_units"], 9
+        while d > 0 and t % 10 == 0:
+            t, d = t // 10, d - 1
+        grid = GridGuess(facts["tick_units"] / _PRICE_SCALE, d, int(p.shape[0]), "certain",
+                         f"definition record min_price_increment {facts['tick_units']} x 1e-9")
+    elif p.shape[0]:
+        grid = infer_step_scaled(p, _PRICE_SCALE, what="prices",
+                                 source=f"{dec.schema} records of {symbol}")
+    inst = resolve(instrument, instrument_id=iid, report=report, price_grid=grid, venue=venue,
+                   known=known)
+    return inst, facts
+
+
+def _ids_and_symbols(dec: _s.Decoded) -> tuple[np.ndarray, dict[int, str]]:
+    ids = np.unique(dec.records["instrument_id"])
+    if ids.shape[0] == 0:
+        ids = np.array(sorted(dec.definitions) or [0], dtype=np.uint32)
+    return ids, _s.symbols_by_id(dec.meta, ids, dec.definitions, dec.symbol_mappings)
+
+
+def _definitions(definitions: str | Path | None, dec: _s.Decoded,
+                 report: ValidationReport) -> dict[int, object]:
+    defs = dict(dec.definitions)
+    if definitions is not None:
+        dp = Path(definitions)
+        if not dp.exists():
+            raise DataNotFoundError(f"Databento definition file {str(dp)!r} does not exist")
+        extra = _s.decode(dp, str(dp), report, definitions_only=True).definitions
+        defs = {**extra, **defs}  # the data file's own definitions win
+        report.notes.append(f"{len(extra)} definition record(s) read from {str(dp)!r}")
+    return defs
+
+
+def _check_args(p: Path, label: str, include_fills: object) -> None:
+    if not p.exists():
+        raise DataNotFoundError(f"Databento file {label!r} does not exist")
+    if p.is_dir():
+        raise ParameterError(f"path must be a .dbn or .dbn.zst file, was the directory {label!r}")
+    if not isinstance(include_fills, bool):
+        raise ParameterError(f"include_fills must be a bool, was {include_fills!r}")
+
+
 # --------------------------------------------------------------------------- API
 def load_databento(
     path: str | Path,
     *,
-    instrument: Instrument | None = None,
+    instrument: Instrument | str | Mapping | None = None,
+    symbol: str | None = None,
+    definitions: str | Path | None = None,
     open_time: str | pd.Timestamp | int | None = None,
     include_fills: bool = False,
 ) -> MarketData:
-    r"""Load a Databento MBO file (DBN, optionally zstd-compressed) as L3 events.
+    r"""Load a Databento file (DBN, zstd-compressed or plain) of one instrument as events.
+
+    Schemas: ``mbo`` (L3 order events), ``mbp-1`` and ``tbbo`` (top-of-book L2 levels
+    and trades), ``mbp-10`` (ten L2 levels per side and trades), ``trades``.
 
     Parameters
     ----------
     path
-        A ``*.mbo.dbn.zst`` or ``*.mbo.dbn`` file of one instrument (schema ``mbo``).
+        A ``*.dbn.zst`` or ``*.dbn`` file.
     instrument
-        Instrument of the events. Default: from the metadata symbol for the CME
-        futures roots ES, MES, NQ, MNQ on ``GLBX.MDP3`` (e.g. ``ESH4.GLBX``, tick 0.25
-        USD, lot 1, multiplier 50); any other file needs it.
+        An :class:`~qlib.instrument.Instrument`, a registry id (``"ESH4.GLBX"``), a
+        dict of overrides (``{"tick_size": 0.5}``) or None (default): the instrument is
+        then taken from the file (see Notes, *Instrument*).
+    symbol
+        For a file holding several instruments: the raw symbol (or the instrument id
+        as a string) to load; the other instruments' records are counted under
+        :data:`OTHER_INSTRUMENT_REASON` and dropped. Needed when the file holds more
+        than one instrument (or use :func:`load_databento_all`).
+    definitions
+        A companion DBN file of the ``definition`` schema (InstrumentDefMsg records)
+        for the same instruments; definitions inside ``path`` win.
     open_time
-        The session open splitting the crossed/locked counts into pre-open and
+        MBO only: the session open splitting the crossed/locked counts into pre-open and
         open (``pd.Timestamp``, ISO string, naive = UTC, or int ns UTC), compared with
         ``ts_exch``. Default: 17:00 America/Chicago on the UTC date of the metadata
         start (the Globex reopen; 23:00 UTC in winter).
     include_fills
-        Also emit ``F`` records, as ``TRADE`` events with the aggressor side
+        MBO only: also emit ``F`` records, as ``TRADE`` events with the aggressor side
         (opposite the filled resting order). Off by default: see Notes.
 
     Returns
@@ -331,34 +268,48 @@ def load_databento(
     Raises
     ------
     DataNotFoundError
-        If ``path`` does not exist.
+        If ``path`` (or ``definitions``) does not exist.
     DataQualityError
-        If the zstd stream is corrupt or truncated, the DBN stream cannot be decoded
-        or ends inside a record, the schema is not ``mbo``, the file holds several
-        instruments, or a record has an unknown action or side, an undefined or
-        off-grid price, or an undefined timestamp (naming file, record ``row``
-        (0-based, after the metadata), field and value).
+        See *Data quirks*; every message names the file, the record number ``row``
+        (0-based, after the metadata, counting every record type), the field and value.
     ParameterError
-        On a bad ``open_time`` or when no default instrument is known.
+        On an unsupported schema (named), a file of several instruments without
+        ``symbol=`` (the symbols are listed), an unknown ``symbol``, a bad
+        ``open_time``, or an ``instrument`` the registry does not know.
     SchemaError
-        If the records ``databento_dbn`` returns no longer match
-        :data:`MBO_RECORD_DTYPE`.
+        If the records ``databento_dbn`` returns no longer match the record dtypes of
+        :mod:`qlib.data._databento_schemas`.
 
     Notes
     -----
     **Decoding.** ``zstandard`` decompresses every frame, 64 KiB of the file at a time
     (a truncated last frame raises; ``stream_reader`` would silently return the
-    prefix), ``DBNDecoder`` decodes each decompressed piece as it comes, and the
-    records' canonical bytes (``bytes(record)``) are viewed as
-    :data:`MBO_RECORD_DTYPE` and appended to one array grown in place, so the whole
-    decompressed stream is never held. One ``bytes()`` call per record is the only
-    per-record Python; it is about 3x faster than reading ten attributes per record,
-    and 16 records of every slice are compared field by field with the decoder's
-    attributes. Only one slice of decoded record objects is alive at a time.
+    prefix). A numba pass walks the record headers of each piece first
+    (:func:`qlib.data._databento_kernels.scan_records`): an unknown ``rtype`` or a
+    length shorter than the rtype's record raises naming the record, before the bytes
+    reach ``DBNDecoder`` (which would panic). The decoder's records are turned into
+    numpy by their canonical bytes (``bytes(record)``), 16 records of every slice are
+    compared field by field with the decoder's attributes, and only one slice of
+    record objects is alive at a time.
 
-    **Mapping** (``ts_exch = ts_event``, ``ts_local = ts_recv``, ``seq = sequence``,
-    ``px_tick = price / (tick_size x 1e9)``, exact or raise; flags
-    ``F_LAST -> LAST``, ``F_SNAPSHOT -> SNAPSHOT``, ``F_BAD_TS_RECV -> BAD_TS_LOCAL``):
+    **Instrument.** The id is ``SYMBOL.VENUE``: the symbol is the definition's
+    ``raw_symbol``, else the metadata symbology (:func:`_databento_schemas.symbols_by_id`);
+    the venue comes from the dataset (:data:`_databento_schemas.DATASET_VENUES`,
+    ``GLBX.MDP3`` -> ``GLBX``; an unlisted dataset gives its prefix). When the file (or
+    ``definitions``) holds the instrument's definition record, its
+    ``min_price_increment`` is the tick, ``unit_of_measure_qty`` (else
+    ``contract_multiplier``) the multiplier, ``currency`` and ``min_lot_size_round_lot``
+    the currency and lot. Then :func:`qlib.data.instruments.resolve` decides: a
+    registry row (futures roots such as ``ES.GLBX`` match ``ESH4.GLBX``) wins, except
+    that prices off its tick switch to the file's grid; without one, the tick is
+    the definition's or is inferred from the prices (``infer_step_scaled(prices,
+    10**9)``). Every inferred fact is in ``report.inferred``.
+
+    **Mapping** (all schemas: ``ts_exch = ts_event``, ``ts_local = ts_recv``,
+    ``seq = sequence``, ``px_tick = price / (tick_size x 1e9)``, exact or raise; flags
+    ``F_LAST -> LAST``, ``F_SNAPSHOT -> SNAPSHOT``, ``F_BAD_TS_RECV -> BAD_TS_LOCAL``).
+
+    *MBO* (L3):
 
     ======  =====================================================================
     action  event
@@ -380,27 +331,70 @@ def load_databento(
     remove it a second time, so fills are not EXECUTE. Each fill repeats part of its
     ``T`` print's volume, so emitting both would double count traded volume; the
     ``T`` prints are kept. When a dropped record carries ``F_LAST``, the ``LAST``
-    bit moves to the previous kept record, so no event end is lost.
+    bit moves to the previous kept record, so no event end is lost. A numba kernel
+    rebuilds the book order by order and counts crossed/locked event ends before and
+    after ``open_time`` (``provenance["book_check"]``, ``report.crossed_rows``).
 
-    **Book check.** A numba kernel rebuilds the book order by order (ADD inserts;
-    CANCEL subtracts, DELETE when the remainder is 0; MODIFY moves the order; CLEAR
-    empties) and, at every record carrying ``LAST`` with both sides present, counts
-    best bid > best ask (crossed) and best bid == best ask (locked), separately
-    before and at/after ``open_time`` by ``ts_exch``. The report's ``crossed_rows``
-    and ``locked_rows`` are the totals; the split is in the notes and in
-    ``provenance["book_check"]``. References to unknown order ids are counted (a
-    CANCEL of an unknown id is ignored, a MODIFY of one inserts the order).
+    *MBP-10, MBP-1, TBBO* (L2, :func:`qlib.data._databento_kernels.mbp_to_events`):
+    each record's levels (10 or 1 per side) are the top of the book after the
+    record [2]_. The loader emits ``DEPTH`` events that make the book's levels equal
+    to them exactly: ``qty = 0`` for a previous level absent from the record, the new
+    size for a new or changed level (unchanged levels emit nothing). A level that
+    leaves the window (pushed below level 10 by a better one) is removed, because
+    the record says nothing more about it: the rebuilt book is always exactly the
+    record's levels, never stale deeper levels. This is cheaper than a CLEAR and ten
+    SNAPSHOT levels per record (most records change one level) and reproduces the
+    same book. An ``R`` record gives ``CLEAR`` first. ``T`` records give a ``TRADE``
+    (aggressor side; ``F``, not normally in MBP data, the opposite of the filled
+    order's side), before the depth events for MBP (levels are after the event) and
+    after them for TBBO (its level is the quote *before* the trade [3]_). ``A``,
+    ``C``, ``M``, ``N`` records give only their depth changes. ``LAST`` goes on the
+    record's last event (or the previous event when a record changes nothing).
 
-    **Order and clocks.** Records keep the file's order (``ts_recv`` order); rows
-    whose ``ts_event`` is below an earlier row's are counted as out-of-order, not
-    reordered. The start-of-day snapshot records (``F_SNAPSHOT``) carry their
-    original ``ts_event`` (here the previous day) and ``BAD_TS_LOCAL``.
+    *Trades*: one ``TRADE`` per record, side = aggressor (``B`` -> BUY, ``A`` -> SELL,
+    ``N`` -> NONE).
+
+    **Data quirks** (what happens to each case a real file can hit):
+
+    * several instruments in the file: ``ParameterError`` listing the symbols and
+      naming ``symbol=``; with ``symbol=``, the others' records are counted under
+      :data:`OTHER_INSTRUMENT_REASON` (with the symbol) and dropped.
+    * non-market records (symbol mappings, system, error, status, statistics):
+      counted under ``"non-market record (<type>)"`` and dropped; definitions are read.
+    * a market record of another schema, an unknown ``rtype``, a record shorter than
+      its rtype: ``DataQualityError`` (field ``rtype``, the record number).
+    * a decoder error or panic (``pyo3`` ``PanicException``, caught by type name;
+      ``KeyboardInterrupt``/``SystemExit`` pass through): ``DataQualityError`` (field
+      ``dbn``, the first record of the failing slice).
+    * truncated file (inside a zstd frame, inside a record, inside the metadata):
+      ``DataQualityError`` (fields ``zstd``, ``record``, ``metadata``).
+    * gzip/bzip2 or other non-DBN bytes: ``DataQualityError`` (field ``magic``);
+      plain (uncompressed) DBN is read.
+    * unsupported schema (``ohlcv-*``, ``bbo-*``, ``cmbp-1``, ``statistics``,
+      ``definition``...): ``ParameterError`` naming it.
+    * ``UNDEF_PRICE`` (i64 max) where a price is needed (MBO A/C/M/T/F, a trade, an
+      MBP level with a size): ``DataQualityError`` (field ``price``). An MBP level
+      with size 0 and ``UNDEF_PRICE`` is an empty level, as Databento writes them.
+    * a price <= 0 on an outright instrument: ``DataQualityError`` (field ``price``);
+      kept for spreads (definition ``instrument_class`` ``S``, ``T`` or ``M``), whose
+      negative ``px_tick`` the books handle.
+    * a price off the tick: with a registry tick, the file's grid is used and
+      reported; off a definition's or the caller's tick: ``DataQualityError``.
+    * an unknown action or side: ``DataQualityError`` (fields ``action``, ``side``).
+    * ``ts_event``/``ts_recv`` undefined: ``DataQualityError``.
+    * ``ts_event`` going backwards: counted (``report.out_of_order_rows``), kept in
+      file order.
 
     References
     ----------
     .. [1] Databento (2024). Market by order (MBO) schema, and the example "State
        management of resting orders". https://databento.com/docs/schemas-and-data-formats/mbo
-    .. [2] CME Group (2023). MDP 3.0 Market by Order (MBO) feed.
+    .. [2] Databento (2024). Market by price (MBP-10, MBP-1) schemas.
+       https://databento.com/docs/schemas-and-data-formats/mbp-10
+    .. [3] Databento (2024). Trades and TBBO schemas: "each trade with the BBO
+       immediately before the effect of the trade".
+       https://databento.com/docs/schemas-and-data-formats/tbbo
+    .. [4] CME Group (2023). MDP 3.0 Market by Order (MBO) feed.
 
     Examples
     --------
@@ -412,30 +406,213 @@ def load_databento(
     """
     p = Path(path)
     label = str(p)
-    if not p.exists():
-        raise DataNotFoundError(f"Databento file {label!r} does not exist")
-    if p.is_dir():
-        raise ParameterError(f"path must be a .dbn or .dbn.zst file, was the directory {label!r}")
-    if not isinstance(include_fills, bool):
-        raise ParameterError(f"include_fills must be a bool, was {include_fills!r}")
-    if instrument is not None and not isinstance(instrument, Instrument):
-        raise ParameterError(f"instrument must be an Instrument, was {type(instrument).__name__}")
-
+    _check_args(p, label, include_fills)
     report = ValidationReport("databento")
     report.files = [label]
-    meta, arr = _decode(p, label, report)
-    n = arr.shape[0]
-    report.rows_read = n + report.rows_dropped
-    instrument = instrument if instrument is not None else _default_instrument(meta)
+    dec = _s.decode(p, label, report)
+    ids, names = _ids_and_symbols(dec)
+    if symbol is None:
+        if ids.shape[0] > 1:
+            listed = ", ".join(f"{names[i]} ({i})" for i in ids.tolist()[:20])
+            raise ParameterError(
+                f"Databento file {label!r} holds {ids.shape[0]} instruments: {listed}"
+                f"{' ...' if ids.shape[0] > 20 else ''}; pass symbol='...' to load one, or"
+                " use load_databento_all(path)")
+        iid = int(ids[0])
+    else:
+        iid = _pick(symbol, ids, names, label)
+    defs = _definitions(definitions, dec, report)
+    return _load_one(dec, iid, names[iid], ids, names, defs, label, report, instrument,
+                     open_time, include_fills)
 
-    ids = np.unique(arr["instrument_id"])
+
+def load_databento_all(
+    path: str | Path,
+    *,
+    definitions: str | Path | None = None,
+    open_time: str | pd.Timestamp | int | None = None,
+    include_fills: bool = False,
+) -> dict[str, MarketData]:
+    """Load every instrument of a Databento file: ``{symbol: MarketData}``.
+
+    The file is decoded once; each instrument is loaded as
+    ``load_databento(path, symbol=...)`` would (instrument from the file), except
+    that the other instruments' records are not counted as drops of each report.
+    Non-market records are counted in every instrument's report.
+
+    Raises
+    ------
+    The errors of :func:`load_databento`.
+    """
+    p = Path(path)
+    label = str(p)
+    _check_args(p, label, include_fills)
+    base = ValidationReport("databento")
+    dec = _s.decode(p, label, base)
+    ids, names = _ids_and_symbols(dec)
+    defs = _definitions(definitions, dec, base)
+    out: dict[str, MarketData] = {}
+    for iid in ids.tolist():
+        report = ValidationReport("databento")
+        report.files = [label]
+        report.drops = copy.deepcopy(base.drops)
+        report.notes = list(base.notes)
+        key = names[iid] if names[iid] not in out else f"{names[iid]}#{iid}"
+        out[key] = _load_one(dec, iid, names[iid], ids, names, defs, label, report, None,
+                             open_time, include_fills, count_others=False)
+    return out
+
+
+def _pick(symbol: str, ids: np.ndarray, names: dict[int, str], label: str) -> int:
+    s = str(symbol)
+    for i in ids.tolist():
+        if names[i].upper() == s.upper() or str(i) == s:
+            return int(i)
+    listed = ", ".join(f"{names[i]} ({i})" for i in ids.tolist()[:20])
+    raise ParameterError(f"symbol {s!r} is not in Databento file {label!r}; it holds {listed}")
+
+
+def _load_one(dec: _s.Decoded, iid: int, sym: str, ids: np.ndarray, names: dict[int, str],
+              defs: dict[int, object], label: str, report: ValidationReport, instrument: object,
+              open_time: object, include_fills: bool, count_others: bool = True) -> MarketData:
+    arr, rows = dec.records, dec.rows
     if ids.shape[0] > 1:
-        row = _first_bad(arr["instrument_id"] != arr["instrument_id"][0])
-        raise DataQualityError(
-            f"file holds {ids.shape[0]} instrument ids {ids[:5].tolist()}; load_databento"
-            " reads one instrument per file", file=label, row=row, field="instrument_id",
-            value=int(arr["instrument_id"][row]))
+        iids = arr["instrument_id"]
+        mine = iids == iid
+        if count_others:
+            for other in ids.tolist():
+                if other != iid:
+                    r = np.flatnonzero(iids == other)
+                    if rows is not None:
+                        r = rows[r]
+                    _record_drops(report, f"{OTHER_INSTRUMENT_REASON} ({names[other]})",
+                                  label, r)
+        idx = np.flatnonzero(mine)
+        rows = rows[idx] if rows is not None else idx
+        arr = arr[idx]
+    report.rows_read = arr.shape[0] + report.rows_dropped
+    spec = _s.SCHEMAS[dec.schema]
+    definition = defs.get(iid)
+    prices, _ = _required_prices(spec.name, arr)
+    inst, facts = _instrument(instrument, dec, sym, prices, definition, report)
+    spread = facts.get("instrument_class", "") in _s.SPREAD_CLASSES
+    own_tick = isinstance(instrument, Instrument) or "tick_units" in facts
+    tick_units = _ticks(inst)
+    _check_ts(arr, rows, label)
+    provenance = {
+        "loader": "qlib.data.databento.load_databento", "path": label,
+        "dataset": str(dec.meta.dataset), "schema": dec.schema,
+        "dbn_version": int(dec.meta.version), "symbols": list(dec.meta.symbols),
+        "symbol": sym, "instrument_id": int(iid), "start_ns": int(dec.meta.start),
+        "end_ns": None if dec.meta.end is None else int(dec.meta.end),
+        "definition": {k: v for k, v in facts.items()} or None,
+    }
+    del own_tick
+    if spec.name == "mbo":
+        ev = _mbo(arr, rows, label, report, tick_units, spread, include_fills, open_time,
+                  dec.meta, inst, provenance)
+    elif spec.name == "trades":
+        ev = _trades(arr, rows, label, tick_units, spread)
+    else:
+        ev = _mbp(arr, rows, label, report, tick_units, spread, spec.name)
+    check_events(ev, report)
+    report.notes.append("ts_exch = ts_event, ts_local = ts_recv; records kept in file"
+                        " (ts_recv) order")
+    return MarketData(ev, inst, report, provenance)
 
+
+def _flags(raw: np.ndarray) -> np.ndarray:
+    flags = np.zeros(raw.shape[0], dtype=np.uint8)
+    flags[(raw & _F_LAST) != 0] |= int(EventFlag.LAST)
+    flags[(raw & _F_SNAPSHOT) != 0] |= int(EventFlag.SNAPSHOT)
+    flags[(raw & _F_BAD_TS_RECV) != 0] |= int(EventFlag.BAD_TS_LOCAL)
+    return flags
+
+
+def _sides(arr: np.ndarray, rows: np.ndarray | None, label: str, ok: bytes) -> np.ndarray:
+    side_of = np.full(256, 2, dtype=np.int8)
+    side_of[ord("B")], side_of[ord("A")], side_of[ord("N")] = Side.BUY, Side.SELL, Side.NONE
+    side = side_of[arr["side"].view(np.uint8)]
+    if (side == 2).any():
+        r = _first_bad(side == 2)
+        raise DataQualityError(f"side was {arr['side'][r].decode('latin-1')!r}, expected B, A"
+                               " or N", file=label, row=_row(rows, r), field="side",
+                               value=arr["side"][r].decode("latin-1"))
+    return side
+
+
+def _actions(arr: np.ndarray, rows: np.ndarray | None, label: str, ok: str) -> np.ndarray:
+    action = arr["action"].view(np.uint8)
+    allowed = np.zeros(256, dtype=np.bool_)
+    allowed[np.frombuffer(ok.encode(), dtype=np.uint8)] = True
+    bad = ~allowed[action]
+    if bad.any():
+        r = _first_bad(bad)
+        raise DataQualityError(
+            f"action was {arr['action'][r].decode('latin-1')!r}, expected one of"
+            f" {' '.join(ok)}", file=label, row=_row(rows, r), field="action",
+            value=arr["action"][r].decode("latin-1"))
+    return action
+
+
+def _trades(arr: np.ndarray, rows: np.ndarray | None, label: str, tick_units: int,
+            spread: bool) -> np.ndarray:
+    """Trades schema: one TRADE per record (vectorised; no state between records)."""
+    _actions(arr, rows, label, "T")
+    side = _sides(arr, rows, label, b"BAN")
+    price = arr["price"]
+    _check_prices(price, np.ones(price.shape[0], dtype=np.bool_), rows, label,
+                  "trade price", spread, tick_units)
+    ev = empty_events(arr.shape[0])
+    ev["ts_exch"] = arr["ts_event"].astype(np.int64)
+    ev["ts_local"] = arr["ts_recv"].astype(np.int64)
+    ev["seq"] = arr["sequence"].astype(np.int64)
+    ev["kind"] = EventKind.TRADE
+    ev["side"] = side
+    ev["px_tick"] = price // tick_units
+    ev["qty"] = arr["size"].astype(np.float64)
+    ev["flags"] = _flags(arr["flags"])
+    return ev
+
+
+def _mbp(arr: np.ndarray, rows: np.ndarray | None, label: str, report: ValidationReport,
+         tick_units: int, spread: bool, schema: str) -> np.ndarray:
+    """MBP-1 / TBBO / MBP-10 records to L2 DEPTH, CLEAR and TRADE events (numba kernel)."""
+    action = _actions(arr, rows, label, "ACMRTFN")
+    _sides(arr, rows, label, b"BAN")
+    is_trade = (action == ord("T")) | (action == ord("F"))
+    _check_prices(arr["price"], is_trade, rows, label, "trade price", spread, None)
+    lv = arr["levels"]
+    for p, q in (("bid_px", "bid_sz"), ("ask_px", "ask_sz")):
+        _check_prices(lv[p], lv[q] > 0, rows, label, f"level {p}", spread, None)
+    args = (arr["ts_event"], arr["ts_recv"], arr["sequence"], action,
+            arr["side"].view(np.uint8), arr["price"], arr["size"], _flags(arr["flags"]),
+            lv["bid_px"], lv["ask_px"], lv["bid_sz"], lv["ask_sz"], np.int64(tick_units),
+            schema == "tbbo")
+    status, n, row = _k.mbp_to_events(*args, empty_events(0), False)
+    if status == _k.MBP_OK:
+        ev = empty_events(n)
+        status, n, row = _k.mbp_to_events(*args, ev, True)
+    if status != _k.MBP_OK:
+        r = int(row)
+        bad = (lv["bid_px"][r].tolist() + lv["ask_px"][r].tolist() + [int(arr["price"][r])])
+        v = next((x for x in bad if x != _UNDEF_PRICE and x % tick_units), bad[0])
+        raise DataQualityError(f"price {v / _PRICE_SCALE} is not a multiple of the tick size"
+                               f" {tick_units / _PRICE_SCALE}", file=label, row=_row(rows, r),
+                               field="price", value=int(v))
+    counts = {chr(a): int(k) for a, k in zip(*np.unique(action, return_counts=True))}
+    report.notes.append("records by action: " + ", ".join(f"{a} {k:,}"
+                                                          for a, k in counts.items()))
+    report.notes.append(f"{schema}: the book after each record equals the record's"
+                        f" {lv.shape[1]} level(s) per side (DEPTH changes only)")
+    return ev
+
+
+def _mbo(arr: np.ndarray, rows: np.ndarray | None, label: str, report: ValidationReport,
+         tick_units: int, spread: bool, include_fills: bool, open_time: object,
+         meta: dbn.Metadata, instrument: Instrument, provenance: dict) -> np.ndarray:
+    """MBO records to L3 events, and the order-by-order book check."""
+    n = arr.shape[0]
     # -- actions and sides (lookup tables indexed by the ASCII byte) ----------------
     action = arr["action"].view(np.uint8)
     kind_of = np.zeros(256, dtype=np.uint8)
@@ -446,8 +623,9 @@ def load_databento(
     kind = kind_of[action]
     if (kind == 0).any():
         r = _first_bad(kind == 0)
-        raise DataQualityError(f"action was {arr['action'][r]!r}, expected one of A C M T F R N",
-                               file=label, row=r, field="action", value=arr["action"][r])
+        a = arr["action"][r].decode("latin-1")
+        raise DataQualityError(f"action was {a!r}, expected one of A C M T F R N",
+                               file=label, row=_row(rows, r), field="action", value=a)
     side_of = np.full(256, 2, dtype=np.int8)
     side_of[ord("B")], side_of[ord("A")], side_of[ord("N")] = Side.BUY, Side.SELL, Side.NONE
     side = side_of[arr["side"].view(np.uint8)]
@@ -455,42 +633,21 @@ def load_databento(
     bad_side = (side == 2) | (is_book & (side == Side.NONE))
     if bad_side.any():
         r = _first_bad(bad_side)
+        s, a = arr["side"][r].decode("latin-1"), arr["action"][r].decode("latin-1")
         raise DataQualityError(
-            f"side was {arr['side'][r]!r} on a {arr['action'][r]!r} record, expected B or A"
-            " (or N on T/F/R/N)", file=label, row=r, field="side", value=arr["side"][r])
+            f"side was {s!r} on a {a!r} record, expected B or A (or N on T/F/R/N)",
+            file=label, row=_row(rows, r), field="side", value=s)
     is_fill = action == ord("F")
     is_none = action == ord("N")
 
     # -- prices and timestamps ----------------------------------------------------
-    units = instrument.tick_size * _PRICE_SCALE
-    tick_units = round(units)
-    if tick_units < 1 or abs(units - tick_units) > 1e-6:
-        raise ParameterError(f"instrument tick_size {instrument.tick_size} is not a whole number"
-                             " of DBN price units (1e-9)")
     price = arr["price"]
     priced = (kind != EventKind.CLEAR) & ~is_none
-    bad_px = priced & ((price == _UNDEF_PRICE) | (price % tick_units != 0))
-    if bad_px.any():
-        r = _first_bad(bad_px)
-        v = int(price[r])
-        why = ("undefined (UNDEF_PRICE)" if v == _UNDEF_PRICE else
-               f"{v / _PRICE_SCALE} is not a multiple of the tick size {instrument.tick_size}")
-        raise DataQualityError(f"price {why} on a {arr['action'][r]!r} record", file=label,
-                               row=r, field="price", value=v)
-    for name in ("ts_event", "ts_recv"):
-        bad = arr[name] >= np.uint64(np.iinfo(np.int64).max)
-        if bad.any():
-            r = _first_bad(bad)
-            raise DataQualityError(f"{name} is undefined or out of range", file=label, row=r,
-                                   field=name, value=int(arr[name][r]))
+    _check_prices(price, priced, rows, label, "price", spread, tick_units)
 
     # -- build events ----------------------------------------------------------------
     keep = ~is_none & (~is_fill if not include_fills else np.ones(n, dtype=np.bool_))
-    flags = np.zeros(n, dtype=np.uint8)
-    raw_flags = arr["flags"]
-    flags[(raw_flags & _F_LAST) != 0] |= int(EventFlag.LAST)
-    flags[(raw_flags & _F_SNAPSHOT) != 0] |= int(EventFlag.SNAPSHOT)
-    flags[(raw_flags & _F_BAD_TS_RECV) != 0] |= int(EventFlag.BAD_TS_LOCAL)
+    flags = _flags(arr["flags"])
     kept_rows = np.flatnonzero(keep)
     lost_last = np.flatnonzero(~keep & ((flags & int(EventFlag.LAST)) != 0))
     if lost_last.shape[0]:
@@ -513,14 +670,14 @@ def load_databento(
     ev["qty"][ev["kind"] == EventKind.CLEAR] = 0.0
 
     if is_fill.any() and not include_fills:
-        _record_drops(report, FILL_REASON, label, np.flatnonzero(is_fill))
+        _record_drops(report, FILL_REASON, label, _file_rows(rows, is_fill))
     if is_none.any():
-        _record_drops(report, NONE_ACTION_REASON, label, np.flatnonzero(is_none))
+        _record_drops(report, NONE_ACTION_REASON, label, _file_rows(rows, is_none))
     action_counts = {chr(a): int(k) for a, k in zip(*np.unique(action, return_counts=True))}
     # release the records (views such as price or action keep them alive) and the
     # per-record masks before the book check
-    del arr, action, price, raw_flags, kind, side, is_book, bad_side, is_fill, is_none, priced
-    del bad_px, keep, flags, kept_rows, lost_last, ev_side, ev_fill
+    del action, price, kind, side, is_book, bad_side, is_fill, is_none, priced
+    del keep, flags, kept_rows, lost_last, ev_side, ev_fill
 
     # -- order-by-order book check ----------------------------------------------------
     open_ns = _open_ns(open_time, meta)
@@ -542,7 +699,6 @@ def load_databento(
     c = counts
     report.crossed_rows = int(c[_k.CNT_CROSSED_PRE] + c[_k.CNT_CROSSED_OPEN])
     report.locked_rows = int(c[_k.CNT_LOCKED_PRE] + c[_k.CNT_LOCKED_OPEN])
-    check_events(ev, report)
     open_txt = pd.Timestamp(open_ns, unit="ns", tz="UTC")
     book_check = {
         "open_ns": open_ns,
@@ -573,13 +729,7 @@ def load_databento(
          f" {book_check['cancels_as_delete']:,}"),
         (f"end of file: {book_check['resting_orders_end']:,} resting orders, best bid/ask"
          f" {book_check['best_bid_end']} / {book_check['best_ask_end']}"),
-        "ts_exch = ts_event, ts_local = ts_recv; records kept in file (ts_recv) order",
     ]
-    provenance = {
-        "loader": "qlib.data.databento.load_databento", "path": label,
-        "dataset": str(meta.dataset), "schema": str(meta.schema), "dbn_version": int(meta.version),
-        "symbols": list(meta.symbols), "instrument_id": int(ids[0]) if ids.shape[0] else None,
-        "start_ns": int(meta.start), "end_ns": None if meta.end is None else int(meta.end),
-        "include_fills": include_fills, "action_counts": action_counts, "book_check": book_check,
-    }
-    return MarketData(ev, instrument, report, provenance)
+    provenance.update(include_fills=include_fills, action_counts=action_counts,
+                      book_check=book_check)
+    return ev

@@ -6,8 +6,10 @@ pytest puts this directory on sys.path, so they import it by name.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import databento_dbn as dbn
 import zstandard
@@ -89,20 +91,78 @@ def mbo(action: str, side: str, price: float, size: int, order_id: int, *, ts: i
 
 
 def dbn_bytes(records: list[bytes], *, symbols: tuple[str, ...] = ("ESH4",),
-              start: int = 1_703_462_400_000_000_000) -> bytes:
-    """Metadata header + records, uncompressed DBN."""
-    meta = dbn.Metadata(dataset="GLBX.MDP3", schema=dbn.Schema.MBO, start=start,
+              start: int = 1_703_462_400_000_000_000, schema: str = "mbo",
+              dataset: str = "GLBX.MDP3", mappings: dict[str, int] | None = None) -> bytes:
+    """Metadata header + records, uncompressed DBN.
+
+    ``mappings`` (raw symbol -> instrument id) fills the metadata symbology for the
+    request day, as Databento writes it for ``stype_in=raw_symbol``.
+    """
+    day0 = dt.datetime.fromtimestamp(start / 1e9, tz=dt.timezone.utc).date()
+    maps = [SimpleNamespace(raw_symbol=sym, intervals=[SimpleNamespace(
+        start_date=day0, end_date=day0 + dt.timedelta(days=1), symbol=str(iid))])
+        for sym, iid in (mappings or {}).items()]
+    meta = dbn.Metadata(dataset=dataset, schema=dbn.Schema.from_str(schema), start=start,
                         stype_in=dbn.SType.RAW_SYMBOL, stype_out=dbn.SType.INSTRUMENT_ID,
-                        symbols=list(symbols), end=start + 86_400_000_000_000)
+                        symbols=list(symbols), end=start + 86_400_000_000_000, mappings=maps)
     return bytes(meta.encode()) + b"".join(records)
 
 
 def write_dbn(path: Path, records: list[bytes], *, compress: bool = True, **kw) -> Path:
-    """Write a (zstd-compressed) DBN MBO file."""
+    """Write a (zstd-compressed) DBN file (``kw``: see :func:`dbn_bytes`)."""
     data = dbn_bytes(records, **kw)
     path.write_bytes(zstandard.ZstdCompressor(write_checksum=True).compress(data) if compress
                      else data)
     return path
+
+
+UNDEF = 2**63 - 1
+
+
+def levels(bids: list[tuple[float, int]], asks: list[tuple[float, int]], n: int) -> list:
+    """``n`` BidAskPair levels from (price, size) lists; missing levels are empty (UNDEF, 0)."""
+    out = []
+    for j in range(n):
+        bp, bs = bids[j] if j < len(bids) else (None, 0)
+        ap, az = asks[j] if j < len(asks) else (None, 0)
+        out.append(dbn.BidAskPair(
+            bid_px=UNDEF if bp is None else round(bp * 1e9), bid_sz=bs, bid_ct=1 if bs else 0,
+            ask_px=UNDEF if ap is None else round(ap * 1e9), ask_sz=az, ask_ct=1 if az else 0))
+    return out
+
+
+def mbp(action: str, side: str, price: float, size: int, bids: list, asks: list, *, ts: int,
+        depth10: bool = True, flags: int = F_LAST, seq: int = 0, instrument_id: int = ES_ID,
+        ) -> bytes:
+    """One encoded MBP-10 (or, with ``depth10=False``, MBP-1/TBBO) record."""
+    cls, n = (dbn.MBP10Msg, 10) if depth10 else (dbn.MBP1Msg, 1)
+    lv = levels(bids, asks, n)
+    return bytes(cls(publisher_id=1, instrument_id=instrument_id, ts_event=ts,
+                     price=UNDEF if math.isnan(price) else round(price * 1e9), size=size,
+                     action=_ACTIONS[action], side=_SIDES[side], depth=0, ts_recv=ts,
+                     flags=flags, sequence=seq, levels=lv if depth10 else lv[0]))
+
+
+def trade(side: str, price: float, size: int, *, ts: int, seq: int = 0, flags: int = F_LAST,
+          instrument_id: int = ES_ID) -> bytes:
+    """One encoded Trades-schema record."""
+    return bytes(dbn.TradeMsg(publisher_id=1, instrument_id=instrument_id, ts_event=ts,
+                              price=round(price * 1e9), size=size, action=dbn.Action.TRADE,
+                              side=_SIDES[side], depth=0, ts_recv=ts, flags=flags,
+                              sequence=seq))
+
+
+def definition(raw_symbol: str, instrument_id: int, tick: float, *, multiplier: float = 50.0,
+               currency: str = "USD", lot: int = 1, instrument_class: str = "F",
+               ts: int = 1_703_462_400_000_000_000) -> bytes:
+    """One encoded InstrumentDefMsg (DBN v3) with the facts the loader reads."""
+    return bytes(dbn.InstrumentDefMsg(
+        publisher_id=1, instrument_id=instrument_id, ts_event=ts, ts_recv=ts,
+        min_price_increment=round(tick * 1e9), display_factor=1_000_000_000,
+        raw_symbol=raw_symbol, asset=raw_symbol[:-2], security_type="FUT",
+        instrument_class=dbn.InstrumentClass.from_str(instrument_class),
+        security_update_action=dbn.SecurityUpdateAction.ADD, currency=currency,
+        unit_of_measure_qty=round(multiplier * 1e9), min_lot_size_round_lot=lot))
 
 
 T0 = 1_703_545_200_000_000_000  # 2023-12-25 23:00:00 UTC, the default open for that date

@@ -182,12 +182,15 @@ def test_load_databento_clear_unknown_ids_and_crossed_counts(tmp_path):
     assert md.report.crossed_rows == 1 and md.report.locked_rows == 1
 
 
-def test_load_databento_unknown_root_needs_an_instrument(tmp_path):
+def test_load_databento_unknown_root_infers_the_tick_from_the_prices(tmp_path):
     p = write_dbn(tmp_path / "x.mbo.dbn.zst", [mbo("A", "B", 100.0, 1, 1, ts=T0)],
-                  symbols=("ZNH4",))
-    with pytest.raises(ParameterError, match="instrument"):
-        load_databento(p)
-    md = load_databento(p, instrument=Instrument("ZNH4.GLBX", tick_size=1 / 64))
+                  symbols=("QXH4",))  # a root the registry does not list
+    md = load_databento(p)
+    assert md.instrument.instrument_id == "QXH4.GLBX"
+    facts = {i.fact: i for i in md.report.inferred}
+    assert facts["tick_size"].confidence == "low" and facts["venue"].value == "GLBX"
+    assert md.events["px_tick"][0] * md.instrument.tick_size == 100.0
+    md = load_databento(p, instrument=Instrument("QXH4.GLBX", tick_size=1 / 64))
     assert md.events["px_tick"][0] == 6400
 
 

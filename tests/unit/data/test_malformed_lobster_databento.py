@@ -25,7 +25,8 @@ from lobster_dbn_builders import (
 
 from qlib.data.databento import load_databento
 from qlib.data.lobster import load_lobster
-from qlib.errors import DataNotFoundError, DataQualityError, QlibError
+from qlib.errors import DataNotFoundError, DataQualityError, ParameterError, QlibError
+from qlib.instrument import Instrument
 
 
 def _replace(rows: list[str], i: int, text: str) -> list[str]:
@@ -273,9 +274,18 @@ def test_load_databento_off_grid_price_raises_naming_row_and_field(tmp_path):
     recs[2] = mbo("C", "B", 4800.10, 2, 1, ts=T0 - 8, seq=3)
     bad = write_dbn(tmp_path / "px.mbo.dbn.zst", recs)
     with pytest.raises(DataQualityError) as exc:
-        load_databento(bad)
+        load_databento(bad, instrument=Instrument("ESH4.GLBX", tick_size=0.25, multiplier=50.0))
     _assert_names(exc.value, bad.name, 2, "price")
     assert exc.value.value == 4_800_100_000_000
+
+
+def test_load_databento_price_off_the_registry_tick_uses_the_file_grid(tmp_path):
+    recs = _records()
+    recs[2] = mbo("C", "B", 4800.10, 2, 1, ts=T0 - 8, seq=3)
+    md = load_databento(write_dbn(tmp_path / "px.mbo.dbn.zst", recs))
+    tick = [i for i in md.report.inferred if i.fact == "tick_size"]
+    assert tick and "off the registry's tick 0.25" in tick[0].basis
+    assert md.instrument.tick_size < 0.25
 
 
 def test_load_databento_undefined_price_on_add_raises(tmp_path):
@@ -295,11 +305,12 @@ def test_load_databento_add_without_side_raises_naming_row_and_field(tmp_path):
     _assert_names(exc.value, bad.name, 1, "side")
 
 
-def test_load_databento_two_instruments_raise_naming_row(tmp_path):
+def test_load_databento_two_instruments_raise_naming_the_symbol_option(tmp_path):
     recs = _records()
     recs[4] = mbo("T", "B", 4800.50, 1, 9, ts=T0 + 1, seq=5, flags=0, instrument_id=1)
-    bad = write_dbn(tmp_path / "two.mbo.dbn.zst", recs)
-    with pytest.raises(DataQualityError) as exc:
+    bad = write_dbn(tmp_path / "two.mbo.dbn.zst", recs, symbols=("ESH4", "ESM4"),
+                    mappings={"ESH4": 17077, "ESM4": 1})
+    with pytest.raises(ParameterError) as exc:
         load_databento(bad)
-    _assert_names(exc.value, bad.name, 4, "instrument_id")
-
+    assert bad.name in str(exc.value) and "symbol=" in str(exc.value)
+    assert "ESH4 (17077)" in str(exc.value) and "ESM4 (1)" in str(exc.value)
