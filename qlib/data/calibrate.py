@@ -418,7 +418,8 @@ def fit_params(data: MarketData, *, max_depth: int = 60, queue_reactive: bool = 
     queue_reactive
         Also estimate the state-dependent extensions of :class:`SimParams`
         (``inside_rate``, ``inside_position``, ``cancel_rate_best``,
-        ``market_fraction``, ``market_overflow_prob``); False gives CST's
+        ``market_fraction``, ``market_overflow_prob``, ``market_queue_edges``,
+        ``limit_rate_spread``, ``limit_size_table``); False gives CST's
         unconditional rates only.
     window_ticks, queue_capacity
         Passed to the returned :class:`SimParams`.
@@ -495,7 +496,25 @@ def fit_params(data: MarketData, *, max_depth: int = 60, queue_reactive: bool = 
       of the remainder :math:`V - Q` of the overflowing ones (Farmer et al. [2]_
       found that most market orders are sized to the best queue). Orders whose
       first level the tracked book holds empty (missing messages) are left out of
-      these three.
+      these three. The law is fitted per bin of :math:`Q` (``market_queue_edges``):
+      bins start at the :data:`N_MARKET_BINS`-quantiles of :math:`Q` over the
+      market orders (an atom holding at least a :data:`N_MARKET_BINS`-th of them,
+      such as a lone round lot, gets a bin of its own) and are merged until each
+      holds :data:`MIN_MARKET_BIN` orders; one bin gives the flat form.
+    * ``limit_rate_spread``: :math:`\hat\lambda(k \mid s) = N^L_k(s) / 2T(s)`,
+      the ADDs :math:`k` ticks behind their own best while the spread was
+      :math:`s` per two-sided second at spread :math:`s` (CST's estimator on the
+      state the model conditions on), for :math:`s = 1..D` (the last pools wider
+      spreads), adjacent spreads pooled until each group holds
+      :data:`MIN_STATE_SECONDS` seconds and :data:`MIN_SPREAD_ADDS` such ADDs.
+    * ``limit_size_table``: per placement class (in front of the own best; then
+      :math:`k = 0, 1, \dots` ticks behind it while each class holds
+      :data:`MIN_SIZE_ADDS` ADDs and the deeper ones together do; one last row
+      pools the deeper ticks), the :data:`N_SIZE_KNOTS` empirical quantiles
+      :math:`\hat F_c^{-1}((j + 1/2)/K)` (inverted CDF, so a size atom such as
+      the round lot stays an atom) of the ADD sizes in lots. A class with fewer
+      ADDs takes the row of all ADDs within depth; with fewer than
+      :data:`MIN_SIZE_ADDS` of those the table is ``None`` (lognormal sizes).
 
     References
     ----------

@@ -31,6 +31,22 @@ def sim_params(draw) -> SimParams:
     best = draw(hs.none() | hs.lists(hs.floats(0.05, 3.0), min_size=n_b, max_size=n_b))
     edges = tuple(float(30 * (k + 1)) for k in range(n_b - 1)) if best is not None else ()
     fraction = draw(hs.none() | table)
+    over: float | tuple[float, ...] = 0.0 if fraction is None else draw(hs.floats(0.0, 1.0))
+    market_edges: tuple[float, ...] = ()
+    if fraction is not None and draw(hs.booleans()):  # queue-binned market order sizes
+        market_edges = (float(draw(hs.integers(1, 150))),)
+        other = sorted(draw(hs.lists(hs.floats(0.0, 1.0), min_size=len(fraction),
+                                     max_size=len(fraction))))
+        fraction = [tuple(fraction), tuple(other[:-1]) + (max(other[-1], 0.5),)]
+        over = (float(over), draw(hs.floats(0.0, 1.0)))
+    n_rows, n_knots = draw(hs.integers(1, 4)), draw(hs.integers(1, 6))
+    sizes = draw(hs.none() | hs.lists(
+        hs.lists(hs.floats(0.5, 300.0), min_size=n_knots, max_size=n_knots).map(sorted)
+        .map(tuple), min_size=n_rows, max_size=n_rows).map(tuple))
+    n_sp = draw(hs.integers(1, 5))
+    by_spread = draw(hs.none() | hs.lists(
+        hs.lists(hs.floats(0.0, 5.0), min_size=depth, max_size=depth).map(tuple),
+        min_size=n_sp, max_size=n_sp).map(tuple))
     return SimParams(
         limit_rate=tuple(lam),
         cancel_rate=tuple(theta),
@@ -46,7 +62,10 @@ def sim_params(draw) -> SimParams:
         market_rate_spread=draw(hs.none() | hs.lists(hs.floats(0.0, 5.0), min_size=1,
                                                      max_size=6).map(tuple)),
         market_fraction=None if fraction is None else tuple(fraction),
-        market_overflow_prob=0.0 if fraction is None else draw(hs.floats(0.0, 1.0)),
+        market_overflow_prob=over,
+        market_queue_edges=market_edges,
+        limit_size_table=sizes,
+        limit_rate_spread=by_spread,
         reference="own" if inside is not None and draw(hs.booleans()) else "opposite",
         window_ticks=draw(hs.none() | hs.integers(depth, 3 * depth + 2)),
         queue_capacity=4096,
