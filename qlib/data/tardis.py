@@ -458,7 +458,8 @@ def _snapshot_events(t: Table, inst: Instrument, report: ValidationReport) -> np
                                    pc_)[present]
         ev["qty"][at] = t.num[qc][present]
         pos = pos + present
-    ev["flags"][start + per_row - 1] |= EventFlag.LAST
+    last = start + per_row - 1
+    ev["flags"][last] = ev["flags"][last] | np.uint8(EventFlag.LAST)
     return ev
 
 
@@ -623,7 +624,9 @@ def load_tardis(path: str | Path | Sequence[str | Path] | None = None, *,
     allev = np.concatenate(pieces)
     order = np.lexsort((np.concatenate(prio), allev["ts_exch"])) if len(pieces) > 1 \
         else np.argsort(allev["ts_exch"], kind="stable")
-    events = allev[order]
+    events = empty_events(len(allev))  # zeroed padding: equal loads are equal byte for byte
+    for name in events.dtype.names:
+        events[name] = allev[name][order]
     check_events(events, report)
     report.out_of_order_rows = out_of_order
     from qlib.book import count_crossed  # noqa: PLC0415 - see _BOOK_IMPORT_NOTE
