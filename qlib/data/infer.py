@@ -55,10 +55,11 @@ MAX_DECIMALS = 12
 #: beyond that; the gcd of a large sample is the gcd of the whole with overwhelming
 #: probability, see the module docstring).
 MAX_DISTINCT = 200_000
-#: Relative distance from a whole number accepted as float noise in :func:`infer_step`.
-_ULPS = 4e-15
-#: From here on every double is a whole number (2**53).
-_EXACT = 2.0**53
+#: Distance from a whole number, in units in the last place of ``x = v 10**d``,
+#: accepted as float noise in :func:`infer_step` (parsing and scaling err by <= 1.5 ulp).
+_ULPS = 4
+#: Largest ``x`` the whole-number test is made on: below it 4 ulps are < 1/8.
+_EXACT = 2.0**48
 #: The int64 "no price" sentinel of fixed-point feeds (Databento DBN ``UNDEF_PRICE`` =
 #: ``i64::MAX``); :func:`infer_step_scaled` ignores it like a non-positive value.
 UNDEF_PRICE = np.iinfo(np.int64).max
@@ -189,13 +190,14 @@ def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the d
 
     Notes
     -----
-    A float parsed from a decimal string of at most 15 significant digits is the
-    nearest double to it, so :math:`x = v 10^d` lies within about one ulp of an
-    integer when ``d`` decimals write ``v``; the test allows
-    :math:`|x - \\mathrm{rint}(x)| \\le 4 \\cdot 10^{-15} \\max(x, 1)` (about 18 ulps).
-    The bound is relative only: an absolute floor would call ``1.000001`` a whole
-    number. Past :math:`x \\ge 2^{53}` every double is a whole number, so the search
-    stops there (the values hold more digits than a double can).
+    A float parsed from a decimal string is the nearest double to it, and
+    :math:`x = v 10^d` is then within 1.5 ulp of an integer when ``d`` decimals write
+    ``v``; the test allows 4 ulps of :math:`\\max(x, 1)`. Another decimal digit moves
+    :math:`x` by at least :math:`10^{-k}` for the ``k`` digits still missing, which is
+    more than 4 ulps while ``v`` has at most 15 significant digits, so the test is
+    relative to the double's own precision and never calls ``1.000001`` a whole
+    number. It is made while :math:`x < 2^{48}` (4 ulps below 1/8); values that need
+    more are refused (14 significant digits always fit).
     """
     v = _as_float_array(values, what, source)
     v = _distinct(v[np.isfinite(v) & (v > 0)])
@@ -207,9 +209,9 @@ def infer_step(values: np.ndarray, *, what: str = "prices", source: str = "the d
     for d in range(MAX_DECIMALS + 1):
         x = v * 10.0**d
         if x.max() >= _EXACT:
-            break  # every double this large is a whole number: it cannot tell
+            break  # doubles this large are too coarse to tell a decimal from noise
         r = np.rint(x)
-        off = np.abs(x - r) > _ULPS * np.maximum(x, 1.0)
+        off = np.abs(x - r) > _ULPS * np.spacing(np.maximum(x, 1.0))
         if not off.any():
             return _from_integers(r.astype(np.int64), d, n, what, source)
     worst = float(v[int(np.flatnonzero(off)[0])])
