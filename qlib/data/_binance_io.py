@@ -7,6 +7,8 @@ per-stream columns; irregular lines go through orjson with the same checks.
 
 from __future__ import annotations
 
+import math
+import re
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +31,14 @@ _NL = 10
 _CHUNK = 1 << 20
 #: Compressed bytes read from a file at a time.
 _IN_BLOCK = 1 << 18
-#: Prices converted to ticks at a time: bounds the temporaries of ``to_ticks``.
-_TICK_SLICE = 1 << 16
+#: A prefix of a recorder line: what a line cut short by the end of the file looks like.
+_PREFIX = re.compile(rb"\d{1,20}( (\{.*)?)?", re.DOTALL)
+#: Reasons recorded in the report (kept or dropped rows).
+BLANK_LINE = "blank line (skipped)"
+TORN_LAST_LINE = "torn last line"
+LOCAL_BACKWARDS = "local time went backwards (kept in file order)"
+TRUNCATED_GZIP = ("gzip stream ends before its end-of-stream marker (a file still being"
+                  " written, or cut): the complete lines before the end are read")
 
 
 
@@ -53,19 +61,34 @@ def _resolve(paths: Any) -> list[Path]:
     return items
 
 
-def _gunzip(path: Path, chunk: int) -> Iterator[tuple[bytes, bool]]:
-    """Yield the decompressed text of a gzip file in pieces of at most ``chunk`` bytes.
+def _gunzip(path: Path, chunk: int, info: dict[str, int] | None = None
+            ) -> Iterator[tuple[bytes, bool]]:
+    """Yield the decompressed text of a recording in pieces of at most ``chunk`` bytes.
 
     Each item is ``(piece, last)``. The file is read in blocks of ``_IN_BLOCK`` bytes.
     Concatenated members are read one after another, as :func:`gzip.decompress` does
-    (zero padding between them is skipped).
+    (zero padding between them is skipped). A file that does not start with the gzip
+    magic bytes but with a digit (the local time of a recorder line) or a line break
+    is a recording already gunzipped: its bytes are yielded as they are. A gzip stream
+    that ends before its end-of-stream marker (the file of a recorder still writing
+    it) yields what it holds; ``info["truncated"]`` is then the count of complete
+    lines read.
     """
     name = str(path)
     with open(path, "rb") as fh:
         src = fh.read(_IN_BLOCK)
         if src[:2] != _GZIP_MAGIC:
-            raise DataQualityError(f"not a gzip file (magic bytes were {src[:2]!r})",
-                                   file=name, row=0, field="gzip", value=src[:2])
+            if src and not (48 <= src[0] <= 57 or src[:1] in (b"\n", b"\r")):
+                raise DataQualityError(
+                    f"neither gzip (magic bytes 1f 8b) nor recorder text (lines"
+                    f" '<local_ts_ns> <json>'): the file began {src[:16]!r}", file=name,
+                    row=0, field="gzip", value=src[:2])
+            while True:  # plain text: one block of look-ahead tells the last piece
+                more = fh.read(max(chunk, 1))
+                yield src, not more
+                if not more:
+                    return
+                src = more
         dec = zlib.decompressobj(wbits=31)
         lines = 0
         while True:
@@ -84,13 +107,14 @@ def _gunzip(path: Path, chunk: int) -> Iterator[tuple[bytes, bool]]:
                     last = not src
                 else:
                     src = dec.unconsumed_tail or fh.read(_IN_BLOCK)
-                    if not src and not out:
-                        raise EOFError("Compressed file ended before the end-of-stream marker"
-                                       " was reached")
-            except (EOFError, zlib.error) as exc:
-                raise DataQualityError(f"gzip stream is corrupt or truncated after {lines}"
-                                       f" complete lines ({exc})", file=name, row=lines,
-                                       field="gzip", value=type(exc).__name__) from exc
+                    if not src and not out:  # the stream stops before its end marker
+                        if info is not None:
+                            info["truncated"] = lines
+                        last = True
+            except zlib.error as exc:
+                raise DataQualityError(f"gzip stream is corrupt after {lines} complete lines"
+                                       f" ({exc})", file=name, row=lines, field="gzip",
+                                       value=type(exc).__name__) from exc
             yield out, last
             del out  # the caller has dropped its reference too: free before the next piece
             if last:
@@ -141,12 +165,12 @@ class _Table:
 
 _I8, _F8, _U1 = np.int64, np.float64, np.uint8
 _DEPTH_COLS = (("row", _I8), ("local", _I8), ("E", _I8), ("U", _I8), ("u", _I8), ("pu", _I8),
-               ("has_pu", _U1), ("nb", _I8), ("na", _I8))
+               ("has_pu", _U1), ("has_ps", _U1), ("nb", _I8), ("na", _I8))
 _LEVEL_COLS = (("px", _F8), ("qty", _F8))
 _TRADE_COLS = (("row", _I8), ("local", _I8), ("T", _I8), ("t", _I8), ("p", _F8), ("q", _F8),
                ("m", _U1), ("has_X", _U1))
 _TICKER_COLS = (("row", _I8), ("local", _I8), ("u", _I8), ("E", _I8), ("has_E", _U1),
-                ("b", _F8), ("B", _F8), ("a", _F8), ("A", _F8))
+                ("has_ps", _U1), ("b", _F8), ("B", _F8), ("a", _F8), ("A", _F8))
 
 
 @dataclass
@@ -165,6 +189,9 @@ class _Parsed:
     #: Errors in fields that only futures need (``pu``, bookTicker ``E``), by stream:
     #: (message index, error); raised once the market is known to be futures.
     pending: dict[int, list[tuple[int, DataQualityError]]] = field(default_factory=dict)
+    #: Lines kept with a quirk and lines left out while reading: (reason, file, row).
+    kept: list[tuple[str, str, int]] = field(default_factory=list)
+    dropped: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 def _classify(stream: bytes, path: str, row: int) -> tuple[str, int, str]:
@@ -223,7 +250,8 @@ class _Reader:
         snap = [-1, 0]
         row, carry = 0, b""
         work = np.zeros(self.chunk + _bk.PAD, dtype=np.uint8)
-        for out, last in _gunzip(path, self.chunk):
+        info: dict[str, int] = {}
+        for out, last in _gunzip(path, self.chunk, info):
             need = len(carry) + len(out)
             cut = need if last else len(carry) + out.rfind(b"\n") + 1
             if cut <= len(carry) and not last:  # no line ends in this piece
@@ -236,8 +264,11 @@ class _Reader:
             carry = bytes(work[cut:need])
             work[cut:cut + _bk.PAD] = 0
             nlines = len(out) // 100 + 64  # a first guess (lines are ~100-60,000 bytes)
-            row = self._chunk(fi, name, work, cut, row, nlines, snap)
+            open_end = last and cut > 0 and work[cut - 1] != _NL  # no final line break
+            row = self._chunk(fi, name, work, cut, row, nlines, snap, open_end)
             del out
+        if "truncated" in info:
+            self.p.kept.append((TRUNCATED_GZIP, name, info["truncated"]))
         for tb in (*self.tables, self.levels):
             tb.end_file()
         counts = [(int(self.first[s]), s, int(self.count[s])) for s in range(self.n_names)
@@ -255,7 +286,7 @@ class _Reader:
             self.last_where = name
 
     def _chunk(self, fi: int, name: str, buf: np.ndarray, n: int, row: int, nlines: int,
-               snap: list[int]) -> int:
+               snap: list[int], open_end: bool = False) -> int:
         for t in self.tables:
             t.reserve(nlines)
         lv_step = n // 32 + 4096  # levels are >= 10 bytes each, most ~20-30: grown on demand
@@ -277,13 +308,25 @@ class _Reader:
                     lv.reserve(lv.capacity - lv.n + lv_step)
                 continue
             end = int(_bk.find_byte(buf, pos, n, _NL))
-            if self._line(fi, name, row, bytes(buf[pos:end]), snap):
+            if self._line(fi, name, row, bytes(buf[pos:end]), snap, open_end and end == n):
                 pos, row = min(end + 1, n), row + 1
         return row
 
     # -- one line the kernel stopped at --------------------------------------------
-    def _line(self, fi: int, name: str, row: int, line: bytes, snap: list[int]) -> bool:
-        """Read one line in Python; return False when the kernel should retry it."""
+    def _line(self, fi: int, name: str, row: int, line: bytes, snap: list[int],
+              final: bool = False) -> bool:
+        """Read one line in Python; return False when the kernel should retry it.
+
+        ``final`` is True for the file's last line when no line break ends it: if it
+        is a prefix of a line that does not parse (cut mid-JSON by the end of the
+        file), it is dropped as a torn last line.
+        """
+        if not line.strip():
+            self.p.kept.append((BLANK_LINE, name, row))
+            return True
+        if final and _PREFIX.fullmatch(line) and not _parses(line):
+            self.p.dropped.append((TORN_LAST_LINE, name, row))
+            return True
         sp = line.find(b" ", 0, 32)
         head = line[:sp] if sp > 0 else b""
         if not head.isdigit() or int(head) > _I64_MAX:
@@ -291,14 +334,13 @@ class _Reader:
                 f"line does not start with '<local_ts_ns> ': began {line[:40]!r}",
                 file=name, row=row, field="local_ts", value=line[:20])
         ts = int(head)
-        if ts < self.last_ts:
+        back = ts < self.last_ts  # counted once the line is read (not when it is retried)
+        if back:
             if row == 0:
                 raise DataQualityError(
                     f"first local timestamp {ts} is before the last one of {self.last_where}"
                     f" ({self.last_ts}): files must be given in date order",
                     file=name, row=0, field="local_ts", value=ts)
-            raise DataQualityError(f"local timestamp went backwards: {ts} after {self.last_ts}",
-                                   file=name, row=row, field="local_ts", value=ts)
         body = line[sp + 1:]
         if body.startswith(b'{"lastUpdateId"'):
             self.p.snapshots.append((fi, row, ts, _loads(body, name, row)))
@@ -306,6 +348,8 @@ class _Reader:
                 snap[0] = row
             snap[1] += 1
             self.last_ts = ts
+            if back:
+                self.p.kept.append((LOCAL_BACKWARDS, name, row))
             return True
         if not body.startswith(b'{"stream":"'):
             raise DataQualityError(
@@ -332,6 +376,8 @@ class _Reader:
         else:
             self.extra.setdefault(sid, [row, 0])[1] += 1
         self.last_ts = ts
+        if back:
+            self.p.kept.append((LOCAL_BACKWARDS, name, row))
         return True
 
     def _register(self, stream: bytes, name: str, row: int) -> int:
@@ -356,6 +402,18 @@ class _Reader:
         return sid
 
 
+def _parses(line: bytes) -> bool:
+    """True when ``line`` is ``<digits> <valid JSON>``."""
+    head, sp, body = line.partition(b" ")
+    if not sp or not head.isdigit():
+        return False
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
 def _loads(body: bytes, name: str, row: int) -> Any:
     try:
         return orjson.loads(body)
@@ -377,7 +435,8 @@ def _depth_row(r: _Reader, o: dict, name: str, row: int, ts: int) -> None:
     lv, _, (nb, na) = _levels([o], ("b", "a"), [name], [0], [row])
     ints = {k: int(_column([o], k, np.int64, [name], [0], [row])[0]) for k in ("E", "U", "u")}
     pu = _optional(r, _CH_DEPTH, r.depth.n, o, "pu", name, row)
-    _put(r.depth, row=row, local=ts, pu=pu, has_pu="pu" in o, nb=nb[0], na=na[0], **ints)
+    _put(r.depth, row=row, local=ts, pu=pu, has_pu="pu" in o, has_ps="ps" in o, nb=nb[0],
+         na=na[0], **ints)
     r.levels.reserve(len(lv))
     k = r.levels.n
     r.levels.cols["px"][k:k + len(lv)] = lv[:, 0]
@@ -386,6 +445,10 @@ def _depth_row(r: _Reader, o: dict, name: str, row: int, ts: int) -> None:
 
 
 def _trade_row(r: _Reader, o: dict, name: str, row: int, ts: int) -> None:
+    m = o.get("m", "<missing>")
+    if not isinstance(m, bool):  # numpy would take any non-empty string as True
+        raise DataQualityError(f"field 'm' was {m!r}, expected JSON true or false", file=name,
+                               row=row, field="m", value=m)
     c = {k: _column([o], k, dt, [name], [0], [row])[0]
          for k, dt in (("T", np.int64), ("t", np.int64), ("p", np.float64), ("q", np.float64),
                        ("m", bool))}
@@ -397,7 +460,7 @@ def _ticker_row(r: _Reader, o: dict, name: str, row: int, ts: int) -> None:
          for k, dt in (("u", np.int64), ("b", np.float64), ("a", np.float64),
                        ("B", np.float64), ("A", np.float64))}
     e = _optional(r, _CH_TICKER, r.ticker.n, o, "E", name, row)
-    _put(r.ticker, row=row, local=ts, E=e, has_E="E" in o, **c)
+    _put(r.ticker, row=row, local=ts, E=e, has_E="E" in o, has_ps="ps" in o, **c)
 
 
 def _optional(r: _Reader, ch: int, j: int, o: dict, key: str, name: str, row: int) -> int:
@@ -489,22 +552,38 @@ def _check_qty(qty: np.ndarray, where: Callable[[int], tuple[str, int]],
     if bad.any():
         j = int(np.flatnonzero(bad)[0])
         file, row = where(j)
-        raise DataQualityError(f"quantity was {qty[j]!r}, expected a finite number >= 0",
-                               file=file, row=row, field=field_name, value=float(qty[j]))
+        v = float(qty[j])
+        raise DataQualityError(f"quantity was {v}, expected a finite number >= 0", file=file,
+                               row=row, field=field_name, value=v)
 
 
 def _ticks(inst: Instrument, px: np.ndarray, where: Callable[[int], tuple[str, int]],
            field_name: str, out: np.ndarray | None = None) -> np.ndarray:
-    """``inst.to_ticks`` in slices (bounded temporaries); ``out`` may be ``px.view(int64)``."""
+    """Prices to ticks (:func:`_binance_kernels.prices_to_ticks`); ``out`` may be ``px.view(int64)``.
+
+    Raises
+    ------
+    DataQualityError
+        For the first price that is not finite, not above zero, too large for int64
+        ticks or off the tick grid, naming its file, row, field and value.
+    """
     out = np.empty(len(px), dtype=np.int64) if out is None else out
-    for a in range(0, len(px), _TICK_SLICE):
-        try:
-            out[a:a + _TICK_SLICE] = inst.to_ticks(px[a:a + _TICK_SLICE], field=field_name)
-        except DataQualityError as exc:
-            file, row = where(a + (exc.row or 0))
-            raise DataQualityError(str(exc).split("] ", 1)[-1], file=file, row=row,
-                                   field=field_name, value=exc.value) from None
-    return out
+    tick = float(inst.tick_size)
+    status, j = _bk.prices_to_ticks(px, tick, out)
+    if status == Status.OK:
+        return out
+    v = float(px[j])  # the kernel stops before writing the bad row
+    file, row = where(int(j))
+    if not math.isfinite(v):
+        msg = f"price was {v}, expected a finite number > 0"
+    elif v <= 0:
+        msg = f"price was {v}, expected a number > 0"
+    elif status == Status.CAPACITY:
+        msg = (f"price was {v}: {v / tick:.3g} ticks of {tick:g} overflow the int64 tick"
+               " range (at most 2**62)")
+    else:
+        msg = f"price {v} is not a multiple of tick_size {tick:g} for {inst.instrument_id}"
+    raise DataQualityError(msg, file=file, row=row, field=field_name, value=v)
 
 
 def _at(names: list[str], cols: dict[str, np.ndarray],

@@ -61,6 +61,7 @@ def _code(key: bytes) -> int:
 _K_E, _K_T, _K_U, _K_u, _K_pu = _code(b"E"), _code(b"T"), _code(b"U"), _code(b"u"), _code(b"pu")
 _K_b, _K_a, _K_B, _K_A = _code(b"b"), _code(b"a"), _code(b"B"), _code(b"A")
 _K_t, _K_p, _K_q, _K_m, _K_X = _code(b"t"), _code(b"p"), _code(b"q"), _code(b"m"), _code(b"X")
+_K_ps = _code(b"ps")  # the pair of a COIN-M contract ("BTCUSD" for BTCUSD_PERP)
 
 
 # --------------------------------------------------------------------------- tokens
@@ -252,7 +253,7 @@ def _level_list(buf, i, px, qty, k, pow10):
 
 # --------------------------------------------------------------------------- messages
 @njit(cache=True)
-def _depth(buf, i, j, d_E, d_U, d_u, d_pu, d_has_pu, d_nb, d_na, px, qty, k, pow10):
+def _depth(buf, i, j, d_E, d_U, d_u, d_pu, d_has_pu, d_has_ps, d_nb, d_na, px, qty, k, pow10):
     """Read a depthUpdate object into row ``j``; return (next i, next k).
 
     ``i`` is -1 when the object is not in the fast form, -2 when ``px`` is full.
@@ -263,6 +264,7 @@ def _depth(buf, i, j, d_E, d_U, d_u, d_pu, d_has_pu, d_nb, d_na, px, qty, k, pow
     seen = 0
     k0 = k
     d_has_pu[j] = 0
+    d_has_ps[j] = 0
     while True:
         code, i = _key(buf, i)
         if i < 0:
@@ -294,6 +296,8 @@ def _depth(buf, i, j, d_E, d_U, d_u, d_pu, d_has_pu, d_nb, d_na, px, qty, k, pow
                 return -2, k0
         else:
             bit = 0
+            if code == _K_ps:
+                d_has_ps[j] = 1
             i = _skip(buf, i)
         if i < 0 or (seen & bit):
             return -1, k0
@@ -361,13 +365,14 @@ def _trade(buf, i, j, t_T, t_t, t_p, t_q, t_m, t_has_X, pow10):
 
 
 @njit(cache=True)
-def _ticker(buf, i, j, q_u, q_E, q_has_E, q_b, q_B, q_a, q_A, pow10):
+def _ticker(buf, i, j, q_u, q_E, q_has_E, q_has_ps, q_b, q_B, q_a, q_A, pow10):
     """Read a bookTicker object into row ``j``; return the next i or -1."""
     if buf[i] != _LBRACE:
         return -1
     i += 1
     seen = 0
     q_has_E[j] = 0
+    q_has_ps[j] = 0
     while True:
         code, i = _key(buf, i)
         if i < 0:
@@ -393,6 +398,8 @@ def _ticker(buf, i, j, q_u, q_E, q_has_E, q_b, q_B, q_a, q_A, pow10):
             q_has_E[j] = 1
         else:
             bit = 0
+            if code == _K_ps:
+                q_has_ps[j] = 1
             i = _skip(buf, i)
         if i < 0 or (seen & bit):
             return -1
@@ -420,10 +427,10 @@ def find_byte(buf, start, stop, byte):
 @njit(cache=True)
 def parse_lines(buf, pos, n, row, last_local, names, name_len, name_ch, name_count,
                 name_first, n_names,
-                d_row, d_local, d_E, d_U, d_u, d_pu, d_has_pu, d_nb, d_na, nd,
+                d_row, d_local, d_E, d_U, d_u, d_pu, d_has_pu, d_has_ps, d_nb, d_na, nd,
                 px, qty, k,
                 t_row, t_local, t_T, t_t, t_p, t_q, t_m, t_has_X, nt,
-                q_row, q_local, q_u, q_E, q_has_E, q_b, q_B, q_a, q_A, nq):
+                q_row, q_local, q_u, q_E, q_has_E, q_has_ps, q_b, q_B, q_a, q_A, nq):
     """Read whole lines of ``buf[pos:n]`` into the per-stream arrays; see the module docstring.
 
     ``buf[n:n + PAD]`` are zero bytes. ``names[s, :name_len[s]]`` are the known stream
@@ -481,8 +488,8 @@ def parse_lines(buf, pos, n, row, last_local, names, name_len, name_ch, name_cou
         if ch == CH_DEPTH:
             if nd >= d_row.shape[0]:
                 return Status.CAPACITY, pos, row, last_local, nd, k, nt, nq
-            i, k2 = _depth(buf, i, nd, d_E, d_U, d_u, d_pu, d_has_pu, d_nb, d_na, px, qty, k,
-                           pow10)
+            i, k2 = _depth(buf, i, nd, d_E, d_U, d_u, d_pu, d_has_pu, d_has_ps, d_nb, d_na, px,
+                           qty, k, pow10)
             if i == -2:
                 return Status.CAPACITY, pos, row, last_local, nd, k, nt, nq
         elif ch == CH_TRADE:
@@ -493,7 +500,7 @@ def parse_lines(buf, pos, n, row, last_local, names, name_len, name_ch, name_cou
         else:
             if nq >= q_row.shape[0]:
                 return Status.CAPACITY, pos, row, last_local, nd, k, nt, nq
-            i = _ticker(buf, i, nq, q_u, q_E, q_has_E, q_b, q_B, q_a, q_A, pow10)
+            i = _ticker(buf, i, nq, q_u, q_E, q_has_E, q_has_ps, q_b, q_B, q_a, q_A, pow10)
             k2 = k
         if i < 0 or buf[i] != _RBRACE:
             return Status.UNKNOWN_KIND, pos, row, last_local, nd, k, nt, nq
@@ -523,6 +530,39 @@ def parse_lines(buf, pos, n, row, last_local, names, name_len, name_ch, name_cou
         row += 1
         pos = i
     return Status.OK, pos, row, last_local, nd, k, nt, nq
+
+
+# --------------------------------------------------------------------------- ticks
+#: Largest tick count written: beyond it ``int64`` conversion wraps (1e300 -> INT64_MIN).
+_TICK_LIMIT = 2.0 ** 62
+
+
+@njit(cache=True)
+def prices_to_ticks(px, tick_size, out):
+    """Write ``round(px / tick_size)`` into ``out``; return ``(status, row)``.
+
+    ``out`` may share ``px``'s memory (``px.view(np.int64)``): each row is read before
+    it is written. The same grid test as :meth:`qlib.instrument.Instrument.to_ticks`
+    (off by more than ``1e-6`` of a tick). Stops at the first bad row, which is left
+    unwritten: ``NON_FINITE`` (NaN or infinite), ``OFF_GRID`` (not above zero, or off
+    the grid) or ``CAPACITY`` (more than 2**62 ticks: the int64 conversion would
+    overflow). The wrapper (:func:`qlib.data._binance_io._ticks`) reads the value at
+    ``row`` to say which. ``(OK, len(px))`` when every row is written.
+    """
+    for j in range(px.shape[0]):
+        v = px[j]
+        if not np.isfinite(v):
+            return Status.NON_FINITE, j
+        if v <= 0.0:
+            return Status.OFF_GRID, j
+        tf = v / tick_size
+        if tf > _TICK_LIMIT:
+            return Status.CAPACITY, j
+        t = np.rint(tf)
+        if abs(tf - t) > 1e-6 * max(1.0, abs(t) * 1e-9):
+            return Status.OFF_GRID, j
+        out[j] = np.int64(t)
+    return Status.OK, px.shape[0]
 
 
 # --------------------------------------------------------------------------- events

@@ -8,11 +8,15 @@ See ``shared/data/binance-*/PROVENANCE.md`` for the three markets recorded.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from qlib.data import _binance_kernels as _bk
+from qlib.data import instruments as _registry
 from qlib.data._binance_io import (
     _resolve,
     _Parsed,
@@ -24,6 +28,7 @@ from qlib.data._binance_io import (
     _ticks,
     _at,
 )
+from qlib.data.infer import GridGuess, infer_step
 from qlib.data.market_data import MarketData, check_events
 from qlib.data.report import ValidationReport
 from qlib.dtypes import EVENT_DTYPE, empty_events
@@ -31,7 +36,8 @@ from qlib.enums import EventFlag, EventKind, Side
 from qlib.errors import DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
-__all__ = ["load_binance", "binance_instrument", "bookticker_agreement", "BINANCE_INSTRUMENTS"]
+__all__ = ["load_binance", "binance_instrument", "binance_instrument_id", "bookticker_agreement",
+           "coinm_contract_size", "BINANCE_INSTRUMENTS"]
 
 #: The L2 loaders count crossed/locked rows by replaying their events through the
 #: book (``qlib.book``, one layer up). The import is made inside the functions that
@@ -39,39 +45,119 @@ __all__ = ["load_binance", "binance_instrument", "bookticker_agreement", "BINANC
 #: (which itself imports ``qlib.data.market_data``): no import cycle.
 _BOOK_IMPORT_NOTE = "qlib.book is imported at call time"
 
-#: Known instruments by ``(market, SYMBOL)``; market is ``"spot"``, ``"usdm"`` or ``"coinm"``.
-#: Fees are the VIP 0 schedule in basis points (2024).
-BINANCE_INSTRUMENTS: dict[tuple[str, str], Instrument] = {
-    ("spot", "BTCUSDT"): Instrument("BTCUSDT.BINANCE", tick_size=0.01, lot_size=1e-5,
-                                    currency="USDT", maker_fee_bps=10.0, taker_fee_bps=10.0),
-    ("usdm", "BTCUSDT"): Instrument("BTCUSDT-PERP.BINANCE", tick_size=0.1, lot_size=0.001,
-                                    currency="USDT", maker_fee_bps=2.0, taker_fee_bps=5.0),
-    ("coinm", "BTCUSD_PERP"): Instrument("BTCUSD_PERP.BINANCE", tick_size=0.1, lot_size=1.0,
-                                         currency="USD", maker_fee_bps=1.0, taker_fee_bps=5.0,
-                                         multiplier=100.0, inverse=True),
-}
-
 _CH_DEPTH, _CH_TICKER = _bk.CH_DEPTH, _bk.CH_TICKER
 _ON_GAP = ("mark", "raise")
 _MS = 1_000_000
+#: A COIN-M contract symbol: ``<BASE>USD_PERP`` or ``<BASE>USD_<YYMMDD>`` (delivery).
+_COINM_SYMBOL = re.compile(r"([A-Z0-9]+)USD_(PERP|\d{6})")
+#: COIN-M contract sizes in USD by base coin; every other base: :data:`_COINM_OTHER_USD`.
+_COINM_USD = {"BTC": 100.0}
+_COINM_OTHER_USD = 10.0
+#: Prices and quantities above 2**53 (where float64 stops holding every integer) say
+#: nothing about a decimal grid: left out of the inference (the tick conversion still
+#: checks them).
+_GRID_MAX = 2.0 ** 53
 
 
+def binance_instrument_id(market: str, symbol: str) -> str:
+    """Return the instrument id of a Binance ``market`` symbol.
 
-
-def binance_instrument(market: str, symbol: str) -> Instrument:
-    """Return the known :class:`Instrument` of a Binance ``market`` and ``symbol``.
+    Spot ``SYMBOL.BINANCE``; a USD-M perpetual ``SYMBOL-PERP.BINANCE`` (Binance
+    names USD-M perpetuals by the pair alone, ``BTCUSDT``, the same as the spot
+    pair); a USD-M delivery contract (``BTCUSDT_240927``) and every COIN-M contract
+    (``BTCUSD_PERP``, ``ETHUSD_240927``) ``SYMBOL.BINANCE``: their symbols are
+    already unique.
 
     Raises
     ------
     ParameterError
-        If the pair is not in :data:`BINANCE_INSTRUMENTS` (pass ``instrument=`` then).
+        If ``market`` is not ``"spot"``, ``"usdm"`` or ``"coinm"``.
     """
-    key = (market, symbol.upper())
-    if key not in BINANCE_INSTRUMENTS:
+    sym = symbol.upper()
+    if market == "usdm":
+        return f"{sym}.BINANCE" if "_" in sym else f"{sym}-PERP.BINANCE"
+    if market in ("spot", "coinm"):
+        return f"{sym}.BINANCE"
+    raise ParameterError(f"market must be 'spot', 'usdm' or 'coinm', was {market!r}")
+
+
+def coinm_contract_size(symbol: str) -> tuple[float, str]:
+    """Return the USD face value of one Binance COIN-M contract and the rule behind it.
+
+    Binance's COIN-M contract specifications [1]_: a BTC contract (``BTCUSD_PERP``,
+    ``BTCUSD_240927``) is worth 100 USD, every other COIN-M contract
+    (``ETHUSD_PERP``, ``SOLUSD_240927``, ...) 10 USD. Quantities are numbers of
+    contracts; a contract of face value :math:`F` at price :math:`P` is worth
+    :math:`F / P` of the base coin (an inverse contract).
+
+    Parameters
+    ----------
+    symbol
+        A COIN-M symbol, ``<BASE>USD_PERP`` or ``<BASE>USD_<YYMMDD>``.
+
+    Returns
+    -------
+    (float, str)
+        The face value in USD and a one-line basis for the validation report.
+
+    Raises
+    ------
+    ParameterError
+        If the symbol does not follow that pattern: the contract size is then not
+        known; pass it with ``instrument={'multiplier': ...}``.
+
+    References
+    ----------
+    .. [1] Binance (2024). COIN-M Futures contract specifications
+       (binance.com/en/futures/trading-rules/quarterly): "Contract size: 100 USD"
+       for BTCUSD perpetual and quarterly contracts, "10 USD" for the others.
+    """
+    m = _COINM_SYMBOL.fullmatch(symbol.upper())
+    if m is None:
         raise ParameterError(
-            f"no known instrument for Binance market {market!r} symbol {symbol!r}; known:"
-            f" {sorted(BINANCE_INSTRUMENTS)}; pass instrument=Instrument(...)")
-    return BINANCE_INSTRUMENTS[key]
+            f"contract size of Binance COIN-M symbol {symbol!r} is not known: the rule (BTC"
+            f" 100 USD, other coins 10 USD) covers <BASE>USD_PERP and <BASE>USD_<YYMMDD>;"
+            " pass it with instrument={'multiplier': <USD per contract>}")
+    base = m.group(1)
+    usd = _COINM_USD.get(base, _COINM_OTHER_USD)
+    return usd, (f"Binance COIN-M contract specifications: {'BTC' if base in _COINM_USD else 'non-BTC'}"
+                 f" contracts are {usd:g} USD each ({symbol.upper()})")
+
+
+def binance_instrument(market: str, symbol: str) -> Instrument:
+    """Return the registry's :class:`Instrument` for a Binance ``market`` and ``symbol``.
+
+    Looks up :func:`binance_instrument_id` in :mod:`qlib.data.instruments`.
+    :func:`load_binance` needs no registry row: it infers what the registry does
+    not know from the data.
+
+    Raises
+    ------
+    ParameterError
+        If the registry has no row for it.
+    """
+    return _registry.get(binance_instrument_id(market, symbol))
+
+
+class _RegistryView(Mapping):
+    """``(market, SYMBOL) -> Instrument`` over the registry (for older callers)."""
+
+    def __getitem__(self, key: tuple[str, str]) -> Instrument:
+        inst = _registry.lookup(binance_instrument_id(key[0], key[1]))
+        if inst is None:
+            raise KeyError(key)
+        return inst
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+#: Deprecated: the Binance rows of :mod:`qlib.data.instruments`, by ``(market, SYMBOL)``.
+#: Use :func:`binance_instrument` or the registry.
+BINANCE_INSTRUMENTS: Mapping[tuple[str, str], Instrument] = _RegistryView()
 
 
 # --------------------------------------------------------------------------- reading
@@ -102,9 +188,9 @@ def _snapshot_events(inst: Instrument, snap: dict, name: str, row: int, ts_local
     ev["ts_exch"] = ts_exch
     ev["ts_local"] = ts_local
     if nb and na and lv[0, 0] >= lv[nb, 0]:  # snapshots list best levels first
-        raise DataQualityError(f"REST snapshot is crossed: best bid {lv[0, 0]} >= best ask"
-                               f" {lv[nb, 0]}", file=name, row=row, field="bids/asks",
-                               value=(lv[0, 0], lv[nb, 0]))
+        bid, ask = float(lv[0, 0]), float(lv[nb, 0])
+        raise DataQualityError(f"REST snapshot is crossed: best bid {bid} >= best ask {ask}",
+                               file=name, row=row, field="bids/asks", value=(bid, ask))
     return ev
 
 
@@ -112,17 +198,114 @@ def _median_offset(a: np.ndarray, b: np.ndarray) -> int | None:
     return int(np.median(a - b)) if len(a) else None
 
 
-def _market(p: _Parsed) -> str:
+def _market(p: _Parsed) -> tuple[str, str]:
+    """Return the market (``spot``, ``usdm``, ``coinm``) the messages come from, and why.
+
+    Read off the first message of each stream. Futures messages carry fields spot
+    ones never do: diffs ``pu`` (the previous
+    diff's final update id), bookTickers ``E``, trades ``X`` (execution type) and
+    snapshots ``E``/``T`` [1]_ [2]_ of :func:`load_binance`. COIN-M diffs and
+    bookTickers carry ``ps`` (the pair, ``BTCUSD``), its snapshots ``pair``, and its
+    symbols are ``<BASE>USD_PERP`` or ``<BASE>USD_<YYMMDD>``; USD-M ones have none of
+    these (a USD-M delivery symbol is ``<BASE>USDT_<YYMMDD>``).
+    """
     if p.symbol is None:
         raise DataQualityError("no stream messages (depth, trade or bookTicker) in any file",
                                file=p.files[0], row=0, field="stream", value=None)
     d, t, q = p.depth, p.trade, p.ticker
-    futures = bool((len(d["row"]) and d["has_pu"][0]) or (len(q["row"]) and q["has_E"][0])
-                   or (len(t["row"]) and t["has_X"][0])
-                   or (p.snapshots and "E" in p.snapshots[0][3]))
-    if not futures:
-        return "spot"
-    return "coinm" if "_" in p.symbol else "usdm"
+    snap = p.snapshots[0][3] if p.snapshots else {}
+
+    def first(cols: dict[str, np.ndarray], key: str) -> bool:  # the stream's first message
+        return bool(len(cols[key]) and cols[key][0])
+
+    seen = [name for name, hit in (
+        ("diff field pu", first(d, "has_pu")), ("bookTicker field E", first(q, "has_E")),
+        ("trade field X", first(t, "has_X")), ("snapshot field E", "E" in snap)) if hit]
+    if not seen:
+        return "spot", ("no futures-only field in any message (diff pu, bookTicker E, trade X,"
+                        " snapshot E)")
+    coin = [name for name, hit in (
+        ("diff field ps", first(d, "has_ps")), ("bookTicker field ps", first(q, "has_ps")),
+        ("snapshot field pair", "pair" in snap),
+        ("symbol <BASE>USD_<PERP|YYMMDD>", _COINM_SYMBOL.fullmatch(p.symbol) is not None)) if hit]
+    if coin:
+        return "coinm", f"futures ({', '.join(seen)}); COIN-M ({', '.join(coin)})"
+    return "usdm", (f"futures ({', '.join(seen)}); USD-M (no ps/pair field, symbol not"
+                    " <BASE>USD_<PERP|YYMMDD>)")
+
+
+def _record(add: Callable[..., None], reason: str, names: list[str], fi: np.ndarray,
+            rows: np.ndarray) -> None:
+    """Record rows ``fi``/``rows`` under ``reason`` with ``add`` (report.keep or .drop)."""
+    n = len(rows)
+    for j in range(min(n, 5)):
+        add(reason, names[int(fi[j])], int(rows[j]))
+    if n > 5:
+        add(reason, names[int(fi[5])], int(rows[5]), count=n - 5)
+
+
+def _sources(p: _Parsed, names: list[str], kind: str) -> list[tuple[str, np.ndarray, Callable]]:
+    """The price (``kind="px"``) or quantity columns of every stream, with their locators."""
+    d, lv, t, q = p.depth, p.levels, p.trade, p.ticker
+    lv_off = np.concatenate([[0], np.cumsum(d["nb"] + d["na"])])
+    at_lv, at_t, at_q = _at(names, d, lv_off), _at(names, t), _at(names, q)
+    out = []
+    for k, (fi, row, _, snap) in enumerate(p.snapshots):
+        arr = _levels([snap], ("bids", "asks"), [names[fi]], [0], [row])[0]
+        out.append(("bids/asks price" if kind == "px" else "bids/asks qty",
+                    np.ascontiguousarray(arr[:, 0 if kind == "px" else 1]),
+                    lambda j, f=names[fi], r=row: (f, r)))
+    if kind == "px":
+        out += [("b/a price", lv["px"], at_lv), ("p", t["p"], at_t), ("b", q["b"], at_q),
+                ("a", q["a"], at_q)]
+    else:
+        out += [("b/a qty", lv["qty"], at_lv), ("q", t["q"], at_t), ("B", q["B"], at_q),
+                ("A", q["A"], at_q)]
+    return out
+
+
+def _grid(p: _Parsed, names: list[str], kind: str) -> GridGuess | None:
+    """Infer the price (``"px"``) or lot (``"qty"``) grid from the distinct parsed values.
+
+    :func:`qlib.data.infer.infer_step` on the union of each column's ``np.unique``
+    (no second pass over the text). Values that are not finite or not above zero
+    are left to the checks that name their row; ``None`` when no value is left.
+    """
+    srcs = _sources(p, names, kind)
+    uniq = [np.unique(a) for _, a, _ in srcs]
+    vals = np.unique(np.concatenate(uniq)) if uniq else np.zeros(0)
+    vals = vals[(vals > 0) & (vals <= _GRID_MAX)]
+    if not len(vals):
+        return None
+    what = "prices" if kind == "px" else "quantities"
+    try:
+        return infer_step(vals, what=what,
+                          source="snapshot, depth, trade and bookTicker " + what)
+    except DataQualityError as exc:  # locate the value that fits no decimal grid
+        v = float(exc.value) if exc.value is not None else float("nan")
+        for field_name, a, where in srcs:
+            hit = np.flatnonzero(a == v)
+            if hit.size:
+                file, row = where(int(hit[0]))
+                raise DataQualityError(
+                    f"{field_name} was {v!r}: the {what} fit no decimal grid of at most 12"
+                    " decimals (not a decimal string of the venue)", file=file, row=row,
+                    field=field_name, value=v) from None
+        raise
+
+
+def _dedupe_trades(p: _Parsed, names: list[str], report: ValidationReport) -> None:
+    """Drop every trade whose id ``t`` was seen before (Binance trade ids are unique per symbol)."""
+    t = p.trade["t"]
+    if len(t) < 2 or bool(np.all(t[1:] > t[:-1])):
+        return
+    _, first = np.unique(t, return_index=True)
+    keep = np.zeros(len(t), dtype=bool)
+    keep[first] = True
+    dup = np.flatnonzero(~keep)
+    _record(report.drop, "duplicate trade id t (Binance trade ids are unique per symbol):"
+            " the later copy is dropped", names, p.trade["fi"][dup], p.trade["row"][dup])
+    p.trade = {k: v[keep] for k, v in p.trade.items()}
 
 
 def _running_max(ts: np.ndarray) -> np.ndarray:
@@ -203,6 +386,11 @@ def _merge(p: _Parsed, inst: Instrument, epochs: list[tuple[int | None, int, int
     apx = _ticks(inst, qcol["a"], at_tick, "a", out=qcol["a"].view(np.int64))
     _check_qty(qcol["B"], at_tick, "B")
     _check_qty(qcol["A"], at_tick, "A")
+    for reason, hit in (("crossed bookTicker (bid > ask): kept as sent", bpx > apx),
+                        ("locked bookTicker (bid == ask): kept as sent", bpx == apx)):
+        rows = np.flatnonzero(hit)
+        if rows.size:
+            _record(report.keep, reason, names, qcol["fi"][rows], qcol["row"][rows])
 
     # ---- merge the three streams (see the docstring): the sort key is the same for
     # every row of a message, so messages are ordered and their rows written in turn
@@ -224,7 +412,29 @@ def _merge(p: _Parsed, inst: Instrument, epochs: list[tuple[int | None, int, int
     return events
 
 
-def load_binance(paths: str | Path | list[str | Path], *, instrument: Instrument | None = None,
+def _instrument(instrument: Instrument | str | Mapping[str, Any] | None, market: str,
+                p: _Parsed, names: list[str], report: ValidationReport) -> Instrument:
+    """The instrument of :func:`load_binance`: given, from the registry, or from the data."""
+    if isinstance(instrument, (Instrument, str)):
+        return _registry.resolve(instrument, instrument_id=binance_instrument_id(market, p.symbol),
+                                 report=report)
+    iid = binance_instrument_id(market, p.symbol)
+    known: dict[str, Any] = {}
+    if market == "coinm":
+        known = {"inverse": True, "currency": "USD",
+                 "inverse_basis": "Binance COIN-M contracts are inverse (margined and settled in"
+                                  " the base coin, quoted in USD)"}
+        given = isinstance(instrument, Mapping) and "multiplier" in instrument
+        if not given and _registry.lookup(iid) is None:
+            usd, why = coinm_contract_size(p.symbol)
+            known.update(multiplier=usd, multiplier_basis=why)
+    return _registry.resolve(instrument, instrument_id=iid, report=report,
+                             price_grid=_grid(p, names, "px"), lot_grid=_grid(p, names, "qty"),
+                             venue="BINANCE", market=market, known=known)
+
+
+def load_binance(paths: str | Path | list[str | Path], *,
+                 instrument: Instrument | str | Mapping[str, Any] | None = None,
                  on_gap: str = "mark") -> MarketData:
     """Load one Binance recording session (depth diffs, trades, bookTicker) as events.
 
@@ -236,9 +446,9 @@ def load_binance(paths: str | Path | list[str | Path], *, instrument: Instrument
         REST snapshot), or a directory (its ``*.gz`` files in name order; a file with
         a snapshot starts a new session).
     instrument
-        The instrument; inferred from the stream symbol and market when None
-        (:data:`BINANCE_INSTRUMENTS`). Spot, USD-M or COIN-M is told by the messages:
-        futures diffs carry ``pu``, a ``_`` in the symbol means COIN-M.
+        An :class:`Instrument` (used as is), an id ``"SYMBOL.VENUE"`` (from the
+        registry, :mod:`qlib.data.instruments`), a dict of fields overriding what
+        would be used (``{"tick_size": 0.01}``), or None: see *Instrument* below.
     on_gap
         ``"mark"`` (default): a sequence gap is recorded in ``report.gaps`` and the
         diffs after it are still applied (levels the missed diffs changed stay stale
@@ -278,15 +488,77 @@ def load_binance(paths: str | Path | list[str | Path], *, instrument: Instrument
     DataNotFoundError
         A file does not exist, or a directory holds no ``.gz`` file.
     DataQualityError
-        Corrupt gzip, a line without ``<local_ts_ns> ``, invalid JSON, an unknown
-        stream, a second symbol, a missing or non-numeric field, local time going
-        backwards, an off-grid price, a crossed REST snapshot; a gap with
-        ``on_gap="raise"``. The message names file, row (0-based line), field and value.
+        Corrupt gzip, a line without ``<local_ts_ns> ``, invalid JSON (other than a
+        torn last line), an unknown stream, a second symbol, a missing or
+        non-numeric field, a file's first line before the previous file's last one,
+        a bad price or quantity, a crossed REST snapshot (see *Data quirks*); a gap
+        with ``on_gap="raise"``. The message names file, row (0-based line), field
+        and value.
     ParameterError
-        Bad ``paths``/``on_gap``, or no known instrument for the symbol.
+        Bad ``paths``/``on_gap``/``instrument``; a COIN-M symbol off the
+        ``<BASE>USD_<PERP|YYMMDD>`` pattern with no registry row and no
+        ``instrument={'multiplier': ...}`` (its contract size is not known).
 
     Notes
     -----
+    **Instrument.** With no ``instrument``, the market is read off the messages
+    (:func:`_market`, recorded as ``report.inferred`` ``"market"``): futures diffs
+    carry ``pu`` (and futures bookTickers ``E``, trades ``X``, snapshots ``E``/``T``),
+    spot ones never do; COIN-M diffs and bookTickers carry ``ps``, its snapshots
+    ``pair``, and its symbols are ``<BASE>USD_PERP`` / ``<BASE>USD_<YYMMDD>``. The id is
+    :func:`binance_instrument_id` (spot ``ETHUSDT.BINANCE``, USD-M perpetual
+    ``ETHUSDT-PERP.BINANCE``, COIN-M ``ETHUSD_PERP.BINANCE``). Then
+    :func:`qlib.data.instruments.resolve`: a registry row wins (unless the prices lie
+    off its tick); otherwise the tick is the grid of the distinct prices of the
+    snapshots, diffs, trades and bookTickers (:func:`qlib.data.infer.infer_step` on
+    ``np.unique`` of the parsed floats: the gcd of the values, or their finest decimal
+    step when fewer than 20 are distinct), the lot the same on the quantities, the
+    fees and currency the venue market's default row (``BINANCE:spot|usdm|coinm``,
+    reported as *assumed*). A COIN-M contract is inverse, quoted in USD, and worth
+    100 USD (BTC) or 10 USD (any other coin) per contract (:func:`coinm_contract_size`).
+
+    **Data quirks.** What a real file can hold, and what the loader does with it:
+
+    ========================================  ======================================
+    case                                      outcome
+    ========================================  ======================================
+    diff before the REST snapshot             dropped, counted in ``report.drops``
+                                              ("diff before the REST snapshot")
+    sequence gap (``U``/``pu`` chain breaks)  ``report.gaps``, later diffs applied
+                                              (``on_gap="mark"``) or raise
+    torn last line: the file's final line     dropped, counted ("torn last line"):
+    has no line break and is a cut prefix     a live recorder file ends mid-line
+    of a line (mid-number, mid-JSON, mid-
+    timestamp)
+    torn line anywhere else (a line break     raise (invalid JSON, naming the row)
+    follows it)
+    gzip stream without its end marker (a     the complete lines are read; counted in
+    file still being written, or cut)         ``report.kept``; its torn last line
+                                              dropped as above
+    corrupt gzip data                         raise
+    file already gunzipped (plain text,       read as is (no gzip magic bytes and a
+    any name)                                 first byte that is a digit)
+    blank line                                skipped, counted in ``report.kept``
+    local time lower than the line before     kept in file order, counted in
+                                              ``report.kept`` (recorder clock steps)
+    first line of a file before the last      raise (files out of date order)
+    line of the file before it
+    duplicated trade id ``t``                 the later copy dropped, counted
+                                              (ids are unique per symbol)
+    bookTicker with bid > ask (bid == ask)    kept as sent, counted in
+                                              ``report.kept`` as crossed (locked)
+    price <= 0 (a level at price 0 too)       raise
+    price or quantity NaN or infinite         raise
+    price beyond 2**62 ticks (``1e300``)      raise (it would overflow int64)
+    price off the tick grid                   raise
+    quantity < 0                              raise
+    trade ``m`` not JSON true/false           raise (``"yes"``, ``1``, ``null``)
+    crossed REST snapshot                     raise
+    ========================================  ======================================
+
+    The crossed/locked counts of the *rebuilt* book are ``report.crossed_rows`` and
+    ``report.locked_rows`` (below).
+
     Sequence rules [1]_ [2]_, checked on the diffs in arrival order: spot drops diffs
     with :math:`u \\le L` (``L`` = ``lastUpdateId``), the first applied diff must have
     :math:`U \\le L + 1 \\le u`, then :math:`U_k = u_{k-1} + 1`; futures drop
@@ -319,20 +591,27 @@ def load_binance(paths: str | Path | list[str | Path], *, instrument: Instrument
     """
     if on_gap not in _ON_GAP:
         raise ParameterError(f"on_gap must be one of {_ON_GAP}, was {on_gap!r}")
-    if instrument is not None and not isinstance(instrument, Instrument):
-        raise ParameterError(f"instrument must be an Instrument, was {type(instrument).__name__}")
+    if instrument is not None and not isinstance(instrument, (Instrument, str, Mapping)):
+        raise ParameterError("instrument must be an Instrument, an id 'SYMBOL.VENUE', a dict of"
+                             f" overrides or None, was {type(instrument).__name__}")
     files = _resolve(paths)
     p = _Reader().read(files)
     names = p.files
     report = ValidationReport("binance", files=names, rows_read=p.lines)
-    market = _market(p)
+    for reason, file, row in p.kept:
+        report.keep(reason, file, row)
+    for reason, file, row in p.dropped:
+        report.drop(reason, file, row)
+    market, basis = _market(p)
+    report.infer("market", market, basis, "certain")
     futures = market != "spot"
     if futures:
         _require(p, _CH_DEPTH, "pu")
     snaps = p.snapshots
-    inst = instrument if instrument is not None else binance_instrument(market, p.symbol)
+    _dedupe_trades(p, names, report)
+    inst = _instrument(instrument, market, p, names, report)
     report.notes.append(f"market {market}, stream symbol {p.symbol}, instrument"
-                        f" {inst.instrument_id} ({'given' if instrument else 'inferred'})")
+                        f" {inst.instrument_id} ({'given' if instrument is not None else 'inferred'})")
 
     # ---- depth diffs: arrays per diff and per level
     dcol = p.depth

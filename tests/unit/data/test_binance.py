@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from qlib.book import bbo, replay_book
-from qlib.data.binance import BINANCE_INSTRUMENTS, binance_instrument, bookticker_agreement, load_binance
+from qlib.data.binance import (binance_instrument, binance_instrument_id, bookticker_agreement,
+                               coinm_contract_size, load_binance)
 from qlib.data.sources import load
 from qlib.enums import EventFlag, EventKind, Side
 from qlib.errors import ParameterError
@@ -160,12 +161,31 @@ def test_load_binance_given_instrument_is_used(shared_data):
     np.testing.assert_array_equal(md.events["px_tick"], ref.events["px_tick"] * 10)
 
 
-def test_binance_instrument_known_and_unknown():
+def test_binance_instrument_registry_rows_and_unknown():
     assert binance_instrument("coinm", "btcusd_perp").inverse
     assert binance_instrument("coinm", "BTCUSD_PERP").multiplier == 100
-    assert BINANCE_INSTRUMENTS[("usdm", "BTCUSDT")].lot_size == 0.001
-    with pytest.raises(ParameterError, match="ETHUSDT"):
-        binance_instrument("usdm", "ETHUSDT")
+    assert binance_instrument("usdm", "BTCUSDT").lot_size == 0.001
+    with pytest.raises(ParameterError, match="QLIBNOSUCHUSDT-PERP.BINANCE"):
+        binance_instrument("usdm", "QLIBNOSUCHUSDT")
+
+
+@pytest.mark.parametrize("market, symbol, iid", [
+    ("spot", "ethusdt", "ETHUSDT.BINANCE"), ("usdm", "ETHUSDT", "ETHUSDT-PERP.BINANCE"),
+    ("usdm", "BTCUSDT_240927", "BTCUSDT_240927.BINANCE"), ("coinm", "ETHUSD_PERP", "ETHUSD_PERP.BINANCE"),
+    ("coinm", "btcusd_240927", "BTCUSD_240927.BINANCE")])
+def test_binance_instrument_id_by_market(market, symbol, iid):
+    assert binance_instrument_id(market, symbol) == iid
+
+
+@pytest.mark.parametrize("symbol, usd", [("BTCUSD_PERP", 100.0), ("BTCUSD_240927", 100.0),
+                                         ("ETHUSD_PERP", 10.0), ("1000SHIBUSD_PERP", 10.0)])
+def test_coinm_contract_size_follows_binance_rule(symbol, usd):
+    assert coinm_contract_size(symbol)[0] == usd
+
+
+def test_coinm_contract_size_unknown_pattern_names_fact_and_argument():
+    with pytest.raises(ParameterError, match=r"contract size.*instrument=\{'multiplier'"):
+        coinm_contract_size("BTCUSDT_PERP")
 
 
 def _parse(lines: list[bytes], names=(b"btcusdt@depth@0ms", b"btcusdt@trade", b"btcusdt@bookTicker"),
@@ -182,10 +202,10 @@ def _parse(lines: list[bytes], names=(b"btcusdt@depth@0ms", b"btcusdt@trade", b"
         name_len[s], name_ch[s] = len(nm), s
     cap = len(lines) + 1
     i8, f8, u1 = (lambda: np.zeros(cap, np.int64)), (lambda: np.zeros(cap * 8)), (lambda: np.zeros(cap, np.uint8))
-    d = [i8() for _ in range(6)] + [u1(), i8(), i8()]
+    d = [i8() for _ in range(6)] + [u1(), u1(), i8(), i8()]
     lv = [f8(), f8()]
     t = [i8() for _ in range(4)] + [f8(), f8(), u1(), u1()]
-    q = [i8() for _ in range(4)] + [u1()] + [f8() for _ in range(4)]
+    q = [i8() for _ in range(4)] + [u1(), u1()] + [f8() for _ in range(4)]
     fn = bk.parse_lines if jit else bk.parse_lines.py_func
     res = fn(buf, 0, len(text), 0, -1, tab, name_len, name_ch, np.zeros(bk.MAX_NAMES, np.int64),
              np.full(bk.MAX_NAMES, -1, np.int64), len(names), *d, 0, *lv, 0, *t, 0, *q, 0)
@@ -226,7 +246,7 @@ def test_parse_lines_kernel_jit_matches_py_func_and_float(line, ok):
         levels = re.search(rb'"b":(.*),"a":(\[.*?\]\]|\[\])', line)
         want = [float(x) for x in re.findall(rb'"([0-9.]+)"', levels.group(0))]
         k = rj[5]
-        got = np.column_stack((aj[9][:k], aj[10][:k])).ravel().tolist()
+        got = np.column_stack((aj[10][:k], aj[11][:k])).ravel().tolist()
         assert got == want  # bit-identical to float(str)
     else:
         assert rj[:2] == (Status.UNKNOWN_KIND, 0) and rj[4] == 0
@@ -242,10 +262,10 @@ def test_parse_lines_trade_and_ticker_and_stops():
     res, arrs = _parse(lines)
     assert res[:4] == (Status.UNKNOWN_KIND, len(lines[0]) + len(lines[1]) + 2, 2, 2)  # stops at the snapshot
     assert res[6:] == (1, 1)
-    t_T, t_t, t_p, t_q, t_m, t_x = (a[0] for a in arrs[13:19])
+    t_T, t_t, t_p, t_q, t_m, t_x = (a[0] for a in arrs[14:20])
     assert (t_T, t_t, t_p, t_q, t_m, t_x) == (3, 7, 61837.63, 0.02, 1, 0)
-    q_u, _, q_hasE, q_b, q_B, q_a, q_A = (a[0] for a in arrs[21:28])
-    assert (q_u, q_hasE, q_b, q_B, q_a, q_A) == (50093239212, 0, 61837.63, 3.78826, 61837.64, 1.54698)
+    q_u, _, q_hasE, q_ps, q_b, q_B, q_a, q_A = (a[0] for a in arrs[22:30])
+    assert (q_u, q_hasE, q_ps, q_b, q_B, q_a, q_A) == (50093239212, 0, 0, 61837.63, 3.78826, 61837.64, 1.54698)
     res, _ = _parse([b'5 {"stream":"btcusdt@trade","data":{}}', lines[0]])
     assert res[:3] == (Status.UNKNOWN_KIND, 0, 0)
     res, _ = _parse([lines[1], lines[0]])
@@ -283,7 +303,6 @@ def test_load_binance_small_chunks_equal_one_chunk(shared_data, monkeypatch):
     from qlib.data import _binance_io
     ref = _session(shared_data, "spot")
     monkeypatch.setattr(_binance_io, "_CHUNK", 5000)  # shorter than the snapshot line (~60 KB)
-    monkeypatch.setattr(_binance_io, "_TICK_SLICE", 1000)
     s = SESSIONS["spot"]
     small = load_binance([shared_data / s["dir"] / f for f in s["files"]])
     assert small.events.tobytes() == ref.events.tobytes()
