@@ -705,7 +705,9 @@ def _assemble(iid: str, report: ValidationReport, price_grid: GridGuess | None,
         taker = got.get("taker_fee_bps", overrides.get("taker_fee_bps"))
         report.infer("fees", f"maker {_num(maker)} bps, taker {_num(taker)} bps",
                      (f"{where} default schedule, tier {vd.fee_tier or 'base'} ({vd.source})"
-                      if have_vd else f"no fee schedule known for {where}: zero"), "assumed")
+                      if have_vd else
+                      f"no bps fee schedule for {where}, zero ({vd.source})" if vd is not None
+                      else f"no fee schedule known for {where}: zero"), "assumed")
     if "multiplier" not in got and "multiplier" not in overrides:
         got["multiplier"] = 1.0
         report.infer("multiplier", 1.0, "no contract size known: one unit of the base asset"

@@ -491,3 +491,14 @@ def test_equity_tick_refuses_other_venues_and_bad_prices():
         I.equity_tick([1.0, -1.0], "XNAS")
     with pytest.raises(ParameterError, match="nan"):
         I.equity_tick(float("nan"), "XNAS")
+
+
+def test_resolve_venue_row_without_fees_says_so():
+    r = ValidationReport("t")
+    inst = I.resolve(None, instrument_id="AAPL.XNAS", report=r, price_grid=_grid(0.01, 300, 180.0))
+    assert (inst.tick_size, inst.currency, inst.taker_fee_bps) == (0.01, "USD", 0.0)
+    f = _facts(r)
+    assert "no bps fee schedule for XNAS" in f["fees"].basis and "per share" in f["fees"].basis
+    assert "XNAS default" in f["currency"].basis
+    # the inferred grid agrees with Rule 612 for prices at or above $1
+    assert inst.tick_size == I.equity_tick(180.0, "XNAS")
