@@ -26,12 +26,13 @@ import pyarrow.csv as pacsv
 
 from qlib.errors import DataNotFoundError, DataQualityError
 
-_BASE = ["exchange", "symbol", "timestamp", "local_timestamp"]
+#: Columns every Tardis CSV kind starts with.
+BASE_COLUMNS = ["exchange", "symbol", "timestamp", "local_timestamp"]
 #: Required columns of each fixed-layout Tardis file kind, in Tardis's order.
 TARDIS_COLUMNS: dict[str, list[str]] = {
-    "trades": _BASE + ["id", "side", "price", "amount"],
-    "quotes": _BASE + ["ask_amount", "ask_price", "bid_price", "bid_amount"],
-    "book": _BASE + ["is_snapshot", "side", "price", "amount"],
+    "trades": BASE_COLUMNS + ["id", "side", "price", "amount"],
+    "quotes": BASE_COLUMNS + ["ask_amount", "ask_price", "bid_price", "bid_amount"],
+    "book": BASE_COLUMNS + ["is_snapshot", "side", "price", "amount"],
 }
 #: A level column of a ``book_snapshot_N`` file: ``asks[0].price``, ``bids[24].amount``.
 SNAPSHOT_COLUMN = re.compile(r"(asks|bids)\[(\d+)\]\.(price|amount)")
@@ -43,11 +44,12 @@ _CATEGORICAL = ("exchange", "symbol", "side", "is_snapshot")
 _NULLABLE = ("ask_amount", "ask_price", "bid_price", "bid_amount")
 _DICT = pa.dictionary(pa.int32(), pa.string())
 _VALUE_CHARS = 200
+_INT = re.compile(r"\s*-?[0-9]+\s*")  # what pyarrow 26 reads as int64 (no "+")
 
 
 def snapshot_columns(depth: int) -> list[str]:
     """Columns of a ``book_snapshot_{depth}`` file in Tardis's order (ask then bid, per level)."""
-    return _BASE + [f"{s}[{i}].{f}" for i in range(depth) for s in ("asks", "bids")
+    return BASE_COLUMNS + [f"{s}[{i}].{f}" for i in range(depth) for s in ("asks", "bids")
                     for f in ("price", "amount")]
 
 
@@ -289,11 +291,12 @@ def _check_line(raw: bytes, row: int, name: str, header: list[str], pos: dict[st
                                    field=c, value="")
         try:
             if t == pa.int64():
-                int(v)
+                if not _INT.fullmatch(v):
+                    raise ValueError
             else:
                 float(v)
-            if "_" in v:  # Python accepts 1_000, pyarrow does not
-                raise ValueError
+                if "_" in v:  # Python accepts 1_000, pyarrow does not
+                    raise ValueError
         except ValueError:
             what = "an integer" if t == pa.int64() else "a number"
             raise DataQualityError(f"{c} was {_short(v)!r}, expected {what}", file=name,

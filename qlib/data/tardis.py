@@ -155,7 +155,7 @@ def _files_of(path: str | Path | Sequence[str | Path] | None, trades, quotes,
         try:
             kind = _io.header_kind(header, str(p))
         except DataQualityError as exc:
-            if in_dir and set(_io._BASE) <= set(header):
+            if in_dir and set(_io.BASE_COLUMNS) <= set(header):
                 skipped.append(f"{p}: a Tardis file of an unsupported kind, not loaded ({exc})")
                 return
             raise
@@ -366,7 +366,9 @@ def _ticks(inst: Instrument, t: Table, px: np.ndarray, col: str) -> np.ndarray:
         return inst.to_ticks(px, field=col, file=t.file)
     except DataQualityError as exc:
         r = exc.row if exc.row is not None else 0
-        raise _err(t, r, str(exc).split("] ", 1)[-1], col, exc.value) from None
+        v = float(px[r])
+        raise _err(t, r, f"{col} {v!r} is not a multiple of tick_size {inst.tick_size:g} of"
+                   f" {inst.instrument_id}", col, v) from None
 
 
 # --------------------------------------------------------------------------- events

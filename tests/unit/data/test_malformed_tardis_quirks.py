@@ -79,6 +79,8 @@ QUIRKS = [
     pytest.param(lambda t: b"\xef\xbb\xbf" + "\r\n".join(
         ",".join(f'"{c}"' for c in ln.split(",")) for ln in t.splitlines()).encode(),
         "t.csv", id="bom-quoted-crlf-no-final-newline"),
+    pytest.param(lambda t: gzip.compress(b"\xef\xbb\xbf" + t.replace("\n", "\r\n").encode()),
+                 "t.csv.gz", id="gzip-bom-crlf"),
 ]
 
 
@@ -133,6 +135,21 @@ def test_load_tardis_python_style_number_raises_naming_value(tmp_path):
     with pytest.raises(DataQualityError, match="expected a number") as ei:
         load_tardis(p)
     assert_names(ei.value, p, 3, "amount", "1_000")
+
+
+@pytest.mark.parametrize(("col", "value"), [
+    pytest.param("timestamp", "1582329600005000.0", id="timestamp-float-text"),
+    pytest.param("local_timestamp", "+1582329600005150", id="timestamp-plus-sign"),
+    pytest.param("price", "9,680.5", id="price-thousands-comma"),  # splits the row
+])
+def test_load_tardis_number_pyarrow_refuses_is_named(tmp_path, col, value):
+    rows = trade_rows()
+    rows[5][TRADES_H.index(col)] = f'"{value}"'
+    p = write(tmp_path, csv_text(TRADES_H, rows))
+    with pytest.raises(DataQualityError) as ei:
+        load_tardis(p)
+    assert_names(ei.value, p, 5, col)
+    assert value in str(ei.value)
 
 
 def test_load_tardis_truncated_gzip_raises_with_complete_rows(tmp_path):
@@ -210,6 +227,21 @@ def test_load_tardis_quote_bid_price_zero_raises(tmp_path):
     with pytest.raises(DataQualityError, match="bid_price was 0.0") as ei:
         load_tardis(p)
     assert_names(ei.value, p, 2, "bid_price", 0.0)
+
+
+def test_load_tardis_caller_tick_coarser_than_prices_raises_naming_row(tmp_path):
+    p = good(tmp_path)
+    with pytest.raises(DataQualityError, match="not a multiple of tick_size 0.1") as ei:
+        load_tardis(p, instrument={"tick_size": 0.1})
+    assert_names(ei.value, p, 1, "price", 9680.37)
+
+
+def test_load_tardis_instrument_id_string_and_instrument_are_used_as_given(tmp_path):
+    p = good(tmp_path)
+    md = load_tardis(p, instrument="BTCUSDT.BINANCE")
+    assert md.instrument.instrument_id == "BTCUSDT.BINANCE" and md.instrument.tick_size == 0.01
+    with pytest.raises(ParameterError, match="NOPE.X"):
+        load_tardis(p, instrument="NOPE.X")
 
 
 # ------------------------------------------------------------------ symbols and exchanges
