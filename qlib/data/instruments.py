@@ -159,12 +159,14 @@ def _read_yaml(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     out = []
     for i, r in enumerate(data):
         if not isinstance(r, Mapping):
-            raise DataQualityError(f"entry was {r!r}, expected a mapping of {list(COLUMNS)}",
+            raise DataQualityError(f"entry was {r!r}, expected a mapping of {list(COLUMNS)}"
+                                   f" (entry {i} of the YAML list)",
                                    file=str(path), row=i, value=r)
         unknown = sorted(str(k) for k in r if k not in COLUMNS)
         if unknown:
             raise DataQualityError(f"unknown field(s) {unknown} ({unknown[0]} was"
-                                   f" {r[unknown[0]]!r}); fields are {list(COLUMNS)}",
+                                   f" {r[unknown[0]]!r}); fields are {list(COLUMNS)}"
+                                   f" (entry {i} of the YAML list)",
                                    file=str(path), row=i, field=unknown[0], value=r[unknown[0]])
         out.append((i, dict(r)))
     return out
@@ -179,7 +181,8 @@ def _read_csv(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in COLUMNS]
     if unknown:
-        raise DataQualityError(f"unknown column(s) {unknown}; columns are {list(COLUMNS)}",
+        raise DataQualityError(f"unknown column(s) {unknown}; columns are {list(COLUMNS)}"
+                               f" (header, line {numbered[0][0]} of the file)",
                                file=str(path), row=numbered[0][0], field=unknown[0],
                                value=unknown[0])
     out = []
@@ -187,7 +190,8 @@ def _read_csv(text: str, path: Path) -> list[tuple[int, dict[str, Any]]]:
         line = numbered[reader.line_num - 1][0]
         if None in raw:  # more cells than the header has columns
             raise DataQualityError(f"the row has {len(header) + len(raw[None])} cells, the header"
-                                   f" {len(header)}: extra {raw[None]!r}", file=str(path),
+                                   f" {len(header)}: extra {raw[None]!r} (line {line} of the"
+                                   " file)", file=str(path),
                                    row=line, value=raw[None])
         out.append((line, raw))
     return out
@@ -204,26 +208,28 @@ def _cell(v: Any) -> str | None:
 def _parse_row(raw: dict[str, Any], path: Path, row: int) -> dict[str, Any]:
     """Validate one raw row; return it typed. Errors name the file, row, field and value."""
     f = str(path)
+    at = f" (entry {row} of the YAML list)" if path.suffix.lower() in (".yml", ".yaml") \
+        else f" (line {row} of the file)"
     out: dict[str, Any] = {}
     for name in ("kind", "key", "source"):
         v = _cell(raw.get(name))
         if v is None:
-            raise DataQualityError(f"{name} is required", file=f, row=row, field=name,
+            raise DataQualityError(f"{name} is required" + at, file=f, row=row, field=name,
                                    value=raw.get(name))
         out[name] = v
     if out["kind"] not in _KINDS:
-        raise DataQualityError(f"kind was {out['kind']!r}, expected one of {list(_KINDS)}",
+        raise DataQualityError(f"kind was {out['kind']!r}, expected one of {list(_KINDS)}" + at,
                                file=f, row=row, field="kind", value=out["kind"])
     key = out["key"]
     if out["kind"] == "venue":
         venue, _, market = key.partition(":")
         if not venue or "." in key or ":" in market:
-            raise DataQualityError(f"key was {key!r}, expected 'VENUE' or 'VENUE:market'",
+            raise DataQualityError(f"key was {key!r}, expected 'VENUE' or 'VENUE:market'" + at,
                                    file=f, row=row, field="key", value=key)
     else:
         parts = key.split(".")
         if len(parts) != 2 or not all(p.strip() for p in parts):
-            raise DataQualityError(f"key was {key!r}, expected 'SYMBOL.VENUE' (one dot)",
+            raise DataQualityError(f"key was {key!r}, expected 'SYMBOL.VENUE' (one dot)" + at,
                                    file=f, row=row, field="key", value=key)
     for name in (*_POSITIVE, *_FEES):
         v = _cell(raw.get(name))
@@ -236,13 +242,13 @@ def _parse_row(raw: dict[str, Any], path: Path, row: int) -> dict[str, Any]:
             x = math.nan
         if not math.isfinite(x) or (name in _POSITIVE and x <= 0):
             want = "a positive number" if name in _POSITIVE else "a number"
-            raise DataQualityError(f"{name} was {v!r}, expected {want}", file=f, row=row,
+            raise DataQualityError(f"{name} was {v!r}, expected {want}" + at, file=f, row=row,
                                    field=name, value=v)
         out[name] = x
     inv = _cell(raw.get("inverse"))
     s = "" if inv is None else inv.lower()
     if s not in ("", "true", "false", "1", "0", "yes", "no"):
-        raise DataQualityError(f"inverse was {inv!r}, expected true or false", file=f,
+        raise DataQualityError(f"inverse was {inv!r}, expected true or false" + at, file=f,
                                row=row, field="inverse", value=inv)
     out["inverse"] = None if s == "" else s in ("true", "1", "yes")
     for name in ("currency", "fee_tier"):
@@ -300,7 +306,7 @@ def _instrument(instrument_id: str, r: Mapping[str, Any], path: Path | None = No
     except ParameterError as exc:
         if path is None:
             raise
-        raise DataQualityError(str(exc), file=str(path), row=row) from None
+        raise DataQualityError(f"{exc} (row {row})", file=str(path), row=row) from None
 
 
 def _split_id(instrument_id: object) -> tuple[str, str]:
