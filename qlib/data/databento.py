@@ -496,7 +496,6 @@ def _load_one(dec: _s.Decoded, iid: int, sym: str, ids: np.ndarray, names: dict[
     prices, _ = _required_prices(spec.name, arr)
     inst, facts = _instrument(instrument, dec, sym, prices, definition, report)
     spread = facts.get("instrument_class", "") in _s.SPREAD_CLASSES
-    own_tick = isinstance(instrument, Instrument) or "tick_units" in facts
     tick_units = _ticks(inst)
     _check_ts(arr, rows, label)
     provenance = {
@@ -505,9 +504,8 @@ def _load_one(dec: _s.Decoded, iid: int, sym: str, ids: np.ndarray, names: dict[
         "dbn_version": int(dec.meta.version), "symbols": list(dec.meta.symbols),
         "symbol": sym, "instrument_id": int(iid), "start_ns": int(dec.meta.start),
         "end_ns": None if dec.meta.end is None else int(dec.meta.end),
-        "definition": {k: v for k, v in facts.items()} or None,
+        "definition": dict(facts) or None,
     }
-    del own_tick
     if spec.name == "mbo":
         ev = _mbo(arr, rows, label, report, tick_units, spread, include_fills, open_time,
                   dec.meta, inst, provenance)
@@ -529,7 +527,7 @@ def _flags(raw: np.ndarray) -> np.ndarray:
     return flags
 
 
-def _sides(arr: np.ndarray, rows: np.ndarray | None, label: str, ok: bytes) -> np.ndarray:
+def _sides(arr: np.ndarray, rows: np.ndarray | None, label: str) -> np.ndarray:
     side_of = np.full(256, 2, dtype=np.int8)
     side_of[ord("B")], side_of[ord("A")], side_of[ord("N")] = Side.BUY, Side.SELL, Side.NONE
     side = side_of[arr["side"].view(np.uint8)]
@@ -559,7 +557,7 @@ def _trades(arr: np.ndarray, rows: np.ndarray | None, label: str, tick_units: in
             spread: bool) -> np.ndarray:
     """Trades schema: one TRADE per record (vectorised; no state between records)."""
     _actions(arr, rows, label, "T")
-    side = _sides(arr, rows, label, b"BAN")
+    side = _sides(arr, rows, label)
     price = arr["price"]
     _check_prices(price, np.ones(price.shape[0], dtype=np.bool_), rows, label,
                   "trade price", spread, tick_units)
@@ -579,7 +577,7 @@ def _mbp(arr: np.ndarray, rows: np.ndarray | None, label: str, report: Validatio
          tick_units: int, spread: bool, schema: str) -> np.ndarray:
     """MBP-1 / TBBO / MBP-10 records to L2 DEPTH, CLEAR and TRADE events (numba kernel)."""
     action = _actions(arr, rows, label, "ACMRTFN")
-    _sides(arr, rows, label, b"BAN")
+    _sides(arr, rows, label)
     is_trade = (action == ord("T")) | (action == ord("F"))
     _check_prices(arr["price"], is_trade, rows, label, "trade price", spread, None)
     lv = arr["levels"]
