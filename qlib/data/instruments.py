@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qlib.data.infer import GridGuess, is_multiple
+from qlib.data.infer import GridGuess
 from qlib.data.report import ValidationReport
 from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 from qlib.instrument import Instrument
@@ -552,11 +552,6 @@ def equity_tick(price: float | np.ndarray, venue: str = "XNAS", *,
 
 
 # --------------------------------------------------------------------------- resolve
-def _on_grid(step: float, tick: float) -> bool:
-    """True when ``step`` is a whole multiple of ``tick`` (exact, in decimal)."""
-    return is_multiple(step, tick)
-
-
 def resolve(
     instrument: Instrument | str | Mapping[str, Any] | None,
     *,
@@ -658,10 +653,8 @@ def _assemble(iid: str, report: ValidationReport, price_grid: GridGuess | None,
               known: dict[str, Any], overrides: dict[str, Any]) -> Instrument:
     """Gather every fact of ``iid`` from the sources in :func:`resolve`'s table."""
     key, row = _row_of(iid)
-    if row is not None and row["kind"] == "instrument":
-        iid = row["key"] if row["tick_size"] is not None else key
-    elif row is not None:
-        iid = key
+    if row is not None:  # a listed instrument keeps the registry's spelling, a contract its own
+        iid = row["key"] if row["kind"] == "instrument" else key
     got: dict[str, Any] = {}       # fact -> value
     stated: dict[str, str] = {}    # fact -> "registry" / "known" for facts checked against data
     if row is not None:
@@ -670,15 +663,18 @@ def _assemble(iid: str, report: ValidationReport, price_grid: GridGuess | None,
             if row[k] is not None:
                 got[k], stated[k] = row[k], "registry"
     for k in ("tick_size", "lot_size", "multiplier", "inverse", "currency", *_FEES):
-        if k not in got and known.get(k) is not None:
-            got[k], stated[k] = known[k], "known"
+        if k not in got and k not in overrides and known.get(k) is not None:
+            v = known[k]
+            try:
+                v = bool(v) if k == "inverse" else str(v) if k == "currency" else float(v)
+            except (TypeError, ValueError):
+                raise ParameterError(f"known {k} was {v!r}, expected a number") from None
+            got[k], stated[k] = v, "known"
             basis = known.get(f"{k}_basis")
-            report.infer(k, known[k], basis or "stated by the format",
-                         "high" if basis else "certain")
+            report.infer(k, v, basis or "stated by the format", "high" if basis else "certain")
     for k in overrides:
         stated.pop(k, None)
-        if k in got:
-            del got[k]
+        got.pop(k, None)
 
     _grid_fact("tick_size", "prices", "tick", got, stated, overrides, price_grid, report)
     if "tick_size" not in got and "tick_size" not in overrides:

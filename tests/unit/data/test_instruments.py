@@ -502,3 +502,15 @@ def test_resolve_venue_row_without_fees_says_so():
     assert "XNAS default" in f["currency"].basis
     # the inferred grid agrees with Rule 612 for prices at or above $1
     assert inst.tick_size == I.equity_tick(180.0, "XNAS")
+
+
+def test_resolve_caller_override_beats_known_and_known_numbers_are_plain():
+    r = ValidationReport("t")
+    inst = I.resolve({"multiplier": 7.0}, instrument_id="FOO.XYZ", report=r,
+                     price_grid=_grid(0.5, 30), known={"multiplier": 3.0, "lot_size": np.int64(2)})
+    assert inst.multiplier == 7.0 and inst.lot_size == 2.0 and type(inst.lot_size) is float
+    mult = [x for x in r.inferred if x.fact == "multiplier"]
+    assert [(x.value, x.confidence) for x in mult] == [(7.0, "certain")]
+    with pytest.raises(ParameterError, match="known lot_size was 'x'"):
+        I.resolve(None, instrument_id="FOO.XYZ", report=r, price_grid=_grid(0.5, 30),
+                  known={"lot_size": "x"})
