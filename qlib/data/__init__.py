@@ -7,9 +7,9 @@ name, which is what the notebooks' ``source`` parameter does.
 
 from qlib.data.binance import load_binance
 from qlib.data.convert import to_l2
-from qlib.data.databento import load_databento
+from qlib.data.databento import load_databento, load_databento_all
 from qlib.data.lobster import load_lobster
-from qlib.data.market_data import MarketData, check_events
+from qlib.data.market_data import MarketData, check_events, concat_sessions
 from qlib.data.paths import shared_data_dir
 from qlib.data.report import ValidationReport
 from qlib.data.simulate import SimParams
@@ -25,9 +25,11 @@ __all__ = [
     "Store",
     "ValidationReport",
     "check_events",
+    "concat_sessions",
     "load",
     "load_binance",
     "load_databento",
+    "load_databento_all",
     "load_lobster",
     "load_tardis",
     "shared_data_dir",
