@@ -43,7 +43,8 @@ import numpy as np
 
 from qlib.errors import DataQualityError, ParameterError
 
-__all__ = ["GridGuess", "infer_step", "infer_step_scaled", "MIN_DISTINCT_GCD", "UNDEF_PRICE"]
+__all__ = ["GridGuess", "MIN_DISTINCT_GCD", "UNDEF_PRICE", "infer_step", "infer_step_scaled",
+           "is_multiple"]
 
 #: Distinct values needed before the gcd (rather than the decimal step) is trusted.
 MIN_DISTINCT_GCD = 20
