@@ -24,6 +24,17 @@ partition: ``os.rename`` of its directory; an overwrite: ``os.replace`` of the
 file). A crash leaves either the old partition or the new one, never half a file.
 Readers never look inside ``.tmp-*`` directories; the next write removes those whose
 process is gone.
+
+Reads check what they read: a partition that is not Parquet (truncated, overwritten),
+whose pages fail their CRC-32 (written since page checksums were added, Parquet's
+``PageHeader.crc``), whose ``qlib`` sidecar is missing or garbage, whose columns lack a
+field or have another type, or whose ``ts_exch`` leave its date raises
+:class:`~qlib.errors.DataQualityError` naming the file, from :meth:`Store.read`,
+:meth:`Store.list` and :meth:`Store.sql` alike (DuckDB does not verify page checksums:
+damage inside the pages of a file with an intact footer reaches ``sql`` unnoticed).
+
+:func:`load_store` (``qlib.data.load("store", root, instrument=..., date=...)``) lets a
+notebook name a stored data set instead of a file path.
 """
 
 from __future__ import annotations
@@ -46,7 +57,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from qlib.data.market_data import MarketData
-from qlib.data.report import Drop, Gap, ValidationReport
+from qlib.data.report import ValidationReport
 from qlib.dtypes import EVENT_DTYPE, empty_events
 from qlib.enums import EventKind
 from qlib.errors import (
@@ -146,25 +157,6 @@ def _decode(value: Any) -> Any:
     if "__date__" in value:
         return dt.date.fromisoformat(value["__date__"])
     return {k: _decode(v) for k, v in value.items()}
-
-
-def _report_to_json(report: ValidationReport) -> dict[str, Any]:
-    d = dataclasses.asdict(report)
-    d["drops"] = [
-        {"reason": drop.reason, "count": drop.count, "examples": [list(e) for e in drop.examples]}
-        for drop in report.drops.values()
-    ]
-    return d
-
-
-def _report_from_json(d: dict[str, Any]) -> ValidationReport:
-    d = dict(d)
-    d["gaps"] = [Gap(**g) for g in d.get("gaps", [])]
-    d["drops"] = {
-        x["reason"]: Drop(x["reason"], x["count"], [tuple(e) for e in x["examples"]])
-        for x in d.get("drops", [])
-    }
-    return ValidationReport(**d)
 
 
 # --------------------------------------------------------------------------- store
@@ -280,7 +272,7 @@ class Store:
             "written_at": pd.Timestamp.now(tz="UTC").isoformat(),
             "instrument": dataclasses.asdict(inst),
             "provenance": _encode(data.provenance, "provenance"),
-            "report": _report_to_json(data.report),
+            "report": data.report.to_json(),
         }, allow_nan=False).encode()
 
         self.root.mkdir(parents=True, exist_ok=True)
@@ -446,7 +438,8 @@ class Store:
             if len(dup):
                 value = int(write_row[order][dup[0]])
                 raise DataQualityError(
-                    f"write_row {value} appears twice in the partitions {[str(x) for x in w['paths']]}"
+                    f"write_row {value} appears twice in the partitions "
+                    f"{[str(x) for x in w['paths']]}"
                     " of one write: a partition was damaged or copied from another write",
                     file=str(w["paths"][0]), field="write_row", value=value)
             for name in EVENT_DTYPE.names:
@@ -476,11 +469,13 @@ class Store:
         with _bad_metadata(first_path, "provenance/report"):
             if len(metas) == 1:
                 provenance = _decode(metas[0]["provenance"])
-                report = _report_from_json(metas[0]["report"])
+                report = ValidationReport.from_json(metas[0]["report"])
             else:
                 provenance = {"store": str(self.root),
                               "writes": [_decode(m["provenance"]) for m in metas]}
-                report = _merge_reports([_report_from_json(m["report"]) for m in metas])
+                report = ValidationReport.merge(
+                    [ValidationReport.from_json(m["report"]) for m in metas],
+                    note=f"merged from {len(metas)} store writes")
         if start is not None or end is not None:
             provenance = {**provenance, "between": (start, end)}
         return MarketData(events, instrument, report, provenance)
@@ -717,7 +712,8 @@ _META_FIELDS = {"format_version": int, "write_id": str, "written_at": str, "inst
 
 def _damaged(path: Path, what: str, exc: BaseException | None = None) -> DataQualityError:
     """The error for a partition file that cannot be read as a store partition."""
-    detail = f" ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})" if exc else ""
+    first_line = str(exc).splitlines()[0] if exc is not None and str(exc) else ""
+    detail = f" ({type(exc).__name__}: {first_line})" if exc is not None else ""
     return DataQualityError(
         f"damaged store partition: {what}{detail}; restore the file from its source, or"
         " delete its date= directory and write the day again", file=str(path))
@@ -831,32 +827,6 @@ def _damaged_among(files: list[Path], context: str) -> DataQualityError | None:
         except DataQualityError as exc:
             return exc
     return None
-
-
-def _merge_reports(reports: list[ValidationReport]) -> ValidationReport:
-    sources = list(dict.fromkeys(r.source for r in reports))
-    out = ValidationReport("+".join(sources))
-    for r in reports:
-        out.files += r.files
-        out.rows_read += r.rows_read
-        out.rows += r.rows
-        for k, v in r.rows_by_kind.items():
-            out.rows_by_kind[k] = out.rows_by_kind.get(k, 0) + v
-        firsts = [t for t in (out.ts_first, r.ts_first) if t is not None]
-        lasts = [t for t in (out.ts_last, r.ts_last) if t is not None]
-        out.ts_first = min(firsts) if firsts else None
-        out.ts_last = max(lasts) if lasts else None
-        out.gaps += r.gaps
-        out.crossed_rows += r.crossed_rows
-        out.locked_rows += r.locked_rows
-        out.out_of_order_rows += r.out_of_order_rows
-        for reason, drop in r.drops.items():
-            entry = out.drops.setdefault(reason, Drop(reason))
-            entry.count += drop.count
-            entry.examples = (entry.examples + drop.examples)[:5]
-        out.notes += r.notes
-    out.notes.append(f"merged from {len(reports)} store writes")
-    return out
 
 
 def _split_id(instrument_id: Any) -> tuple[str, str]:

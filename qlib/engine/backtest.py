@@ -101,26 +101,32 @@ DEFAULT_LATENCY = ConstantLatency(entry_ns=1_000_000, response_ns=1_000_000)
 _NS = {"ns": 1, "us": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
 
+def _show(value: Any) -> str:
+    """``repr`` of a parameter value for a message, numpy scalars as plain Python values."""
+    return repr(value.item()) if isinstance(value, np.generic) else repr(value)
+
+
 def _ns(value: Any, name: str, *, positive: bool = True) -> int:
     """An int64 duration in ns from an int (ns), a pandas Timedelta or a string ('100ms')."""
     if isinstance(value, bool):
-        raise ParameterError(f"{name} must be a duration, was {value!r}")
+        raise ParameterError(f"{name} must be a duration, was {_show(value)}")
     if isinstance(value, (int, np.integer)):
         out = int(value)
     elif isinstance(value, (str, pd.Timedelta)):
         try:
             out = int(pd.Timedelta(value).value)
         except (ValueError, TypeError) as exc:
-            raise ParameterError(f"{name} must be a duration, was {value!r}") from exc
+            raise ParameterError(f"{name} must be a duration, was {_show(value)}") from exc
     else:
-        raise ParameterError(f"{name} must be an int (ns), a Timedelta or a string, was {value!r}")
+        raise ParameterError(f"{name} must be an int (ns), a Timedelta or a string, "
+                             f"was {_show(value)}")
     if positive and out <= 0:
-        raise ParameterError(f"{name} must be > 0, was {value!r}")
+        raise ParameterError(f"{name} must be > 0, was {_show(value)}")
     if not positive and out < 0:
-        raise ParameterError(f"{name} must be >= 0, was {value!r}")
+        raise ParameterError(f"{name} must be >= 0, was {_show(value)}")
     if out > _MAX_DURATION_NS:
         raise ParameterError(f"{name} must be at most {_MAX_DURATION_NS} ns (about 146 years), "
-                             f"was {value!r}")
+                             f"was {_show(value)}")
     return out
 
 
@@ -149,37 +155,65 @@ _PRICED_KINDS = np.array([EventKind.ADD, EventKind.CANCEL, EventKind.DELETE,
                           EventKind.EXECUTE, EventKind.MODIFY, EventKind.TRADE,
                           EventKind.DEPTH, EventKind.SNAPSHOT, EventKind.TRADE_SUBTICK],
                          dtype=np.uint8)
+_PRICED_LUT = np.zeros(256, dtype=bool)
+_PRICED_LUT[_PRICED_KINDS] = True
+
+
+_CHUNK = 8192  #: rows per block of :func:`_check_events` (both fields read while cached)
+_PX_SPAN = np.uint64(MAX_PX_TICK - 1)
+_QTY_BITS = np.float64(MAX_QTY).view(np.uint64)
 
 
 def _check_events(ev: np.ndarray, row0: int) -> None:
     """Refuse prices and quantities the engine cannot compute with (see :data:`MAX_PX_TICK`).
 
     ``row0`` is the row of ``ev[0]`` in the array the caller passed, so messages name it.
+
+    One pass, in blocks of :data:`_CHUNK` rows so that ``qty`` is read while its cache
+    lines are still loaded for ``px_tick`` (the fields are strided: one record apart),
+    with two unsigned comparisons: ``px_tick - 1`` as uint64 exceeds ``MAX_PX_TICK - 1``
+    exactly when ``px_tick < 1`` or ``px_tick > MAX_PX_TICK``, and the bits of a float64
+    ``qty`` as uint64 exceed those of :data:`MAX_QTY` exactly when it is negative
+    (sign bit), NaN, infinite or above the bound (IEEE 754 orders non-negative floats
+    as their bit patterns). The few rows flagged (``CLEAR`` rows with ``px_tick = 0``,
+    sub-tick prints, ``-0.0``) get the exact rule in :func:`_refuse_flagged`.
     """
-    px, qty, kind = ev["px_tick"], ev["qty"], ev["kind"]
-    sub = kind == EventKind.TRADE_SUBTICK
-    limit = np.where(sub, MAX_PX_TICK * SUBTICK_SCALE, MAX_PX_TICK)
-    priced = np.isin(kind, _PRICED_KINDS)
+    pxu = ev["px_tick"].view(np.uint64)
+    qtyu = ev["qty"].view(np.uint64)
+    one = np.uint64(1)
+    for a in range(0, ev.shape[0], _CHUNK):
+        flag = (pxu[a:a + _CHUNK] - one) > _PX_SPAN
+        flag |= qtyu[a:a + _CHUNK] > _QTY_BITS
+        if flag.any():
+            _refuse_flagged(ev, a + np.flatnonzero(flag), row0)
+
+
+def _refuse_flagged(ev: np.ndarray, flagged: np.ndarray, row0: int) -> None:
+    """The exact rule of :func:`_check_events` on the rows it flagged; raise on the first bad."""
+    kind, px, qty = ev["kind"][flagged], ev["px_tick"][flagged], ev["qty"][flagged]
+    limit = np.where(kind == EventKind.TRADE_SUBTICK, MAX_PX_TICK * SUBTICK_SCALE, MAX_PX_TICK)
+    priced = _PRICED_LUT[kind]
     bad_px = (px > limit) | (px < -limit) | (priced & (px < 1))
     bad_qty = ~((qty >= 0.0) & (qty <= MAX_QTY))  # NaN fails both comparisons
-    bad = np.flatnonzero(bad_px | bad_qty)
-    if len(bad) == 0:
+    where = np.flatnonzero(bad_px | bad_qty)
+    if len(where) == 0:
         return
-    i = int(bad[0])
-    k = int(kind[i])
+    j = int(where[0])
+    row = row0 + int(flagged[j])
+    k = int(kind[j])
     kname = EventKind(k).name if k in EventKind._value2member_map_ else str(k)
-    if bad_px[i]:
-        value = int(px[i])
-        lim = int(limit[i])
-        why = (f"expected 1 <= px_tick <= {lim:,} for {kname} rows" if priced[i]
+    if bad_px[j]:
+        value = int(px[j])
+        lim = int(limit[j])
+        why = (f"expected 1 <= px_tick <= {lim:,} for {kname} rows" if priced[j]
                else f"expected |px_tick| <= {lim:,}")
         raise DataQualityError(f"px_tick was {value} ({kname}), {why} (qlib.engine.backtest."
                                "MAX_PX_TICK: larger prices lose float precision or overflow "
-                               "the int64 tick arithmetic)", row=row0 + i, field="px_tick",
+                               "the int64 tick arithmetic)", row=row, field="px_tick",
                                value=value)
-    value = float(qty[i])
+    value = float(qty[j])
     raise DataQualityError(f"qty was {value!r} ({kname}), expected a finite quantity in "
-                           f"[0, {MAX_QTY:.0f}]", row=row0 + i, field="qty", value=value)
+                           f"[0, {MAX_QTY:.0f}]", row=row, field="qty", value=value)
 
 
 _LATENCY_FORMS = ("a latency model (ConstantLatency(...), FeedProportionalLatency(...), "
@@ -196,19 +230,20 @@ def _latency_model(latency: Any) -> Any:
         return latency
     if isinstance(latency, bool) or not isinstance(
             latency, (numbers.Integral, str, pd.Timedelta, _dt.timedelta, np.timedelta64)):
-        raise ParameterError(f"latency was {latency!r}, expected {_LATENCY_FORMS}")
+        raise ParameterError(f"latency was {_show(latency)}, expected {_LATENCY_FORMS}")
     if isinstance(latency, numbers.Integral):
         ns = int(latency)
     else:
         try:
             td = pd.Timedelta(latency)
         except (ValueError, TypeError, OverflowError):
-            raise ParameterError(f"latency was {latency!r}, expected {_LATENCY_FORMS}") from None
+            raise ParameterError(
+                f"latency was {_show(latency)}, expected {_LATENCY_FORMS}") from None
         if td is pd.NaT:
-            raise ParameterError(f"latency was {latency!r}, expected {_LATENCY_FORMS}")
+            raise ParameterError(f"latency was {_show(latency)}, expected {_LATENCY_FORMS}")
         ns = int(td.value)
     if ns < 0 or ns > _MAX_DURATION_NS:
-        raise ParameterError(f"latency was {latency!r} ({ns} ns), expected a duration in "
+        raise ParameterError(f"latency was {_show(latency)} ({ns} ns), expected a duration in "
                              f"[0, {_MAX_DURATION_NS}] ns")
     return ConstantLatency(entry_ns=ns, response_ns=ns)
 
@@ -221,29 +256,29 @@ def _queue_model(queue: Any) -> Any:
         return queue
     if isinstance(queue, str):
         return queue_from_name(queue)  # ParameterError naming the known names
-    raise ParameterError(f"queue was {queue!r}, expected a queue model (RiskAdverseQueue(), "
+    raise ParameterError(f"queue was {_show(queue)}, expected a queue model (RiskAdverseQueue(), "
                          "PowerProbQueue(n), LogProbQueue(), L3FifoQueue()) or its name "
                          "('risk_adverse', 'power_prob', 'log_prob', 'l3_fifo')")
 
 
 def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name} must be True or False, was {value!r}")
+        raise ParameterError(f"{name} must be True or False, was {_show(value)}")
     return bool(value)
 
 
 def _check_capital(capital: Any) -> float:
     if isinstance(capital, (bool, np.bool_)) or not isinstance(capital, numbers.Real):
-        raise ParameterError(f"capital must be a number (quote currency), was {capital!r}")
+        raise ParameterError(f"capital must be a number (quote currency), was {_show(capital)}")
     value = float(capital)
     if not math.isfinite(value) or value < 0.0:
-        raise ParameterError(f"capital must be finite and >= 0, was {value!r}")
+        raise ParameterError(f"capital must be finite and >= 0, was {_show(value)}")
     return value
 
 
 def _check_seed(seed: Any) -> int:
     if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
-        raise ParameterError(f"seed must be an int >= 0, was {seed!r}")
+        raise ParameterError(f"seed must be an int >= 0, was {_show(seed)}")
     if int(seed) < 0:
         raise ParameterError(f"seed must be an int >= 0, was {int(seed)}")
     return int(seed)
@@ -299,7 +334,7 @@ class FeedLatency:
     def __init__(self, median: Any = "200us", sigma: float = 0.5) -> None:
         self.median_ns = _ns(median, "FeedLatency.median", positive=False)
         if not np.isfinite(sigma) or sigma < 0:
-            raise ParameterError(f"FeedLatency.sigma must be finite and >= 0, was {sigma!r}")
+            raise ParameterError(f"FeedLatency.sigma must be finite and >= 0, was {_show(sigma)}")
         self.sigma = float(sigma)
 
     def sample(self, ts_exch: np.ndarray, seed: int) -> np.ndarray:
@@ -489,7 +524,7 @@ def backtest(
         raise ParameterError(f"risk must be a qlib.risk.RiskConfig or None, was {risk!r}")
     if isinstance(depth_levels, (bool, np.bool_)) or not isinstance(
             depth_levels, (int, np.integer)) or not 1 <= depth_levels <= 64:
-        raise ParameterError(f"depth_levels must be an int in [1, 64], was {depth_levels!r}")
+        raise ParameterError(f"depth_levels must be an int in [1, 64], was {_show(depth_levels)}")
     dec_iv = _ns(decision_interval, "decision_interval")
     rec_iv = _ns(record_interval, "record_interval")
     sigma_hl = _ns(sigma_halflife, "sigma_halflife")
@@ -508,14 +543,15 @@ def backtest(
     t_lo = None if start is None else _ts(start, "start")
     t_hi = None if stop is None else _ts(stop, "stop")
     if t_lo is not None and t_hi is not None and t_lo >= t_hi:
-        raise ParameterError(f"start must be before stop, was start={start!r}, stop={stop!r}")
+        raise ParameterError(f"start must be before stop, was start={_show(start)}, "
+                             f"stop={_show(stop)}")
     lo = 0 if t_lo is None else int(np.searchsorted(ts_exch, t_lo, "left"))
     hi = len(events) if t_hi is None else int(np.searchsorted(ts_exch, t_hi, "left"))
     ev = np.ascontiguousarray(events[lo:hi])
     if len(events) == 0:
         raise ParameterError("data has no events")
     if len(ev) == 0:
-        raise ParameterError(f"no events between start={start!r} and stop={stop!r}")
+        raise ParameterError(f"no events between start={_show(start)} and stop={_show(stop)}")
     bad_row, n_l3, n_synth = _loop.scan_events(ev, np.uint8(EventFlag.TS_LOCAL_SYNTH))
     if bad_row >= 0:
         raise DataQualityError(f"events are not sorted by ts_exch at row {lo + bad_row} "
@@ -722,7 +758,7 @@ def _session_end(session_end: Any, stop: Any, ts_first: int) -> int:
         if ts_end <= ts_first:
             raise ParameterError(
                 f"session_end must be after the first replayed event "
-                f"({pd.Timestamp(ts_first, tz='UTC')}), was {session_end!r}")
+                f"({pd.Timestamp(ts_first, tz='UTC')}), was {_show(session_end)}")
         return ts_end
     if stop is not None:
         return _ts(stop, "stop")
@@ -734,13 +770,13 @@ def _ts(value: Any, name: str) -> int:
     """Int ns UTC from an int (ns), a Timestamp, a datetime or a string; naive is UTC."""
     if isinstance(value, (bool, np.bool_, float, np.floating)):
         raise ParameterError(f"{name} must be a timestamp (int ns, Timestamp, datetime or "
-                             f"string), was {value!r}")
+                             f"string), was {_show(value)}")
     try:
         t = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError) as exc:
-        raise ParameterError(f"{name} must be a timestamp, was {value!r}") from exc
+        raise ParameterError(f"{name} must be a timestamp, was {_show(value)}") from exc
     if t is pd.NaT:
-        raise ParameterError(f"{name} must be a timestamp, was {value!r} (NaT)")
+        raise ParameterError(f"{name} must be a timestamp, was {_show(value)} (NaT)")
     if t.tzinfo is None:
         t = t.tz_localize("UTC")
     return int(t.value)

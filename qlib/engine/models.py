@@ -69,38 +69,43 @@ _EMPTY_LOG_SHAPE = (0, 3)
 REPLAY_COLUMNS = ("ts_local", "entry_ns", "response_ns")
 
 
+def _show(value: Any) -> str:
+    """``repr`` of a parameter value for a message, numpy scalars as plain Python values."""
+    return repr(value.item()) if isinstance(value, np.generic) else repr(value)
+
+
 # --------------------------------------------------------------------------- helpers
 def _check_ns(name: str, value: Any, *, allow_none: bool = False) -> int | None:
     """Return ``value`` as a non-negative int of nanoseconds, or raise ``ParameterError``."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, numbers.Real)):
-        raise ParameterError(f"{name} was {value!r}, expected a non-negative integer of ns")
+        raise ParameterError(f"{name} was {_show(value)}, expected a non-negative integer of ns")
     if isinstance(value, numbers.Integral):
         v = int(value)
     else:
         f = float(value)
         if not math.isfinite(f) or f != math.floor(f):
-            raise ParameterError(f"{name} was {value!r}, expected a finite integer of ns")
+            raise ParameterError(f"{name} was {_show(value)}, expected a finite integer of ns")
         v = int(f)
     if v < 0:
-        raise ParameterError(f"{name} was {value!r}, expected >= 0 ns")
+        raise ParameterError(f"{name} was {_show(value)}, expected >= 0 ns")
     if v > 4 * 10**18:
-        raise ParameterError(f"{name} was {value!r}, expected <= 4e18 ns")
+        raise ParameterError(f"{name} was {_show(value)}, expected <= 4e18 ns")
     return v
 
 
 def _check_float(name: str, value: Any, *, positive: bool = False) -> float:
     """Return ``value`` as a finite float (> 0 if ``positive``, else >= 0)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ParameterError(f"{name} was {value!r}, expected a finite number")
+        raise ParameterError(f"{name} was {_show(value)}, expected a finite number")
     f = float(value)
     if not math.isfinite(f):
-        raise ParameterError(f"{name} was {value!r}, expected a finite number")
+        raise ParameterError(f"{name} was {_show(value)}, expected a finite number")
     if positive and not f > 0.0:
-        raise ParameterError(f"{name} was {value!r}, expected > 0")
+        raise ParameterError(f"{name} was {_show(value)}, expected > 0")
     if not positive and f < 0.0:
-        raise ParameterError(f"{name} was {value!r}, expected >= 0")
+        raise ParameterError(f"{name} was {_show(value)}, expected >= 0")
     return f
 
 
@@ -117,7 +122,7 @@ def action_code(action: Any) -> int:
             return int(OrderAction[action.upper()])
         except KeyError:
             raise ParameterError(
-                f"action was {action!r}, expected one of {[a.name for a in OrderAction]}"
+                f"action was {_show(action)}, expected one of {[a.name for a in OrderAction]}"
             ) from None
     if (
         isinstance(action, numbers.Integral)
@@ -125,7 +130,8 @@ def action_code(action: Any) -> int:
         and int(action) in {int(a) for a in OrderAction}
     ):
         return int(action)
-    raise ParameterError(f"action was {action!r}, expected one of {[a.name for a in OrderAction]}")
+    raise ParameterError(
+        f"action was {_show(action)}, expected one of {[a.name for a in OrderAction]}")
 
 
 # --------------------------------------------------------------------------- latency
@@ -192,11 +198,11 @@ def _check_coeffs(name: str, value: Any) -> tuple[float, float, float, float] | 
         items = tuple(value)
     except TypeError:
         raise ParameterError(
-            f"{name} was {value!r}, expected (entry_mul, entry_ns, response_mul, response_ns)"
+            f"{name} was {_show(value)}, expected (entry_mul, entry_ns, response_mul, response_ns)"
         ) from None
     if len(items) != 4:
         raise ParameterError(
-            f"{name} was {value!r}, expected 4 values (entry_mul, entry_ns, response_mul, "
+            f"{name} was {_show(value)}, expected 4 values (entry_mul, entry_ns, response_mul, "
             "response_ns)"
         )
     keys = ("entry_mul", "entry_ns", "response_mul", "response_ns")

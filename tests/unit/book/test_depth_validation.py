@@ -38,7 +38,8 @@ def test_depth_snapshots_levels_at_maximum_is_accepted(md):
 
 
 @pytest.mark.parametrize(("window", "shown"), [
-    (-1, "-1"), (8, "8"), (100, "100"), (np.int64(100), "100"), (2 * MAX_WINDOW, str(2 * MAX_WINDOW)),
+    (-1, "-1"), (8, "8"), (100, "100"), (np.int64(100), "100"),
+    (2 * MAX_WINDOW, str(2 * MAX_WINDOW)),
     ("x", "'x'"), (True, "True"), (64.0, "64.0"),
 ])
 def test_depth_snapshots_bad_window_raises_parameter_error_naming_value(md, window, shown):

@@ -47,6 +47,7 @@ def _run(md, **kw):
     (1.5, r"latency was 1\.5, expected a latency model"),
     (True, r"latency was True, expected"),
     (object, r"latency was <class 'object'>, expected"),
+    (np.int64(-5), r"latency was -5 \(-5 ns\), expected a duration"),
     ("NaT", r"latency was 'NaT', expected"),
 ])
 def test_backtest_bad_latency_raises_parameter_error_naming_value(md, value, pattern):
@@ -144,6 +145,7 @@ def test_backtest_bad_seed_raises_parameter_error(md, value, pattern):
     ({"market_impact": "yes"}, r"market_impact must be True or False, was 'yes'"),
     ({"partial_fills": 1}, r"partial_fills must be True or False, was 1"),
     ({"depth_levels": True}, r"depth_levels must be an int in \[1, 64\], was True"),
+    ({"depth_levels": np.int64(65)}, r"depth_levels must be an int in \[1, 64\], was 65$"),
     ({"instrument": "SIM.QLIB"}, r"instrument must be a qlib\.instrument\.Instrument.*'SIM\.QLIB'"),
     ({"start": "garbage"}, r"start must be a timestamp, was 'garbage'"),
     ({"stop": 1.5e18}, r"stop must be a timestamp .*was 1\.5e\+18"),
@@ -154,7 +156,8 @@ def test_backtest_bad_seed_raises_parameter_error(md, value, pattern):
     ({"session_end": "2000-01-01"}, r"session_end must be after the first replayed event .*"
                                     r"was '2000-01-01'"),
     ({"record_interval": "1 fortnight"}, r"record_interval must be a duration, was '1 fortnight'"),
-    ({"sigma_halflife": 2**63 - 1}, r"sigma_halflife must be at most \d+ ns .*was 9223372036854775807"),
+    ({"sigma_halflife": 2**63 - 1},
+     r"sigma_halflife must be at most \d+ ns .*was 9223372036854775807"),
     ({"decision_interval": -1}, r"decision_interval must be > 0, was -1"),
 ])
 def test_backtest_bad_keyword_value_raises_parameter_error_naming_it(md, kw, pattern):
@@ -259,7 +262,8 @@ def test_backtest_bad_qty_in_market_data_raises_too(md):
     row = int(np.flatnonzero(ev["kind"] == EventKind.ADD)[50])
     ev["qty"][row] = -3.0
     bad = MarketData(ev, md.instrument, md.report, md.provenance)
-    with pytest.raises(DataQualityError, match=rf"\[row {row}, field 'qty'\] qty was -3\.0 \(ADD\)"):
+    with pytest.raises(DataQualityError,
+                       match=rf"\[row {row}, field 'qty'\] qty was -3\.0 \(ADD\)"):
         backtest(bad, STRATEGY)
 
 
@@ -282,3 +286,45 @@ def test_backtest_unsorted_ts_exch_raises_naming_row(md, l2):
 def test_backtest_empty_event_array_raises_parameter_error(md, l2):
     with pytest.raises(ParameterError, match="data has no events"):
         backtest(l2[:0], STRATEGY, instrument=md.instrument)
+
+
+def _synthetic(n: int = 20_000) -> np.ndarray:
+    from qlib.dtypes import empty_events
+
+    ev = empty_events(n)
+    ev["kind"] = EventKind.DEPTH
+    ev["px_tick"] = 6_000_000
+    ev["qty"] = 1.0
+    return ev
+
+
+@pytest.mark.parametrize(("field", "value", "row"), [
+    ("px_tick", 0, 19_999), ("px_tick", MAX_PX_TICK + 1, 8_192), ("qty", -1e-300, 12_345),
+    ("qty", float("nan"), 8_191),
+])
+def test_check_events_finds_first_bad_row_in_any_block(field, value, row):
+    # Arrange: more rows than one block of the check; a bad value far from the start
+    from qlib.engine.backtest import _check_events
+
+    ev = _synthetic()
+    ev[field][row] = value
+    ev[field][row + 1 if row + 1 < len(ev) else row] = value
+    # Act / Assert: the first bad row is named, offset by the caller's first row
+    with pytest.raises(DataQualityError, match=rf"^\[row {row + 7}, field '{field}'\]"):
+        _check_events(ev, 7)
+
+
+def test_check_events_accepts_negative_zero_qty_and_subtick_prints():
+    from qlib.engine.backtest import _check_events
+    from qlib.dtypes import SUBTICK_SCALE
+
+    ev = _synthetic()
+    ev["qty"][10] = -0.0
+    ev["kind"][11] = EventKind.TRADE_SUBTICK
+    ev["px_tick"][11] = MAX_PX_TICK * SUBTICK_SCALE  # the same price bound, in sub-ticks
+    ev["kind"][12] = EventKind.CLEAR
+    ev["px_tick"][12] = 0
+    _check_events(ev, 0)  # no raise
+    ev["px_tick"][11] += 1
+    with pytest.raises(DataQualityError, match=r"\[row 11, field 'px_tick'\] .*\(TRADE_SUBTICK\)"):
+        _check_events(ev, 0)
