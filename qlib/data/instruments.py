@@ -253,6 +253,12 @@ def _parse_row(raw: dict[str, Any], path: Path, row: int) -> dict[str, Any]:
     out["inverse"] = None if s == "" else s in ("true", "1", "yes")
     for name in ("currency", "fee_tier"):
         out[name] = _cell(raw.get(name))
+    if out["kind"] == "venue":
+        for name in ("tick_size", "lot_size", "multiplier", "inverse"):
+            if out[name] is not None:
+                raise DataQualityError(f"{name} was {raw.get(name)!r}: a venue row states only"
+                                       " currency and fees, leave it empty" + at, file=f,
+                                       row=row, field=name, value=raw.get(name))
     out["file"] = f
     out["row"] = row
     return out

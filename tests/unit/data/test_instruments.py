@@ -254,6 +254,8 @@ MALFORMED = [
                  "BRK.B.XNYS", id="key-two-dots"),
     pytest.param("v.csv", f"{HEADER}\nvenue,GLBX.X,,,,,USD,,,,s", 2, "key", "GLBX.X",
                  id="venue-key-with-dot"),
+    pytest.param("vt.csv", f"{HEADER}\nvenue,FOO,0.01,,,,USD,,,,s", 2, "tick_size", "0.01",
+                 id="venue-row-with-tick"),
     pytest.param("x.csv", f"{HEADER}\ninstrument,FOO.XYZ,0.5,,,,,,,,s,extra", 2, None, "extra",
                  id="extra-cells"),
     pytest.param("b.yaml", "- {kind: instrument, key: FOO.XYZ\n- oops", 3, None, None,
