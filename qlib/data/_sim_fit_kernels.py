@@ -83,10 +83,15 @@ def fit_scan(events, px_lo, bid_q, ask_q, lot, n_add, n_add_in, t_in, n_cancel, 
     ``min(s, len - 1)``): ``t_spread`` (two-sided seconds), ``n_in_spread``
     (quote-improving ADDs), ``n_mo_spread`` (market orders). Per whole lots ``q``
     resting at a side's best level (index ``min(int(q), len - 1)``): CANCEL/DELETE
-    count and lots there, lots x seconds and side-seconds (``*_best``). Per tick ``k = 0..D-1`` behind the record's own
-    side's best (``*_own``): ADDs, CANCEL/DELETE count and lots, lots x seconds. Per
+    count and lots there, lots x seconds and side-seconds (``*_best``). Per tick
+    ``k = 0..D-1`` behind the record's own side's best (``*_own``): ADDs,
+    CANCEL/DELETE count and lots, lots x seconds; ``n_add_own_s[s, k]`` the ADDs
+    there while the spread was ``s`` (row ``min(s, len - 1)``). Per
     quote-improving ADD: ``ins_s`` (spread) and ``ins_j`` (ticks in front of its
-    own best). Per market order: ``mo_q`` (lots at the level of its first EXECUTE,
+    own best). Per ADD record, in order: ``add_k``, the ticks ``k >= 0`` behind its
+    own side's best, ``-1`` in front of it (inside the spread), ``-2`` when the
+    book was one-sided or the ADD at or through the opposite best. Per market
+    order: ``mo_q`` (lots at the level of its first EXECUTE,
     before it) and ``mo_v`` (lots executed). DEPTH records (absolute level
     quantities, such as a loader's RESYNC corrections) change the book but are
     counted neither as ADDs nor as cancels.
