@@ -1,9 +1,13 @@
 """Numba kernels of the LOBSTER loader: arrays in, status codes out. No pandas, no I/O.
 
-Message blocks to events (:func:`fill_message_events`), level-1 crossed/locked counts,
-and the resync (:func:`resync_block`, :func:`merge_corrections`): a small price-level
-book of sorted arrays that follows the messages and emits the ``DEPTH | RESYNC``
-corrections that make it equal to each orderbook row. The public wrapper is
+Decimal text to integers (:func:`parse_scaled`, for cells pyarrow's typed parse
+refuses), message blocks to events (:func:`fill_message_events`), level-1
+crossed/locked counts, the resync (:func:`resync_block`, :func:`merge_corrections`):
+a small price-level book of sorted arrays that follows the messages and emits the
+``DEPTH | RESYNC`` corrections that make it equal to each orderbook row, and the
+final pass from LOBSTER price units to ticks (:func:`to_ticks`). Every kernel works
+in LOBSTER's own price unit (1/10,000 dollar) until :func:`to_ticks`, because the
+tick size is inferred from all the prices of the file. The public wrapper is
 :func:`qlib.data.lobster.load_lobster`.
 """
 
@@ -32,74 +36,181 @@ LOBSTER_EXECUTE_HIDDEN = 5
 LOBSTER_CROSS = 6
 LOBSTER_HALT = 7
 
-#: Nanoseconds in a day: ``time`` must lie in ``[0, NS_PER_DAY)``.
+#: Nanoseconds in a day.
 NS_PER_DAY = 86_400 * 1_000_000_000
+#: Largest int64.
+_I64_MAX = (1 << 63) - 1
 
 _F_MSG = int(EventFlag.LAST | EventFlag.TS_LOCAL_SYNTH)
 _F_HIDDEN = int(EventFlag.HIDDEN)
 _F_AUCTION = int(EventFlag.AUCTION)
 
+# Return codes of parse_scaled (per cell).
+PARSE_OK = 0
+PARSE_BAD = 1  # not a decimal number
+PARSE_NOT_WHOLE = 2  # digits beyond the scale that are not zero, where rounding is not allowed
+PARSE_OVERFLOW = 3  # the scaled value does not fit int64
+PARSE_SLOW = 4  # exponent notation: left to the Python wrapper (exact, rare)
+
+# Bits of the ``quirk`` row flags written by parse_scaled.
+QUIRK_DECIMAL_FORM = 1  # an integer written with a decimal point (``5.0``)
+QUIRK_ROUNDED = 2  # more than ``scale`` decimals, rounded half up
+QUIRK_SLOW = 4  # exponent notation: the caller parses the cell
+
 
 @njit(cache=True)
-def fill_message_events(out, dropped, ns_of_day, msg_type, order_id, size, price, direction,
-                        midnight_early_ns, midnight_late_ns, tz_switch_ns, px_divisor,
-                        feed_latency_ns, seq0, prev_ts, drop_sub_tick_trades):
+def parse_scaled(data, offsets, arr_offset, n, scale, allow_round, out, quirk):
+    """Parse decimal text cells into int64 ``value x 10**scale``.
+
+    ``data``/``offsets`` are the byte and offset buffers of an Arrow string array
+    (``offsets`` int32, ``arr_offset`` the array's offset into them); cell ``i`` is
+    ``data[offsets[arr_offset + i]: offsets[arr_offset + i + 1]]``. A cell is
+    ``[spaces][+|-]digits[.digits][spaces]`` (digits on at least one side of the
+    point). Digits beyond ``scale`` decimals are rounded half up when
+    ``allow_round`` (bit :data:`QUIRK_ROUNDED` set in ``quirk[i]``), else they must
+    be zeros (an integer written ``5.0`` sets :data:`QUIRK_DECIMAL_FORM`). A cell
+    with an exponent (``5.8e+06``) is left to the caller, who parses it exactly;
+    ``out[i]`` holds the value otherwise.
+
+    Returns ``(status, row)``: :data:`PARSE_OK` and -1, or the first bad cell's
+    code (:data:`PARSE_BAD`, :data:`PARSE_NOT_WHOLE`, :data:`PARSE_OVERFLOW`) and
+    row. Cells with an exponent are marked :data:`QUIRK_SLOW` in ``quirk``.
+    """
+    for i in range(n):
+        a = offsets[arr_offset + i]
+        b = offsets[arr_offset + i + 1]
+        while a < b and (data[a] == 32 or data[a] == 9):
+            a += 1
+        while b > a and (data[b - 1] == 32 or data[b - 1] == 9 or data[b - 1] == 13):
+            b -= 1
+        neg = False
+        if a < b and (data[a] == 43 or data[a] == 45):
+            neg = data[a] == 45
+            a += 1
+        v = 0
+        n_int = 0
+        n_frac = 0
+        point = False
+        round_up = False
+        extra_nonzero = False
+        status = PARSE_OK
+        j = a
+        while j < b:
+            c = data[j]
+            if c >= 48 and c <= 57:
+                d = int(c) - 48
+                if point:
+                    n_frac += 1
+                    if n_frac > scale:
+                        if n_frac == scale + 1:
+                            round_up = d >= 5
+                        if d != 0:
+                            extra_nonzero = True
+                        j += 1
+                        continue
+                else:
+                    n_int += 1
+                if v > (_I64_MAX - d) // 10:
+                    status = PARSE_OVERFLOW
+                    break
+                v = v * 10 + d
+            elif c == 46 and not point:
+                point = True
+            elif c == 101 or c == 69:
+                status = PARSE_SLOW
+                break
+            else:
+                status = PARSE_BAD
+                break
+            j += 1
+        if status == PARSE_OK and n_int + n_frac == 0:
+            status = PARSE_BAD
+        if status == PARSE_SLOW:
+            quirk[i] |= QUIRK_SLOW
+            out[i] = 0
+            continue
+        if status != PARSE_OK:
+            return status, i
+        for _ in range(min(n_frac, scale), scale):
+            if v > _I64_MAX // 10:
+                return PARSE_OVERFLOW, i
+            v *= 10
+        if n_frac > scale and extra_nonzero:
+            if not allow_round:
+                return PARSE_NOT_WHOLE, i
+            quirk[i] |= QUIRK_ROUNDED
+            if round_up:
+                if v == _I64_MAX:
+                    return PARSE_OVERFLOW, i
+                v += 1
+        if point and scale == 0:
+            quirk[i] |= QUIRK_DECIMAL_FORM
+        out[i] = -v if neg else v
+    return PARSE_OK, -1
+
+
+@njit(cache=True)
+def fill_message_events(out, ns_of_day, msg_type, order_id, size, price, direction,
+                        t_lo, t_hi, midnight_early_ns, midnight_late_ns, tz_switch_ns,
+                        feed_latency_ns, seq0, prev_ts, prev_line, dup_rows):
     """Convert one block of LOBSTER messages into events; see ``load_lobster``.
 
-    Writes the kept rows to ``out[:n_out]`` in order, and the block row numbers of
-    trades (types 5, 6) whose price is off the tick grid to ``dropped[:n_dropped]``
-    when ``drop_sub_tick_trades`` (otherwise they are an ``OFF_GRID`` error).
-    Returns ``(status, row, column, last_ts, n_out, n_dropped)``: ``status`` is OK,
-    or the first bad row's :class:`Status` with its block row and the index of the
-    bad column in :data:`MESSAGE_COLUMNS`.
+    Writes one event per row to ``out[:n]``, prices left in LOBSTER units
+    (dollars x 10,000; :func:`to_ticks` divides them once the tick is known).
+    ``t_lo``/``t_hi`` bound the time of day (ns, from the file name's window).
+    ``prev_line`` (int64[7]) holds the previous row's six fields and, at index 6,
+    1 when there is one; a row equal to it in every field is written to
+    ``dup_rows`` (block row numbers). Returns ``(status, row, column, last_ts,
+    n_dup)``: ``status`` is OK, or the first bad row's :class:`Status` with its
+    block row and the index of the bad column in :data:`MESSAGE_COLUMNS`.
     """
     n = ns_of_day.shape[0]
-    j = 0
-    n_dropped = 0
+    n_dup = 0
     for i in range(n):
         t = ns_of_day[i]
-        if t < 0 or t >= NS_PER_DAY:
-            return Status.OFF_GRID, i, COL_TIME, prev_ts, j, n_dropped
+        if t < t_lo or t > t_hi:
+            return Status.OFF_GRID, i, COL_TIME, prev_ts, n_dup
         typ = msg_type[i]
         if typ < LOBSTER_SUBMIT or typ > LOBSTER_HALT:
-            return Status.UNKNOWN_KIND, i, COL_TYPE, prev_ts, j, n_dropped
+            return Status.UNKNOWN_KIND, i, COL_TYPE, prev_ts, n_dup
         d = direction[i]
         if d != 1 and d != -1:
-            return Status.UNKNOWN_KIND, i, COL_DIRECTION, prev_ts, j, n_dropped
+            return Status.UNKNOWN_KIND, i, COL_DIRECTION, prev_ts, n_dup
         if order_id[i] < 0:
-            return Status.OFF_GRID, i, COL_ORDER_ID, prev_ts, j, n_dropped
+            return Status.OFF_GRID, i, COL_ORDER_ID, prev_ts, n_dup
         q = size[i]
         p = price[i]
-        keep = True
         if typ == LOBSTER_HALT:
             if q < 0:
-                return Status.NEGATIVE_QTY, i, COL_SIZE, prev_ts, j, n_dropped
+                return Status.NEGATIVE_QTY, i, COL_SIZE, prev_ts, n_dup
             if p < -1 or p > 1:
-                return Status.OFF_GRID, i, COL_PRICE, prev_ts, j, n_dropped
+                return Status.OFF_GRID, i, COL_PRICE, prev_ts, n_dup
         else:
             if q <= 0:
-                return Status.NEGATIVE_QTY, i, COL_SIZE, prev_ts, j, n_dropped
+                return Status.NEGATIVE_QTY, i, COL_SIZE, prev_ts, n_dup
             if p <= 0:
-                return Status.OFF_GRID, i, COL_PRICE, prev_ts, j, n_dropped
-            if p % px_divisor != 0:
-                if drop_sub_tick_trades and (typ == LOBSTER_EXECUTE_HIDDEN or typ == LOBSTER_CROSS):
-                    keep = False
-                else:
-                    return Status.OFF_GRID, i, COL_PRICE, prev_ts, j, n_dropped
+                return Status.OFF_GRID, i, COL_PRICE, prev_ts, n_dup
         if t < tz_switch_ns:
             ts = midnight_early_ns + t
         else:
             ts = midnight_late_ns + t
         if ts < prev_ts:
-            return Status.UNSORTED, i, COL_TIME, prev_ts, j, n_dropped
+            return Status.UNSORTED, i, COL_TIME, prev_ts, n_dup
         prev_ts = ts
-        if not keep:
-            dropped[n_dropped] = i
-            n_dropped += 1
-            continue
+        if (prev_line[6] == 1 and prev_line[0] == t and prev_line[1] == typ
+                and prev_line[2] == order_id[i] and prev_line[3] == q and prev_line[4] == p
+                and prev_line[5] == d):
+            dup_rows[n_dup] = i
+            n_dup += 1
+        prev_line[0] = t
+        prev_line[1] = typ
+        prev_line[2] = order_id[i]
+        prev_line[3] = q
+        prev_line[4] = p
+        prev_line[5] = d
+        prev_line[6] = 1
 
-        ev = out[j]
-        j += 1
+        ev = out[i]
         ev["ts_exch"] = ts
         ev["ts_local"] = ts + feed_latency_ns
         ev["seq"] = seq0 + i
@@ -116,7 +227,7 @@ def fill_message_events(out, dropped, ns_of_day, msg_type, order_id, size, price
             else:
                 ev["kind"] = EventKind.RESUME_TRADING
         else:
-            ev["px_tick"] = p // px_divisor
+            ev["px_tick"] = p
             if typ == LOBSTER_EXECUTE_HIDDEN:
                 ev["kind"] = EventKind.TRADE
                 ev["side"] = -d  # the aggressor is opposite the hidden resting order
@@ -139,7 +250,39 @@ def fill_message_events(out, dropped, ns_of_day, msg_type, order_id, size, price
                 ev["side"] = d
                 ev["order_id"] = order_id[i]
         ev["flags"] = flags
-    return Status.OK, -1, -1, prev_ts, j, n_dropped
+    return Status.OK, -1, -1, prev_ts, n_dup
+
+
+#: ``kind`` given to a message event the resync found to be a duplicated line
+#: (see ``load_lobster``); the wrapper removes these rows.
+KIND_REMOVED = 255
+
+
+@njit(cache=True)
+def to_ticks(events, unit, subtick_scale, subtick_raise):
+    """Turn prices in LOBSTER units into ticks of ``unit`` LOBSTER units, in place.
+
+    Book kinds (``ADD``/``CANCEL``/``DELETE``/``EXECUTE``/``DEPTH``/``SNAPSHOT``)
+    must lie on the grid. A ``TRADE`` off the grid becomes ``TRADE_SUBTICK`` with
+    ``px_tick = round(price / unit * subtick_scale)`` (half up), or is an error
+    when ``subtick_raise``. Returns ``(status, index)``: ``(OK, -1)`` or
+    ``(OFF_GRID, i)`` for the first event that cannot be converted (its price is
+    left in LOBSTER units).
+    """
+    for i in range(events.shape[0]):
+        k = events[i]["kind"]
+        if k == EventKind.CLEAR or k == EventKind.HALT or k == EventKind.RESUME_QUOTING \
+                or k == EventKind.RESUME_TRADING or k == KIND_REMOVED:
+            continue
+        p = events[i]["px_tick"]
+        if p % unit == 0:
+            events[i]["px_tick"] = p // unit
+        elif k == EventKind.TRADE and not subtick_raise:
+            events[i]["kind"] = EventKind.TRADE_SUBTICK
+            events[i]["px_tick"] = (2 * p * subtick_scale + unit) // (2 * unit)
+        else:
+            return Status.OFF_GRID, i
+    return Status.OK, -1
 
 
 @njit(cache=True)
@@ -164,13 +307,13 @@ def count_crossed_locked(ask_px, bid_px, ask_empty, bid_empty):
 
 
 # --------------------------------------------------------------------------- resync
-# A small price-level book: ``keys`` int64 (2, capacity), row 0 bid prices in ticks,
+# A small price-level book: ``keys`` int64 (2, capacity), row 0 bid prices (LOBSTER units),
 # row 1 negated ask prices, each sorted ascending over its first ``counts[s]``
 # entries (best level last); ``qtys`` float64 (2, capacity), always > 0.
 
 #: Indices of the ``state`` array of :func:`resync_block`.
 ST_NEXT_EVENT = 0  # next message event to apply
-ST_NEXT_DROP = 1  # next dropped (sub-tick) message row
+ST_NEXT_DUP = 1  # next duplicated-line candidate of dup_rows
 ST_N_CORR = 2  # corrections written
 ST_VISIBLE_QTY = 3  # visible level present in the replay with another quantity
 ST_VISIBLE_MISSING = 4  # visible level absent from the replay
@@ -178,7 +321,8 @@ ST_STALE_INSIDE = 5  # replay level between the file's best and L-th price, not 
 ST_STALE_BETTER = 6  # replay level better than the file's best on its side (crossing too)
 ST_STALE_SHORT = 7  # replay level below the last level of a side with fewer than L levels
 ST_CLAMPED = 8  # message removals that took a replay level below zero
-N_STATE = 9
+ST_PRICE_GCD = 9  # gcd of every orderbook price seen (LOBSTER units; 0 before the first)
+N_STATE = 10
 
 #: ``col`` returned with ``Status.CAPACITY``: which buffer to grow.
 GROW_BOOK = 0
@@ -258,17 +402,25 @@ def _apply_message(keys, qtys, counts, state, kind, side, px_tick, qty):
 
 
 @njit(cache=True)
-def _check_side(ob, i, levels, pc, empty, px_divisor, rising):
+def _gcd(a, b):
+    while b:
+        a, b = b, a % b
+    return a
+
+
+@njit(cache=True)
+def _check_side(ob, i, levels, pc, empty, rising, state):
     """Validate one side of orderbook row ``i``; return ``(status, col, visible levels)``.
 
     ``pc`` is the side's price column in level 1 (0 ask, 2 bid). Prices must be
-    positive multiples of ``px_divisor`` with sizes > 0, strictly rising (asks) or
-    falling (bids) with the level; the empty-level price (size 0) may only fill the
-    deepest levels of a side.
+    positive with sizes > 0, strictly rising (asks) or falling (bids) with the
+    level; the empty-level price (size 0) may only fill the deepest levels of a
+    side. Every price is folded into the gcd ``state[ST_PRICE_GCD]``.
     """
     seen_empty = False
     prev = 0
     n_vis = 0
+    g = state[ST_PRICE_GCD]
     for j in range(levels):
         p = ob[i, 4 * j + pc]
         q = ob[i, 4 * j + pc + 1]
@@ -279,14 +431,17 @@ def _check_side(ob, i, levels, pc, empty, px_divisor, rising):
             continue
         if seen_empty:
             return Status.UNSORTED, 4 * j + pc, n_vis
-        if p <= 0 or p % px_divisor != 0:
+        if p <= 0:
             return Status.OFF_GRID, 4 * j + pc, n_vis
         if q <= 0:
             return Status.NEGATIVE_QTY, 4 * j + pc + 1, n_vis
         if j > 0 and ((rising and p <= prev) or (not rising and p >= prev)):
             return Status.UNSORTED, 4 * j + pc, n_vis
+        if g == 0 or p % g != 0:
+            g = _gcd(p, g)
         prev = p
         n_vis += 1
+    state[ST_PRICE_GCD] = g
     return Status.OK, -1, n_vis
 
 
@@ -308,13 +463,13 @@ def _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side, px_tick,
 
 
 @njit(cache=True)
-def _diff_side(ob, i, s, k_vis, levels, px_divisor, keys, qtys, counts, corr, corr_after,
+def _diff_side(ob, i, s, k_vis, levels, keys, qtys, counts, corr, corr_after,
                state, after, ts_exch, ts_local, seq):
     """Emit the corrections of side index ``s`` (0 bid, 1 ask) against orderbook row ``i``."""
     pc = 2 if s == 0 else 0  # bid price column (s 0) or ask price column (s 1)
     side = Side.BUY if s == 0 else Side.SELL
     sign = 1 if s == 0 else -1
-    # compare in LOBSTER price units (book key x px_divisor): no division per level
+    # book keys are LOBSTER price units (bids) or their negation (asks), like sign x file price
     if k_vis == levels:
         lower = sign * ob[i, 4 * (levels - 1) + pc]
     else:
@@ -324,20 +479,20 @@ def _diff_side(ob, i, s, k_vis, levels, px_divisor, keys, qtys, counts, corr, co
     bi = counts[s] - 1
     j = 0
     while bi >= 0 or j < k_vis:
-        bkey = keys[s, bi] * px_divisor if bi >= 0 else _KEY_MIN
+        bkey = keys[s, bi] if bi >= 0 else _KEY_MIN
         if j < k_vis:
             fkey = sign * ob[i, 4 * j + pc]
             fq = float(ob[i, 4 * j + pc + 1])
             if bi < 0 or bkey < fkey:
                 _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side,
-                      ob[i, 4 * j + pc] // px_divisor, fq)
+                      ob[i, 4 * j + pc], fq)
                 state[ST_VISIBLE_MISSING] += 1
                 j += 1
                 continue
             if bkey == fkey:
                 if qtys[s, bi] != fq:
                     _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side,
-                          ob[i, 4 * j + pc] // px_divisor, fq)
+                          ob[i, 4 * j + pc], fq)
                     state[ST_VISIBLE_QTY] += 1
                 bi -= 1
                 j += 1
@@ -358,26 +513,42 @@ def _diff_side(ob, i, s, k_vis, levels, px_divisor, keys, qtys, counts, corr, co
 
 
 @njit(cache=True)
-def resync_block(ob, row0, start, msgs, drop_rows, drop_ts, keys, qtys, counts, corr,
-                 corr_after, state, levels, px_divisor, feed_latency_ns, ask_empty, bid_empty):
+def _same_row(ob, i, prev_row):
+    """True when orderbook row ``i`` equals the row before it (``prev_row`` for ``i == 0``)."""
+    for c in range(ob.shape[1]):
+        before = ob[i - 1, c] if i > 0 else prev_row[c]
+        if ob[i, c] != before:
+            return False
+    return True
+
+
+@njit(cache=True)
+def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, keys, qtys, counts,
+                 corr, corr_after, state, levels, ask_empty, bid_empty):
     """Apply messages and emit L2 corrections against one block of orderbook rows.
 
     See ``load_lobster`` (``resync``). ``ob`` is the block, int64 ``(n, 4 * levels)``
     in file column order; its row ``i`` is file row ``row0 + i``, the book after
-    message ``row0 + i``. ``msgs`` are all message events (one per message row not
-    dropped, ``seq`` = row), ``drop_rows``/``drop_ts`` the dropped rows with their
-    ``ts_exch``. For each row from ``start``: the row is validated, its message (if
-    kept) is applied to the book (``keys``/``qtys``/``counts``) by price
-    aggregation, and a ``DEPTH | RESYNC`` record is written to ``corr`` for every
-    level where the book differs from the row inside the visible window, with
+    message ``row0 + i``; ``prev_row`` is file row ``row0 - 1`` (updated here to
+    the block's last row). ``msgs`` are all message events (one per message row,
+    ``seq`` = row, prices in LOBSTER units). For each row from ``start``: the row is
+    validated, its message is applied to the book (``keys``/``qtys``/``counts``) by
+    price aggregation, and a ``DEPTH | RESYNC`` record is written to ``corr`` for
+    every level where the book differs from the row inside the visible window, with
     ``corr_after`` = the index in ``msgs`` after which it goes (-1: before
     ``msgs[0]``); ``LAST`` moves from the message to its last correction. The
     corrections are then applied to the book. Counters live in ``state`` (``ST_*``).
 
+    ``dup_rows`` lists the book-changing message rows identical to the line before
+    them (sorted). Such a row whose orderbook row equals the previous one did not
+    change the book, so it is a repeated line: it is not applied, its event's
+    ``kind`` becomes :data:`KIND_REMOVED` and ``dup_fate[d]`` 2; otherwise it is
+    applied and ``dup_fate[d]`` is 1.
+
     Returns ``(status, row, col)``: ``(OK, n, -1)``; ``(CAPACITY, row, GROW_*)``
     before touching ``row`` when a buffer is too small (grow it and call again with
     ``start=row``); a bad row's status with the block row and the column index;
-    ``SEQUENCE_GAP`` when ``msgs`` and ``drop_rows`` do not account for a row.
+    ``SEQUENCE_GAP`` when ``msgs`` has no event for a row.
     """
     n = ob.shape[0]
     cap = keys.shape[1]
@@ -387,45 +558,51 @@ def resync_block(ob, row0, start, msgs, drop_rows, drop_ts, keys, qtys, counts, 
             return Status.CAPACITY, i, GROW_BOOK
         if state[ST_N_CORR] + counts[0] + counts[1] + 2 * levels + 2 > corr.shape[0]:
             return Status.CAPACITY, i, GROW_CORRECTIONS
-        st, col, n_ask = _check_side(ob, i, levels, 0, ask_empty, px_divisor, True)
+        st, col, n_ask = _check_side(ob, i, levels, 0, ask_empty, True, state)
         if st != Status.OK:
             return st, i, col
-        st, col, n_bid = _check_side(ob, i, levels, 2, bid_empty, px_divisor, False)
+        st, col, n_bid = _check_side(ob, i, levels, 2, bid_empty, False, state)
         if st != Status.OK:
             return st, i, col
         r = row0 + i
         e = state[ST_NEXT_EVENT]
-        if e < n_msgs and msgs[e]["seq"] == r:
-            ev = msgs[e]
+        if e >= n_msgs or msgs[e]["seq"] != r:
+            return Status.SEQUENCE_GAP, i, -1
+        ev = msgs[e]
+        d = state[ST_NEXT_DUP]
+        apply = True
+        if d < dup_rows.shape[0] and dup_rows[d] == r:
+            state[ST_NEXT_DUP] = d + 1
+            if r > 0 and _same_row(ob, i, prev_row):
+                apply = False
+                ev["kind"] = KIND_REMOVED
+                dup_fate[d] = 2
+            else:
+                dup_fate[d] = 1
+        if apply:
             _apply_message(keys, qtys, counts, state, ev["kind"], ev["side"], ev["px_tick"],
                            ev["qty"])
-            after = e
-            ts_exch = ev["ts_exch"]
-            ts_local = ev["ts_local"]
-            state[ST_NEXT_EVENT] = e + 1
-        else:
-            d = state[ST_NEXT_DROP]
-            if d >= drop_rows.shape[0] or drop_rows[d] != r:
-                return Status.SEQUENCE_GAP, i, -1
-            after = e - 1
-            ts_exch = drop_ts[d]
-            ts_local = ts_exch + feed_latency_ns
-            state[ST_NEXT_DROP] = d + 1
+        after = e
+        ts_exch = ev["ts_exch"]
+        ts_local = ev["ts_local"]
+        state[ST_NEXT_EVENT] = e + 1
         k0 = state[ST_N_CORR]
-        _diff_side(ob, i, 0, n_bid, levels, px_divisor, keys, qtys, counts, corr, corr_after,
+        _diff_side(ob, i, 0, n_bid, levels, keys, qtys, counts, corr, corr_after,
                    state, after, ts_exch, ts_local, r)
-        _diff_side(ob, i, 1, n_ask, levels, px_divisor, keys, qtys, counts, corr, corr_after,
+        _diff_side(ob, i, 1, n_ask, levels, keys, qtys, counts, corr, corr_after,
                    state, after, ts_exch, ts_local, r)
         k1 = state[ST_N_CORR]
         if k1 > k0:
             corr[k1 - 1]["flags"] = _F_CORR | _F_LAST
-            if after == e:
-                msgs[e]["flags"] = msgs[e]["flags"] & _F_NOT_LAST
+            msgs[e]["flags"] = msgs[e]["flags"] & _F_NOT_LAST
             for k in range(k0, k1):
                 c = corr[k]
                 s = 0 if c["side"] == Side.BUY else 1
                 _set_level(keys, qtys, counts, s, c["px_tick"] if s == 0 else -c["px_tick"],
                            c["qty"])
+    if n > 0:
+        for c in range(ob.shape[1]):
+            prev_row[c] = ob[n - 1, c]
     return Status.OK, n, -1
 
 

@@ -17,38 +17,53 @@ keep a replay of the events equal to LOBSTER's book; see :func:`load_lobster`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from qlib.data import _lobster_kernels as _k
 from qlib.data._lobster_io import (
     BLOCK_BYTES,
-    POOL,
+    INT,
+    NS,
+    QUIRK_DECIMAL_FORM,
+    QUIRK_ROUNDED,
+    Layout,
+    LobsterFiles,
     Member,
     count_rows,
-    csv_batches,
-    decimal_ns,
-    int_column,
+    find_days,
     member_exists,
     ob_colname,
+    read_blocks,
     read_orderbook_head,
-    resolve,
+    sniff,
 )
-from qlib.data.market_data import MarketData, check_events
+from qlib.data.infer import GridGuess, infer_step_scaled
+from qlib.data.instruments import resolve as resolve_instrument
+from qlib.data.market_data import MarketData, check_events, concat_sessions
 from qlib.data.report import ValidationReport
-from qlib.dtypes import empty_events
+from qlib.dtypes import SUBTICK_SCALE, empty_events
 from qlib.enums import EventFlag, EventKind, Side, Status
 from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
-__all__ = ["ASK_EMPTY", "BID_EMPTY", "LOBSTER_TIMEZONE", "SUB_TICK_REASON", "load_lobster"]
+__all__ = ["ASK_EMPTY", "BID_EMPTY", "LOBSTER_TIMEZONE", "LOBSTER_VENUE", "QUIRKS",
+           "load_lobster"]
 
 #: Time zone of LOBSTER's ``time`` column (seconds after midnight, NASDAQ local time).
 LOBSTER_TIMEZONE = "America/New_York"
+#: Venue of the instrument id ``TICKER.NASDAQ`` the loader gives LOBSTER data.
+LOBSTER_VENUE = "NASDAQ"
+#: ISO 10383 MIC of the Nasdaq Stock Market, whose registry row gives the venue defaults.
+LOBSTER_MIC = "XNAS"
+#: Facts the format states (LOBSTER's ReadMe: prices in dollars x 10,000, sizes in shares).
+_KNOWN = {"currency": "USD", "lot_size": 1.0, "multiplier": 1.0,
+          "multiplier_basis": "LOBSTER sizes are shares of a NASDAQ stock: one share a unit",
+          "lot_size_basis": "LOBSTER sizes are whole shares (NASDAQ accepts odd lots)"}
 #: Price LOBSTER writes in an empty ask level of the orderbook file (its size is 0).
 ASK_EMPTY = 9_999_999_999
 #: Price LOBSTER writes in an empty bid level of the orderbook file (its size is 0).
@@ -56,9 +71,30 @@ BID_EMPTY = -9_999_999_999
 #: LOBSTER prices are dollars x PRICE_SCALE.
 PRICE_SCALE = 10_000
 
-_MSG_TYPES = {"time": pa.decimal128(18, 9), **{c: pa.int64() for c in _k.MESSAGE_COLUMNS[1:]}}
-#: Arrow pool of the per-piece parses (see :mod:`qlib.data._lobster_io`).
-_POOL = POOL
+#: Report reasons (``report.kept`` / ``report.drops``) of the data quirks, by key;
+#: the loader docstring's *Data quirks* section gives each outcome.
+QUIRKS = {
+    "subtick": ("trade (type 5/6) at a price off the tick grid (a hidden midpoint execution"
+                " at half a cent, ...): kept as TRADE_SUBTICK at its true price"),
+    "time_rounded": ("time with more than 9 decimals (a binary float written in full, e.g."
+                     " 43002.632812672004): rounded half up to the nanosecond"),
+    "decimal_form": "integer written in decimal notation (5.0, 5.8e+06): read as the integer",
+    "bom": "UTF-8 byte-order mark at the start of the file: skipped",
+    "header": "header row of column names: skipped (rows count from the first data line)",
+    "crlf": "CRLF (Windows) line ends: read like LF",
+    "dup_trade": ("trade or halt message (type 5-7) identical to the line before it: kept"
+                  " (two hidden executions of one size at one time are real)"),
+    "dup_applied": ("book message (type 1-4) identical to the line before it: kept, the"
+                    " orderbook file shows it changed the book"),
+    "dup_unchecked": ("book message (type 1-4) identical to the line before it: kept"
+                      " unchecked (no resync against the orderbook file)"),
+    "dup_dropped": ("book message (type 1-4) identical to the line before it while the"
+                    " orderbook row is identical too: a repeated line, left out"),
+}
+
+_MSG_KINDS = {"time": NS, **{c: INT for c in _k.MESSAGE_COLUMNS[1:]}}
+_LOBSTER_TYPE = {int(EventKind.ADD): 1, int(EventKind.CANCEL): 2, int(EventKind.DELETE): 3,
+                 int(EventKind.EXECUTE): 4}
 
 
 # --------------------------------------------------------------------------- time
@@ -88,95 +124,104 @@ def _seconds_text(ns_of_day: int) -> str:
     return f"{sign}{s}.{ns:09d}"
 
 
+def _quirk_recorder(report: ValidationReport, label: str, examples: dict):
+    """``on_quirk`` callback of :func:`read_blocks`: count kept quirks in ``report``."""
+    def on_quirk(quirk: str, row: int, count: int, example: str) -> None:
+        key = "time_rounded" if quirk == QUIRK_ROUNDED else "decimal_form"
+        report.keep(QUIRKS[key], label, row, count)
+        examples.setdefault((key, label), (row, example))
+    return on_quirk
+
+
+def _note_layout(report: ValidationReport, label: str, layout: Layout) -> None:
+    if layout.bom:
+        report.keep(QUIRKS["bom"], label, 0)
+    if layout.header is not None:
+        report.keep(QUIRKS["header"], label, 0)
+        report.notes.append(f"{label}: header row skipped: {layout.header[:120]!r}")
+    if layout.crlf:
+        report.keep(QUIRKS["crlf"], label, 0)
+
 
 # --------------------------------------------------------------------------- passes
-#: Reason under which sub-tick trades are recorded in the report's drops.
-SUB_TICK_REASON = ("trade (type 5/6) at a price off the instrument's tick grid (e.g. a hidden"
-                   " midpoint execution at half a cent): not representable in px_tick")
+def _read_messages(member: Member, layout: Layout, out: np.ndarray, tz: tuple[int, int, int],
+                   window: tuple[int, int], feed_latency_ns: int, report: ValidationReport,
+                   examples: dict) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Stream the message file into ``out`` (one event per row, prices in LOBSTER units).
 
-
-def _read_messages(member: Member, out: np.ndarray, tz: tuple[int, int, int],
-                   px_divisor: int, feed_latency_ns: int, tick_size: float,
-                   drop_sub_tick: bool, report: ValidationReport
-                   ) -> tuple[int, int, bool, np.ndarray, np.ndarray]:
-    """Stream the message file into ``out``.
-
-    Returns ``(n_events, ts_exch_row0, row0_kept, drop_rows, drop_ts)``: the last two
-    give the rows of the sub-tick trades left out (recorded with ``report.drop``) and
-    their ``ts_exch``. Anything else that is wrong raises.
+    Returns ``(ts_exch_row0, dup_rows, dup_types, book_prices, trade_prices)``: the
+    rows identical to the line before them with their message types, and the
+    distinct prices of the book messages (types 1-4) and of the trades (5, 6).
+    Anything wrong raises.
     """
-    conv = pacsv.ConvertOptions(column_types=_MSG_TYPES, null_values=[],
-                                quoted_strings_can_be_null=False)
-
-    def colname(i: int) -> str:
-        return _k.MESSAGE_COLUMNS[i] if 0 <= i < len(_k.MESSAGE_COLUMNS) else f"column {i}"
-
-    done = 0  # message rows read
-    written = 0  # events written
+    names = list(_k.MESSAGE_COLUMNS)
+    done = 0
     ts_row0 = 0
-    row0_kept = True
     prev_ts = np.iinfo(np.int64).min
-    dropped = np.empty(0, dtype=np.int64)
-    drop_rows: list[int] = []
-    drop_ts: list[int] = []
-    for batch, first_row in csv_batches(member, list(_k.MESSAGE_COLUMNS), conv, colname):
-        n = batch.num_rows
+    prev_line = np.zeros(7, dtype=np.int64)
+    dup_buf = np.empty(0, dtype=np.int64)
+    dups: list[np.ndarray] = []
+    dup_types: list[np.ndarray] = []
+    book_px: list[np.ndarray] = []
+    trade_px: list[np.ndarray] = []
+    t_lo, t_hi = window
+    for cols, first_row in read_blocks(member, layout, names, _MSG_KINDS, names,
+                                       on_quirk=_quirk_recorder(report, member.label, examples)):
+        ns, typ, oid, size, price, direction = cols
+        n = ns.shape[0]
         if done + n > out.shape[0]:
             raise DataQualityError(  # the file changed between the two passes
                 f"file has more rows than the {out.shape[0]} counted",
                 file=member.label, row=out.shape[0], field="rows", value=done + n)
-        if dropped.shape[0] < n:
-            dropped = np.empty(n, dtype=np.int64)
-        ns = decimal_ns(batch.column(0))
-        status, row, col, prev_ts, n_out, n_drop = _k.fill_message_events(
-            out[written: written + n], dropped, ns, int_column(batch, 1),
-            int_column(batch, 2), int_column(batch, 3), int_column(batch, 4),
-            int_column(batch, 5), tz[0], tz[1], tz[2], px_divisor, feed_latency_ns,
-            done, prev_ts, drop_sub_tick,
-        )
+        if dup_buf.shape[0] < n:
+            dup_buf = np.empty(n, dtype=np.int64)
+        status, row, col, prev_ts, n_dup = _k.fill_message_events(
+            out[done: done + n], ns, typ, oid, size, price, direction, t_lo, t_hi,
+            tz[0], tz[1], tz[2], feed_latency_ns, done, prev_ts, prev_line, dup_buf)
         if status != Status.OK:
-            raise _message_error(Status(status), int(row), int(col), batch, done,
-                                 member.label, px_divisor, tick_size, out, written, int(n_out))
+            raise _message_error(Status(status), int(row), int(col), cols, done,
+                                 member.label, layout.line0, window)
         if done == 0 and n:
             t0 = int(ns[0])
             ts_row0 = (tz[0] if t0 < tz[2] else tz[1]) + t0
-        for r in dropped[:n_drop]:
-            report.drop(SUB_TICK_REASON, member.label, done + int(r))
-            t_r = int(ns[int(r)])
-            drop_rows.append(done + int(r))
-            drop_ts.append((tz[0] if t_r < tz[2] else tz[1]) + t_r)
-        if n_drop and done == 0 and int(dropped[0]) == 0:
-            row0_kept = False
+        if n_dup:
+            r = dup_buf[:n_dup]
+            dups.append(r + done)
+            dup_types.append(typ[r].copy())
+        book_px.append(np.unique(price[typ <= 4]))
+        trade_px.append(np.unique(price[(typ == 5) | (typ == 6)]))
         done += n
-        written += int(n_out)
     if done != out.shape[0]:
         raise DataQualityError(f"parsed {done} rows but counted {out.shape[0]} lines",
                                file=member.label, row=done, field="rows", value=done)
-    return (written, ts_row0, row0_kept, np.array(drop_rows, dtype=np.int64),
-            np.array(drop_ts, dtype=np.int64))
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    return (ts_row0, cat(dups), cat(dup_types), np.unique(cat(book_px)),
+            np.unique(cat(trade_px)))
 
 
-def _message_error(status: Status, row: int, col: int, batch: pa.RecordBatch, done: int,
-                   label: str, px_divisor: int, tick_size: float, out: np.ndarray,
-                   written: int, n_out: int) -> DataQualityError:
+def _message_error(status: Status, row: int, col: int, cols: list[np.ndarray], done: int,
+                   label: str, line0: int, window: tuple[int, int]) -> DataQualityError:
     field = _k.MESSAGE_COLUMNS[col]
     grow = done + row
-    line = f" (line {grow + 1})"
+    line = f" (line {grow + line0})"
     if col == _k.COL_TIME:
-        ns = int(decimal_ns(batch.column(0))[row])
-        value = _seconds_text(ns)
+        ns = cols[0]
+        value = _seconds_text(int(ns[row]))
         if status == Status.UNSORTED:
-            prev = row - 1
-            prev_text = (_seconds_text(int(decimal_ns(batch.column(0))[prev])) if prev >= 0
+            prev_text = (_seconds_text(int(ns[row - 1])) if row > 0
                          else "the previous block's last time")
             return DataQualityError(
                 f"time went backwards: was {value} s, previous row was {prev_text} s{line}",
                 file=label, row=grow, field=field, value=value)
-        return DataQualityError(f"time was {value} s, expected seconds after midnight in"
-                                f" [0, 86400){line}", file=label, row=grow, field=field,
-                                value=value)
-    value = int(batch.column(col)[row].as_py())
-    typ = int(batch.column(_k.COL_TYPE)[row].as_py())
+        lo, hi = (_seconds_text(w).rstrip("0").rstrip(".") for w in window)
+        return DataQualityError(
+            f"time was {value} s, outside the file's window [{lo}, {hi}] s after midnight"
+            f" (START_END in its name){line}", file=label, row=grow, field=field, value=value)
+    value = int(cols[col][row])
+    typ = int(cols[_k.COL_TYPE][row])
     if col == _k.COL_TYPE:
         text = f"unknown message type {value}, expected 1..7"
     elif col == _k.COL_DIRECTION:
@@ -188,23 +233,16 @@ def _message_error(status: Status, row: int, col: int, batch: pa.RecordBatch, do
                 else f"size was {value}, expected > 0 for a type {typ} message")
     elif typ == 7:
         text = f"price was {value} in a type 7 (halt) message, expected -1, 0 or 1"
-    elif value <= 0:
-        text = f"price was {value}, expected a positive price (dollars x {PRICE_SCALE})"
     else:
-        text = (f"price {value} (dollars x {PRICE_SCALE}) is not a multiple of the tick size"
-                f" {tick_size} (= {px_divisor} price units) in a type {typ} message")
+        text = f"price was {value}, expected a positive price (dollars x {PRICE_SCALE})"
     return DataQualityError(text + line, file=label, row=grow, field=field, value=value)
 
 
-
-def _check_level1(ask_px, ask_sz, bid_px, bid_sz, done: int, label: str, px_divisor: int,
-                  tick_size: float) -> None:
+def _check_level1(ask_px, ask_sz, bid_px, bid_sz, done: int, label: str, line0: int) -> None:
     """Vectorised checks of one block of level-1 columns; raise on the first bad row."""
     checks = (
-        ("ask_price_1", ask_px, (ask_px != ASK_EMPTY) & ((ask_px <= 0) | (ask_px % px_divisor != 0)),
-         f"is not a positive multiple of the tick size {tick_size} (= {px_divisor} price units)"),
-        ("bid_price_1", bid_px, (bid_px != BID_EMPTY) & ((bid_px <= 0) | (bid_px % px_divisor != 0)),
-         f"is not a positive multiple of the tick size {tick_size} (= {px_divisor} price units)"),
+        ("ask_price_1", ask_px, (ask_px != ASK_EMPTY) & (ask_px <= 0), "is not positive"),
+        ("bid_price_1", bid_px, (bid_px != BID_EMPTY) & (bid_px <= 0), "is not positive"),
         ("ask_size_1", ask_sz, np.where(ask_px == ASK_EMPTY, ask_sz != 0, ask_sz <= 0),
          "is not > 0 (or 0 beside the empty-level price)"),
         ("bid_size_1", bid_sz, np.where(bid_px == BID_EMPTY, bid_sz != 0, bid_sz <= 0),
@@ -213,8 +251,14 @@ def _check_level1(ask_px, ask_sz, bid_px, bid_sz, done: int, label: str, px_divi
     for name, values, bad, why in checks:
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
-            raise DataQualityError(f"{name} {int(values[r])} {why} (line {done + r + 1})",
+            raise DataQualityError(f"{name} {int(values[r])} {why} (line {done + r + line0})",
                                    file=label, row=done + r, field=name, value=int(values[r]))
+
+
+def _gcd_of(prices: np.ndarray, g: int = 0) -> int:
+    """gcd of ``g`` and the positive prices (empty-level prices left out)."""
+    v = prices[(prices > 0) & (prices != ASK_EMPTY)]
+    return int(np.gcd.reduce(np.append(v, g))) if v.size else g
 
 
 class _Resync:
@@ -224,11 +268,11 @@ class _Resync:
     goes, and the counters by reason; grows the buffers when the kernel asks.
     """
 
-    def __init__(self, msgs: np.ndarray, drop_rows: np.ndarray, drop_ts: np.ndarray,
-                 bids: list, asks: list, levels: int, px_divisor: int,
-                 feed_latency_ns: int) -> None:
-        self.msgs, self.drop_rows, self.drop_ts = msgs, drop_rows, drop_ts
-        self.levels, self.px_divisor, self.feed_latency_ns = levels, px_divisor, feed_latency_ns
+    def __init__(self, msgs: np.ndarray, dup_rows: np.ndarray, bids: list, asks: list,
+                 levels: int) -> None:
+        self.msgs, self.dup_rows, self.levels = msgs, dup_rows, levels
+        self.dup_fate = np.zeros(dup_rows.shape[0], dtype=np.int64)
+        self.prev_row = np.zeros(4 * levels, dtype=np.int64)
         cap = max(256, 4 * (len(bids) + len(asks) + levels))
         self.keys = np.zeros((2, cap), dtype=np.int64)
         self.qtys = np.zeros((2, cap), dtype=np.float64)
@@ -246,14 +290,14 @@ class _Resync:
     def n_corr(self) -> int:
         return int(self.state[_k.ST_N_CORR])
 
-    def run(self, ob: np.ndarray, row0: int, label: str, tick_size: float) -> None:
+    def run(self, ob: np.ndarray, row0: int, label: str, line0: int) -> None:
         """Resync the book against orderbook rows ``row0 ..``; raise on a bad row."""
         start = 0
         while True:
             status, row, col = _k.resync_block(
-                ob, row0, start, self.msgs, self.drop_rows, self.drop_ts, self.keys,
-                self.qtys, self.counts, self.corr, self.corr_after, self.state, self.levels,
-                self.px_divisor, self.feed_latency_ns, ASK_EMPTY, BID_EMPTY)
+                ob, row0, start, self.msgs, self.dup_rows, self.dup_fate, self.prev_row,
+                self.keys, self.qtys, self.counts, self.corr, self.corr_after, self.state,
+                self.levels, ASK_EMPTY, BID_EMPTY)
             if status != Status.CAPACITY:
                 break
             start = int(row)
@@ -266,8 +310,7 @@ class _Resync:
                 self.corr_after = np.concatenate(
                     [self.corr_after, np.zeros(n - self.corr_after.shape[0], dtype=np.int64)])
         if status != Status.OK:
-            raise _orderbook_error(Status(status), ob, int(row), int(col), row0, label,
-                                   self.px_divisor, tick_size)
+            raise _orderbook_error(Status(status), ob, int(row), int(col), row0, label, line0)
 
 
 def _grow2(a: np.ndarray) -> np.ndarray:
@@ -277,9 +320,10 @@ def _grow2(a: np.ndarray) -> np.ndarray:
 
 
 def _orderbook_error(status: Status, ob: np.ndarray, row: int, col: int, row0: int,
-                     label: str, px_divisor: int, tick_size: float) -> DataQualityError:
+                     label: str, line0: int, unit: int = 1,
+                     tick_size: float | None = None) -> DataQualityError:
     grow = row0 + row
-    line = f" (line {grow + 1})"
+    line = f" (line {grow + line0})"
     if status == Status.SEQUENCE_GAP:
         return DataQualityError(f"orderbook row {grow} has no message row to pair with{line}",
                                 file=label, row=grow, field="rows", value=grow)
@@ -287,8 +331,9 @@ def _orderbook_error(status: Status, ob: np.ndarray, row: int, col: int, row0: i
     value = int(ob[row, col])
     empty = ASK_EMPTY if name.startswith("ask") else BID_EMPTY
     if status == Status.OFF_GRID:
-        text = (f"{name} {value} is not a positive multiple of the tick size {tick_size}"
-                f" (= {px_divisor} price units)")
+        text = (f"{name} {value} is not a positive multiple of the tick size {tick_size:g}"
+                f" (= {unit} price units)" if tick_size is not None
+                else f"{name} {value} is not a positive price")
     elif status == Status.NEGATIVE_QTY:
         px = int(ob[row, col - 1])
         text = (f"{name} was {value} beside the empty-level price {px}, expected 0"
@@ -306,54 +351,79 @@ def _orderbook_error(status: Status, ob: np.ndarray, row: int, col: int, row0: i
     return DataQualityError(text + line, file=label, row=grow, field=name, value=value)
 
 
-def _scan_orderbook(member: Member, levels: int, px_divisor: int, tick_size: float,
-                    n_msg: int, resync: _Resync | None) -> tuple[int, int, int]:
-    """Stream the orderbook file: return ``(rows, crossed, locked)``; raise on bad rows.
+def _ob_kinds(levels: int) -> tuple[list[str], dict[str, str]]:
+    names = [ob_colname(i) for i in range(4 * levels)]
+    return names, {n: INT for n in names}
+
+
+def _scan_orderbook(member: Member, layout: Layout, levels: int, n_msg: int,
+                    resync: _Resync | None, report: ValidationReport,
+                    examples: dict) -> tuple[int, int, int, int]:
+    """Stream the orderbook file: return ``(rows, crossed, locked, price_gcd)``.
 
     Without ``resync`` only the level-1 columns are converted; with it every column
     is, and each block goes through :meth:`_Resync.run` (rows beyond ``n_msg`` are
-    only counted, for the row-count error).
+    only counted, for the row-count error). Raises on bad rows.
     """
-    names = [ob_colname(i) for i in range(4 * levels)]
+    names, kinds = _ob_kinds(levels)
     use = names if resync is not None else names[:4]
-    conv = pacsv.ConvertOptions(include_columns=use, column_types={n: pa.int64() for n in use},
-                                null_values=[], quoted_strings_can_be_null=False)
     rows = crossed = locked = 0
+    g = 0
     # every column is converted under resync: quarter-size pieces keep the parsed
     # columns (8 bytes a field) small; on GOOG L10, 1 MiB pieces raised the peak RSS
     # of the load from 2.5x to 3.6x the event array, 256 KiB cost ~10 ms
     block = BLOCK_BYTES if resync is None else BLOCK_BYTES // 4
-    for batch, _ in csv_batches(member, names, conv,
-                                lambda i: names[i] if i < len(names) else f"column {i}", block):
-        ask_px, ask_sz, bid_px, bid_sz = (int_column(batch, i) for i in range(4))
-        _check_level1(ask_px, ask_sz, bid_px, bid_sz, rows, member.label, px_divisor, tick_size)
+    for cols, _ in read_blocks(member, layout, names, kinds, use, block,
+                               on_quirk=_quirk_recorder(report, member.label, examples)):
+        ask_px, ask_sz, bid_px, bid_sz = cols[:4]
+        _check_level1(ask_px, ask_sz, bid_px, bid_sz, rows, member.label, layout.line0)
         c, lk = _k.count_crossed_locked(ask_px, bid_px, ASK_EMPTY, BID_EMPTY)
         crossed += int(c)
         locked += int(lk)
-        usable = min(batch.num_rows, n_msg - rows)
+        n = ask_px.shape[0]
+        usable = min(n, n_msg - rows)
         if resync is not None and usable > 0:
             ob = np.empty((usable, 4 * levels), dtype=np.int64)
             for i in range(4 * levels):
-                ob[:, i] = int_column(batch, i)[:usable]
-            resync.run(ob, rows, member.label, tick_size)
-        rows += batch.num_rows
-    return rows, crossed, locked
+                ob[:, i] = cols[i][:usable]
+            resync.run(ob, rows, member.label, layout.line0)
+        elif resync is None:
+            g = _gcd_of(bid_px, _gcd_of(ask_px, g))
+        rows += n
+    if resync is not None:
+        g = int(resync.state[_k.ST_PRICE_GCD])
+    return rows, crossed, locked, g
+
+
+def _find_off_grid_row(member: Member, layout: Layout, levels: int, unit: int,
+                       tick_size: float) -> DataQualityError:
+    """The error naming the first orderbook price off a ``unit``-price-unit grid."""
+    names, kinds = _ob_kinds(levels)
+    for cols, first in read_blocks(member, layout, names, kinds, names):
+        ob = np.stack(cols, axis=1)
+        px = ob[:, [4 * j + k for j in range(levels) for k in (0, 2)]]
+        bad = (px > 0) & (px != ASK_EMPTY) & (px % unit != 0)
+        if bad.any():
+            r, c = (int(x) for x in np.argwhere(bad)[0])
+            col = 4 * (c // 2) + 2 * (c % 2)
+            return _orderbook_error(Status.OFF_GRID, ob, r, col, first, member.label,
+                                    layout.line0, unit, tick_size)
+    raise AssertionError("no off-grid price found")  # pragma: no cover - caller checked the gcd
 
 
 # --------------------------------------------------------------------------- snapshot
-def _book_before_first_message(row0: list[int], levels: int, first: np.void | None,
-                               px_divisor: int,
-                               label: str, tick_size: float) -> tuple[list, list]:
-    """Return ``(bids, asks)`` as ``[(px_tick, qty)]``, best first, before message 0.
+def _book_before_first_message(row0: list[int], levels: int, first: np.void, label: str,
+                               line0: int) -> tuple[list, list]:
+    """Return ``(bids, asks)`` as ``[(price, qty)]`` in LOBSTER units, best first, before message 0.
 
     Starts from orderbook row 0 (the book *after* message 0) and undoes message 0:
     an ADD is subtracted, a CANCEL/DELETE/EXECUTE is added back (re-creating a
-    level it emptied); TRADE and halt messages change nothing. ``first`` is None when
-    message 0 was a dropped sub-tick trade (which changes nothing either).
+    level it emptied); TRADE and halt messages change nothing.
     """
     bids: dict[int, int] = {}
     asks: dict[int, int] = {}
-    level_of: dict[tuple[int, int], int] = {}  # (side, px_tick) -> 1-based level in row 0
+    level_of: dict[tuple[int, int], int] = {}  # (side, price) -> 1-based level in row 0
+    where = f" (line {line0})"
     for lvl in range(levels):
         ap, asz, bp, bsz = row0[4 * lvl: 4 * lvl + 4]
         for book, px, sz, empty, name in ((asks, ap, asz, ASK_EMPTY, "ask"),
@@ -362,22 +432,19 @@ def _book_before_first_message(row0: list[int], levels: int, first: np.void | No
                 if sz != 0:
                     raise DataQualityError(
                         f"{name}_size_{lvl + 1} was {sz} beside the empty-level price {px},"
-                        " expected 0 (line 1)",
+                        f" expected 0{where}",
                         file=label, row=0, field=f"{name}_size_{lvl + 1}", value=sz)
                 continue
-            if px <= 0 or px % px_divisor:
+            if px <= 0:
                 raise DataQualityError(
-                    f"{name}_price_{lvl + 1} {px} is not a positive multiple of the tick size"
-                    f" {tick_size} (= {px_divisor} price units) (line 1)",
+                    f"{name}_price_{lvl + 1} {px} is not a positive price{where}",
                     file=label, row=0, field=f"{name}_price_{lvl + 1}", value=px)
             if sz <= 0:
-                raise DataQualityError(f"{name}_size_{lvl + 1} was {sz}, expected > 0 (line 1)",
+                raise DataQualityError(f"{name}_size_{lvl + 1} was {sz}, expected > 0{where}",
                                        file=label, row=0, field=f"{name}_size_{lvl + 1}",
                                        value=sz)
-            book[px // px_divisor] = book.get(px // px_divisor, 0) + sz
-            level_of[(Side.BUY if name == "bid" else Side.SELL, px // px_divisor)] = lvl + 1
-    if first is None:
-        return sorted(bids.items(), reverse=True), sorted(asks.items())
+            book[px] = book.get(px, 0) + sz
+            level_of[(Side.BUY if name == "bid" else Side.SELL, px)] = lvl + 1
     kind = int(first["kind"])
     side = int(first["side"])
     px = int(first["px_tick"])
@@ -389,9 +456,9 @@ def _book_before_first_message(row0: list[int], levels: int, first: np.void | No
             name = "bid" if side == Side.BUY else "ask"
             lvl = level_of.get((side, px))
             raise DataQualityError(
-                f"orderbook row 0 shows {have} shares at {px * tick_size:.6g} on the {name}"
+                f"orderbook row 0 shows {have} shares at {px / PRICE_SCALE:.6g} on the {name}"
                 f" side, but message 0 added {qty} there; the files do not belong together"
-                " (line 1)",
+                f"{where}",
                 file=label, row=0, field=f"{name}_size_{lvl}" if lvl else f"{name}_price_1",
                 value=have)
         if have == qty:
@@ -474,11 +541,12 @@ def load_lobster(
     path: str | Path,
     *,
     levels: int | None = None,
-    instrument: Instrument | None = None,
+    ticker: str | None = None,
+    instrument: Instrument | str | Mapping | None = None,
     date: str | dt.date | None = None,
     feed_latency_ns: int = 0,
     orderbook: bool = True,
-    sub_tick_trades: str = "drop",
+    sub_tick_trades: str = "keep",
     resync: bool = True,
 ) -> MarketData:
     r"""Load one LOBSTER day (message file, plus its orderbook file) as events.
@@ -667,68 +735,156 @@ def load_lobster(
     """
     if not isinstance(resync, (bool, np.bool_)):
         raise ParameterError(f"resync must be a bool, was {resync!r}")
-    if sub_tick_trades not in ("drop", "raise"):
-        raise ParameterError(f"sub_tick_trades must be 'drop' or 'raise', was {sub_tick_trades!r}")
+    if sub_tick_trades not in ("keep", "raise"):
+        raise ParameterError(f"sub_tick_trades must be 'keep' or 'raise', was {sub_tick_trades!r}")
     if isinstance(feed_latency_ns, bool) or not isinstance(feed_latency_ns, (int, np.integer)) \
             or feed_latency_ns < 0:
         raise ParameterError(f"feed_latency_ns must be an int >= 0, was {feed_latency_ns!r}")
     if levels is not None and (isinstance(levels, bool) or not isinstance(levels, (int, np.integer))
                                or levels < 1):
         raise ParameterError(f"levels must be an int >= 1 or None, was {levels!r}")
+    if ticker is not None and (not isinstance(ticker, str) or not ticker):
+        raise ParameterError(f"ticker must be a non-empty str or None, was {ticker!r}")
+    if instrument is not None and not isinstance(instrument, (Instrument, str, Mapping)):
+        raise ParameterError("instrument must be an Instrument, an id 'SYMBOL.VENUE', a dict of"
+                             f" overrides or None, was {type(instrument).__name__}")
     want_date = _as_date(date)
-    files = resolve(Path(path), None if levels is None else int(levels))
-    if files.date is not None and want_date is not None and files.date != want_date:
-        raise ParameterError(f"date was {want_date}, but the file name says {files.date}")
-    day = files.date or want_date
+    days = find_days(Path(path), None if levels is None else int(levels), ticker)
+    days = _pick_date(days, want_date)
+    raw = [_load_day(f, f.date or want_date, int(feed_latency_ns), orderbook, bool(resync),
+                     str(path)) for f in days]
+    target = raw[0].report if len(raw) == 1 else ValidationReport("lobster")
+    inst = resolve_instrument(
+        instrument, instrument_id=f"{days[0].ticker}.{LOBSTER_VENUE}", report=target,
+        price_grid=_price_grid(raw), venue=LOBSTER_MIC, known=_KNOWN)
+    unit = _px_divisor(inst)
+    parts = [_finish_day(d, inst, unit, sub_tick_trades == "raise") for d in raw]
+    if len(parts) == 1:
+        return parts[0]
+    md = concat_sessions(parts, labels=[d.files.date.isoformat() for d in raw])
+    md.report.inferred[:0] = target.inferred
+    md.report.notes[:0] = target.notes
+    return md
+
+
+def _pick_date(days: list[LobsterFiles], want: dt.date | None) -> list[LobsterFiles]:
+    """The days to load: all of them, or the one of ``want``."""
+    if want is None:
+        return days
+    if len(days) == 1:
+        if days[0].date is not None and days[0].date != want:
+            raise ParameterError(f"date was {want}, but the file name says {days[0].date}")
+        return days
+    picked = [f for f in days if f.date == want]
+    if not picked:
+        raise ParameterError(f"date was {want}, but the files hold the days"
+                             f" {[f.date.isoformat() for f in days if f.date]}")
+    return picked
+
+
+@dataclass
+class _Day:
+    """One day read in LOBSTER price units, before the tick is known."""
+
+    files: LobsterFiles
+    events: np.ndarray
+    report: ValidationReport
+    provenance: dict
+    book_prices: np.ndarray
+    trade_prices: np.ndarray
+    ob_gcd: int
+    msg_layout: Layout
+    ob_layout: Layout | None
+
+
+def _price_grid(days: list[_Day]) -> GridGuess | None:
+    """The price grid of the days: :func:`infer_step_scaled` over the book prices.
+
+    The values are the distinct prices of the book messages (types 1-4) and, when
+    the orderbook gcd is not a multiple of their gcd, that gcd (the orderbook's
+    prices are folded into a running gcd while it is streamed, see
+    ``resync_block``): the step found divides every book price of the files.
+    Trades (types 5, 6) are left out, since a trade may print off the grid; they
+    are used only when the files hold no book price at all.
+    """
+    book = np.unique(np.concatenate([d.book_prices for d in days]))
+    book = book[book > 0]
+    g_ob = 0
+    for d in days:
+        g_ob = int(np.gcd(g_ob, d.ob_gcd))
+    source = "LOBSTER message types 1-4"
+    values = book
+    if g_ob and (book.size == 0 or g_ob % int(np.gcd.reduce(book))):
+        values = np.append(book, g_ob)
+        source += " and the gcd of the orderbook prices"
+    elif g_ob:
+        source += "; the orderbook prices lie on their grid"
+    if values.size == 0:
+        values = np.unique(np.concatenate([d.trade_prices for d in days]))
+        values = values[values > 0]
+        source = "LOBSTER trade prices (types 5, 6): the files hold no book price"
+    if values.size == 0:
+        return None
+    return infer_step_scaled(values, PRICE_SCALE, what="prices", source=source)
+
+
+def _load_day(files: LobsterFiles, day: dt.date | None, feed_latency_ns: int, orderbook: bool,
+              resync: bool, path: str) -> _Day:
+    """Read one day's files into events with prices in LOBSTER units; see load_lobster."""
     if day is None:
         raise DataQualityError(
             "file name has no date (TICKER_DATE_START_END_message_L.csv); pass date=",
             file=files.message.label, field="date", value=Path(files.message.name).name)
-    if instrument is None:
-        instrument = Instrument(f"{files.ticker}.NASDAQ", tick_size=0.01, lot_size=1.0,
-                                currency="USD")
-    elif not isinstance(instrument, Instrument):
-        raise ParameterError(f"instrument must be an Instrument, was {type(instrument).__name__}")
-    px_divisor = _px_divisor(instrument)
     if orderbook and not member_exists(files.orderbook):
         raise DataNotFoundError(
             f"LOBSTER orderbook file {files.orderbook.label!r} (beside the message file) does"
             " not exist; pass orderbook=False to load the messages alone")
     tz = _midnight_utc_ns(day, LOBSTER_TIMEZONE)
-
-    n_msg = count_rows(files.message)
+    window = (files.start_ms * 1_000_000, files.end_ms * 1_000_000)
+    report = ValidationReport("lobster")
+    report.files = [files.message.label]
+    examples: dict = {}
+    msg_layout = sniff(files.message)
+    _note_layout(report, files.message.label, msg_layout)
+    n_msg = count_rows(files.message, msg_layout)
     if n_msg == 0:
         raise DataQualityError("message file is empty", file=files.message.label, row=0,
                                field="rows", value=0)
     head = 2 * files.levels + 2 if orderbook else 0  # CLEAR + at most 2L + 1 levels
     buf = empty_events(head + n_msg)
-    report = ValidationReport("lobster")
-    report.files = [files.message.label]
     report.rows_read = n_msg
-    n_events, ts_row0, row0_kept, drop_rows, drop_ts = _read_messages(
-        files.message, buf[head:], tz, px_divisor, int(feed_latency_ns), instrument.tick_size,
-        sub_tick_trades == "drop", report)
+    ts_row0, dup_rows, dup_types, book_px, trade_px = _read_messages(
+        files.message, msg_layout, buf[head:], tz, window, feed_latency_ns, report, examples)
     provenance: dict = {
-        "loader": "qlib.data.lobster.load_lobster", "path": str(path),
+        "loader": "qlib.data.lobster.load_lobster", "path": path,
         "message_file": files.message.label, "ticker": files.ticker, "date": day.isoformat(),
         "levels": files.levels, "window_ms": (files.start_ms, files.end_ms),
-        "timezone": LOBSTER_TIMEZONE, "feed_latency_ns": int(feed_latency_ns),
+        "timezone": LOBSTER_TIMEZONE, "feed_latency_ns": feed_latency_ns,
         "orderbook": orderbook, "resync": bool(orderbook and resync),
     }
+    book_dups = dup_rows[dup_types <= 4]
+    trade_dups = dup_rows[dup_types > 4]
+    if trade_dups.size:
+        report.keep(QUIRKS["dup_trade"], files.message.label, int(trade_dups[0]),
+                    int(trade_dups.size))
     last_note = "LAST set on every message"
+    g_ob = 0
+    ob_layout = None
     if orderbook:
-        row0 = read_orderbook_head(files.orderbook, files.levels)
-        first = buf[head: head + 1].copy()[0] if row0_kept and n_events else None
-        bids, asks = _book_before_first_message(row0, files.levels, first, px_divisor,
-                                                files.orderbook.label, instrument.tick_size)
+        ob_layout = sniff(files.orderbook)
+        _note_layout(report, files.orderbook.label, ob_layout)
+        row0 = read_orderbook_head(files.orderbook, ob_layout, files.levels)
+        g_ob = _gcd_of(np.array(row0, dtype=np.int64)[[4 * j + k for j in range(files.levels)
+                                                        for k in (0, 2)]])
+        bids, asks = _book_before_first_message(row0, files.levels, buf[head],
+                                                files.orderbook.label, ob_layout.line0)
         k = 1 + len(bids) + len(asks)
-        _write_snapshot(buf[head - k: head], bids, asks, ts_row0, ts_row0 + int(feed_latency_ns))
-        rs = None
-        if resync:
-            rs = _Resync(buf[head: head + n_events], drop_rows, drop_ts, bids, asks,
-                         files.levels, px_divisor, int(feed_latency_ns))
-        n_ob, crossed, locked = _scan_orderbook(files.orderbook, files.levels, px_divisor,
-                                                instrument.tick_size, n_msg, rs)
+        _write_snapshot(buf[head - k: head], bids, asks, ts_row0, ts_row0 + feed_latency_ns)
+        rs = _Resync(buf[head: head + n_msg], book_dups, bids, asks, files.levels) \
+            if resync else None
+        n_ob, crossed, locked, g_scan = _scan_orderbook(
+            files.orderbook, ob_layout, files.levels, n_msg, rs, report, examples)
+        g_ob = int(np.gcd(g_ob, g_scan))
         if n_ob != n_msg:
             raise DataQualityError(
                 f"orderbook file has {n_ob} rows but the message file has {n_msg};"
@@ -738,14 +894,22 @@ def load_lobster(
         state = None
         if rs is not None:
             n_corr = rs.n_corr
-            corr, corr_after, state = rs.corr, rs.corr_after, rs.state
+            corr, corr_after, state, fate = rs.corr, rs.corr_after, rs.state, rs.dup_fate
             rs = None  # no view of buf may outlive the resize (realloc, in place when it can)
-            buf.resize(head + n_events + n_corr, refcheck=False)
-            _k.merge_corrections(buf, head, n_events, corr, corr_after, n_corr)
+            buf.resize(head + n_msg + n_corr, refcheck=False)
+            _k.merge_corrections(buf, head, n_msg, corr, corr_after, n_corr)
             del corr, corr_after
             last_note = ("LAST set on the last record of every message (the message itself,"
                          " or its last RESYNC correction)")
-        events = buf[head - k: head + n_events + n_corr]
+            for key, hit in (("dup_applied", book_dups[fate == 1]),
+                             ("dup_dropped", book_dups[fate == 2])):
+                if hit.size:
+                    (report.drop if key == "dup_dropped" else report.keep)(
+                        QUIRKS[key], files.message.label, int(hit[0]), int(hit.size))
+        elif book_dups.size:
+            report.keep(QUIRKS["dup_unchecked"], files.message.label, int(book_dups[0]),
+                        int(book_dups.size))
+        events = buf[head - k: head + n_msg + n_corr]
         report.files.append(files.orderbook.label)
         report.crossed_rows = crossed
         report.locked_rows = locked
@@ -760,17 +924,56 @@ def load_lobster(
                 "resync=False: no L2 corrections; replaying these events drifts from LOBSTER's"
                 " book (levels entering the top L from below and cancels deeper than L are"
                 " not in the message file)")
-        if state is not None:
+        else:
             _note_resync(report, provenance, state, files.levels)
         provenance["orderbook_file"] = files.orderbook.label
         provenance["snapshot_levels"] = (len(bids), len(asks))
     else:
-        events = buf[:n_events]
+        events = buf[:n_msg]
+        if book_dups.size:
+            report.keep(QUIRKS["dup_unchecked"], files.message.label, int(book_dups[0]),
+                        int(book_dups.size))
         report.notes.append(
             "orderbook=False: orderbook file not read; no initial snapshot (the book before"
             " message 0 is unknown), no row-count or crossed/locked check, no resync")
+    for (key, label), (row, text) in examples.items():
+        report.notes.append(f"{label}: {QUIRKS[key].split(':')[0]}, first at row {row}: {text}")
     report.notes.append(
         f"ts_exch from seconds after midnight {LOBSTER_TIMEZONE} on {day}; ts_local ="
-        f" ts_exch + {int(feed_latency_ns)} ns (TS_LOCAL_SYNTH); {last_note}")
-    check_events(events, report)
-    return MarketData(events, instrument, report, provenance)
+        f" ts_exch + {feed_latency_ns} ns (TS_LOCAL_SYNTH); {last_note}")
+    return _Day(files, events, report, provenance, book_px, trade_px, g_ob, msg_layout,
+                ob_layout)
+
+
+def _finish_day(d: _Day, inst: Instrument, unit: int, subtick_raise: bool) -> MarketData:
+    """Prices to ticks of ``unit`` LOBSTER units; the day's MarketData."""
+    events, files = d.events, d.files
+    if d.ob_gcd % unit:
+        raise _find_off_grid_row(files.orderbook, d.ob_layout, files.levels, unit,
+                                 inst.tick_size)
+    status, i = _k.to_ticks(events, unit, SUBTICK_SCALE, subtick_raise)
+    if status != Status.OK:
+        ev = events[int(i)]
+        if int(ev["seq"]) < 0 or int(ev["flags"]) & EventFlag.RESYNC:  # pragma: no cover
+            raise _find_off_grid_row(files.orderbook, d.ob_layout, files.levels, unit,
+                                     inst.tick_size)
+        kind = int(ev["kind"])
+        typ = _LOBSTER_TYPE.get(kind, 5 if int(ev["flags"]) & EventFlag.HIDDEN else 6)
+        value = int(ev["px_tick"])
+        why = "" if kind != EventKind.TRADE else " (sub_tick_trades='raise')"
+        raise DataQualityError(
+            f"price {value} (dollars x {PRICE_SCALE}) is not a multiple of the tick size"
+            f" {inst.tick_size:g} (= {unit} price units) in a type {typ} message{why}"
+            f" (line {int(ev['seq']) + d.msg_layout.line0})",
+            file=files.message.label, row=int(ev["seq"]), field="price", value=value)
+    removed = events["kind"] == _k.KIND_REMOVED
+    if removed.any():
+        events = events[~removed]
+    sub = np.flatnonzero(events["kind"] == EventKind.TRADE_SUBTICK)
+    if sub.size:
+        d.report.keep(QUIRKS["subtick"], files.message.label, int(events["seq"][sub[0]]),
+                      int(sub.size))
+    d.provenance["price_unit_per_tick"] = unit
+    check_events(events, d.report)
+    return MarketData(events, inst, d.report, d.provenance)
+

@@ -38,26 +38,38 @@ BASE_ORDERBOOK = [
 ]
 
 
+#: LOBSTER's usual requested window (ms after midnight): 09:30 to 16:00.
+LOBSTER_WINDOW = (34_200_000, 57_600_000)
+#: The whole day, for times outside the trading hours.
+WHOLE_DAY = (0, 86_400_000)
+
+
 def lobster_name(part: str, *, ticker: str = "TEST", date: str | None = LOBSTER_DATE,
-                 levels: int = 1) -> str:
+                 levels: int = 1, window: tuple[int, int] = LOBSTER_WINDOW) -> str:
     """LOBSTER file name for ``part`` in ('message', 'orderbook')."""
     d = f"{date}_" if date else ""
-    return f"{ticker}_{d}34200000_57600000_{part}_{levels}.csv"
+    return f"{ticker}_{d}{window[0]}_{window[1]}_{part}_{levels}.csv"
 
 
 def write_lobster(directory: Path, messages: list[str] | None = None,
                   orderbook: list[str] | None = None, *, levels: int = 1,
                   date: str | None = LOBSTER_DATE, ticker: str = "TEST",
-                  write_orderbook: bool = True) -> Path:
-    """Write a message (and orderbook) CSV pair into ``directory``; return the message path."""
+                  write_orderbook: bool = True, window: tuple[int, int] = LOBSTER_WINDOW,
+                  newline: str = "\n", encoding: str = "utf-8") -> Path:
+    """Write a message (and orderbook) CSV pair into ``directory``; return the message path.
+
+    ``newline`` ends every line (``"\r\n"`` for Windows files); ``encoding``
+    ``"utf-8-sig"`` writes a byte-order mark.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     messages = BASE_MESSAGES if messages is None else messages
     orderbook = BASE_ORDERBOOK if orderbook is None else orderbook
-    msg = directory / lobster_name("message", ticker=ticker, date=date, levels=levels)
-    msg.write_text("".join(line + "\n" for line in messages))
+    kw = {"ticker": ticker, "date": date, "levels": levels, "window": window}
+    msg = directory / lobster_name("message", **kw)
+    msg.write_bytes("".join(line + newline for line in messages).encode(encoding))
     if write_orderbook:
-        ob = directory / lobster_name("orderbook", ticker=ticker, date=date, levels=levels)
-        ob.write_text("".join(line + "\n" for line in orderbook))
+        ob = directory / lobster_name("orderbook", **kw)
+        ob.write_bytes("".join(line + newline for line in orderbook).encode(encoding))
     return msg
 
 

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lobster_dbn_builders import BASE_MESSAGES, BASE_ORDERBOOK, write_lobster
+from lobster_dbn_builders import BASE_MESSAGES, BASE_ORDERBOOK, WHOLE_DAY, write_lobster
 
 from qlib.data import _lobster_kernels as lk
-from qlib.data.lobster import ASK_EMPTY, BID_EMPTY, SUB_TICK_REASON, load_lobster
+from qlib.data.lobster import ASK_EMPTY, BID_EMPTY, QUIRKS, load_lobster
 from qlib.data.sources import load
 from qlib.dtypes import EVENT_DTYPE, empty_events
 from qlib.enums import EventFlag, EventKind, Side, Status
@@ -46,6 +46,7 @@ RESYNC = {
 }
 FIRST_UTC = "2012-06-21 13:30:00.015105074"  # 09:30:00.015105074 EDT
 SUB_TICK_HIDDEN = 50  # type-5 rows at half a cent in every GOOG file (midpoint executions)
+REPEATED_HIDDEN = 31  # type-5 rows identical to the line before (measured, every GOOG file)
 
 
 def _ns(text: str) -> int:
@@ -96,14 +97,17 @@ def test_load_lobster_real_zip_counts_match_provenance(shared_data, goog, levels
     assert kinds["CANCEL"] == want["types"][2]
     assert kinds["DELETE"] == want["types"][3]
     assert kinds["EXECUTE"] == want["types"][4]
-    # every type-5 row is either a HIDDEN trade event or a recorded sub-tick drop
-    hidden = int(((md.events["kind"] == EventKind.TRADE)
+    # every type-5 row is a HIDDEN trade: on the grid a TRADE, at half a cent a TRADE_SUBTICK
+    hidden = int((np.isin(md.events["kind"], [EventKind.TRADE, EventKind.TRADE_SUBTICK])
                   & ((md.events["flags"] & EventFlag.HIDDEN) != 0)).sum())
-    assert hidden == kinds["TRADE"] == want["types"][5] - SUB_TICK_HIDDEN
-    assert rep.drops[SUB_TICK_REASON].count == SUB_TICK_HIDDEN
-    assert rep.rows_dropped == SUB_TICK_HIDDEN
+    assert hidden == kinds["TRADE"] + kinds["TRADE_SUBTICK"] == want["types"][5]
+    assert kinds["TRADE_SUBTICK"] == SUB_TICK_HIDDEN
+    assert rep.kept[QUIRKS["subtick"]].count == SUB_TICK_HIDDEN
+    assert rep.kept[QUIRKS["dup_trade"]].count == REPEATED_HIDDEN
+    assert set(rep.kept) == {QUIRKS["subtick"], QUIRKS["dup_trade"]}
+    assert rep.rows_dropped == 0
     n_msg_events = int(((md.events["seq"] >= 0) & ~_is_resync(md.events)).sum())
-    assert n_msg_events + rep.rows_dropped == want["rows"]
+    assert n_msg_events == want["rows"]
     # the corrections: exactly the DEPTH rows, counted by reason in provenance and notes
     corr = RESYNC[levels]
     n_corr = sum(corr.values())
@@ -170,6 +174,8 @@ def test_load_lobster_real_zip_no_crossed_or_locked_rows(shared_data, goog, leve
     assert md.report.locked_rows == 0
     assert md.instrument.instrument_id == "GOOG.NASDAQ"
     assert md.instrument.tick_size == 0.01
+    tick = next(i for i in md.report.inferred if i.fact == "tick_size")
+    assert tick.value == 0.01 and tick.confidence == "high" and "gcd" in tick.basis
 
 
 def _replay_level1(events: np.ndarray, ob: np.ndarray) -> dict:
@@ -256,12 +262,30 @@ def test_load_lobster_real_paths_zip_csv_dir_give_same_events(shared_data, goog,
 
 
 @pytest.mark.realdata
-def test_load_lobster_real_finer_tick_keeps_sub_tick_trades(shared_data):
+def test_load_lobster_real_finer_tick_has_no_sub_tick_trades(shared_data):
     inst = Instrument("GOOG.NASDAQ", tick_size=0.005)
     md = load_lobster(_zip(shared_data, 1), instrument=inst)
-    assert md.report.rows_dropped == 0
+    assert md.instrument is inst
+    assert md.report.rows_dropped == 0 and QUIRKS["subtick"] not in md.report.kept
     assert md.report.rows_by_kind["TRADE"] == PROVENANCE[1]["types"][5]
     assert md.report.crossed_rows == 0
+    assert md.provenance["price_unit_per_tick"] == 50
+
+
+@pytest.mark.realdata
+def test_load_lobster_real_sub_tick_prints_carry_their_true_price(shared_data, goog):
+    md = _load(goog, shared_data, 1)
+    with zipfile.ZipFile(_zip(shared_data, 1)) as zf:
+        m = pd.read_csv(zf.open(MSG.format(L=1)), header=None)
+    off = np.flatnonzero((m[4] % 100 != 0).to_numpy())
+    ev = md.events[md.events["kind"] == EventKind.TRADE_SUBTICK]
+    assert ev["seq"].tolist() == off.tolist()
+    # px_tick in millionths of a 0.01 tick: price (dollars x 10,000) x 10,000
+    assert ev["px_tick"].tolist() == (m[4].to_numpy()[off] * 10_000).tolist()
+    assert ev["side"].tolist() == (-m[5].to_numpy()[off]).tolist()
+    assert ev["qty"].tolist() == m[3].to_numpy()[off].astype(float).tolist()
+    assert ((ev["flags"] & EventFlag.HIDDEN) != 0).all()
+    assert md.report.kept[QUIRKS["subtick"]].examples[0][1] == off[0]
 
 
 @pytest.mark.realdata
@@ -287,7 +311,8 @@ def test_load_lobster_real_orderbook_false_has_no_snapshot(shared_data, goog):
 
 # ---------------------------------------------------------------- small files
 def test_load_lobster_small_file_maps_every_type(tmp_path):
-    md = load_lobster(write_lobster(tmp_path), feed_latency_ns=250)
+    md = load_lobster(write_lobster(tmp_path), feed_latency_ns=250,
+                      instrument={"tick_size": 0.01})
     ev = md.events
     # snapshot: message 0 added the whole bid level, so only the ask is known
     assert ev["kind"][:2].tolist() == [EventKind.CLEAR, EventKind.SNAPSHOT]
@@ -307,6 +332,23 @@ def test_load_lobster_small_file_maps_every_type(tmp_path):
     assert int(msgs["ts_exch"][0]) == _ns("2012-06-21 13:30:00.000000001")
     assert int(msgs["ts_exch"][1]) == _ns("2012-06-21 13:30:00.5")
     assert md.instrument.instrument_id == "TEST.NASDAQ"
+    assert md.instrument.tick_size == 0.01
+
+
+def test_load_lobster_small_file_without_instrument_takes_the_decimal_step(tmp_path):
+    # book prices 100.00, 101.00, 102.00: three values, so the decimal step (whole
+    # dollars), never coarser than what writes them; the 100.50 hidden print is sub-tick
+    md = load_lobster(write_lobster(tmp_path))
+    tick = next(i for i in md.report.inferred if i.fact == "tick_size")
+    assert md.instrument.tick_size == tick.value == 1.0 and tick.confidence == "low"
+    assert "decimal step of 2 distinct prices" in tick.basis  # the ADD prices
+    msgs = md.events[md.events["seq"] >= 0]
+    assert msgs["px_tick"].tolist() == [100, 101, 100, 101, 100_500_000, 0, 100]
+    assert msgs["kind"][4] == EventKind.TRADE_SUBTICK
+    assert md.report.kept[QUIRKS["subtick"]].count == 1
+    assert md.report.kept[QUIRKS["subtick"]].examples == [(str(tmp_path / MSG.replace(
+        "GOOG", "TEST").replace("{L}", "1")), 4)]
+    assert {i.fact: i.confidence for i in md.report.inferred}["currency"] == "certain"
 
 
 def test_load_lobster_cross_and_resume_messages_map_to_auction_and_resume(tmp_path):
@@ -325,7 +367,8 @@ def test_load_lobster_cross_and_resume_messages_map_to_auction_and_resume(tmp_pa
 def test_load_lobster_delete_of_whole_level_reinserts_it_in_snapshot(tmp_path):
     msgs = ["34200,3,5,30,1000000,1"]
     obs = ["1010000,50,990000,100,1020000,5,980000,7"]  # after: the 100.00 bid level is gone
-    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=2))
+    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=2),
+                      instrument=Instrument("X.NASDAQ", tick_size=0.01))
     snap = md.events[1:-1]
     bids = [(int(p), int(q)) for p, q, s in zip(snap["px_tick"], snap["qty"], snap["side"]) if s == 1]
     asks = [(int(p), int(q)) for p, q, s in zip(snap["px_tick"], snap["qty"], snap["side"]) if s == -1]
@@ -362,7 +405,8 @@ def test_load_lobster_crossed_and_locked_rows_are_counted(tmp_path):
     ],
 )
 def test_load_lobster_time_uses_new_york_offset_of_the_date(tmp_path, date, seconds, utc):
-    p = write_lobster(tmp_path, [f"{seconds},1,1,10,1000000,1"], date=date, write_orderbook=False)
+    p = write_lobster(tmp_path, [f"{seconds},1,1,10,1000000,1"], date=date, write_orderbook=False,
+                      window=WHOLE_DAY)
     md = load_lobster(p, orderbook=False)
     assert int(md.events["ts_exch"][0]) == _ns(utc)
 
@@ -388,7 +432,9 @@ def test_load_lobster_directory_with_two_depths_needs_levels(tmp_path):
 
 @pytest.mark.parametrize("bad", [{"feed_latency_ns": -1}, {"feed_latency_ns": 1.5},
                                  {"levels": 0}, {"sub_tick_trades": "round"},
-                                 {"date": "21/06/2012"}, {"instrument": "GOOG"}])
+                                 {"sub_tick_trades": "drop"}, {"ticker": ""},
+                                 {"date": "21/06/2012"}, {"instrument": "GOOG"},
+                                 {"instrument": 0.01}, {"instrument": {"tick": 0.01}}])
 def test_load_lobster_bad_parameters_raise_parameter_error(tmp_path, bad):
     with pytest.raises(ParameterError):
         load_lobster(write_lobster(tmp_path), **bad)
@@ -407,7 +453,8 @@ def test_load_lobster_time_text_is_parsed_exactly_to_the_ns(ns_values, strip_zer
             text = text.rstrip("0").rstrip(".")
         lines.append(f"{text},1,1,10,1000000,1")
     with tempfile.TemporaryDirectory() as d:
-        md = load_lobster(write_lobster(Path(d), lines, write_orderbook=False), orderbook=False)
+        md = load_lobster(write_lobster(Path(d), lines, write_orderbook=False, window=WHOLE_DAY),
+                          orderbook=False)
     midnight_utc = _ns("2012-06-21 04:00:00")  # EDT all day
     assert md.events["ts_exch"].tolist() == [midnight_utc + v for v in ns_values]
 
@@ -428,13 +475,15 @@ def _block(n: int, seed: int):
 
 def _run_fill(fn, args, n):
     out = empty_events(n)
-    dropped = np.zeros(n, dtype=np.int64)
-    res = fn(out, dropped, *args)
-    return tuple(int(x) for x in res), out, dropped
+    prev_line = np.zeros(7, dtype=np.int64)
+    dups = np.zeros(n, dtype=np.int64)
+    res = fn(out, *args, prev_line, dups)
+    return tuple(int(x) for x in res), out, dups, prev_line
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-@pytest.mark.parametrize("mutate", ["none", "type", "direction", "unsorted", "offgrid_add"])
+@pytest.mark.parametrize("mutate", ["none", "type", "direction", "unsorted", "before_window",
+                                    "after_window", "duplicate"])
 def test_fill_message_events_jit_matches_py_func(seed, mutate):
     n = 300
     ns, typ, oid, size, price, direction = _block(n, seed)
@@ -444,18 +493,101 @@ def test_fill_message_events_jit_matches_py_func(seed, mutate):
         direction[150] = 0
     elif mutate == "unsorted":
         ns[150] = ns[149] - 1
-    elif mutate == "offgrid_add":
-        typ[150], price[150] = 1, 500_050
+    elif mutate == "before_window":
+        ns[150] = 34_200_000_000_000 - 1
+    elif mutate == "after_window":
+        ns[150:] = 57_600_000_000_000 + 1
+    elif mutate == "duplicate":
+        for a in (ns, typ, oid, size, price, direction):
+            a[151] = a[150]
     tz = (1340251200000000000, 1340251200000000000, 7_200_000_000_000)
-    args = (ns, typ, oid, size, price, direction, *tz, 100, 7, 1000, np.iinfo(np.int64).min, True)
-    res_j, out_j, drop_j = _run_fill(lk.fill_message_events, args, n)
-    res_p, out_p, drop_p = _run_fill(_py(lk.fill_message_events), args, n)
+    window = (34_200_000_000_000, 57_600_000_000_000)
+    args = (ns, typ, oid, size, price, direction, *window, *tz, 7, 1000,
+            np.iinfo(np.int64).min)
+    res_j, out_j, dup_j, line_j = _run_fill(lk.fill_message_events, args, n)
+    res_p, out_p, dup_p, line_p = _run_fill(_py(lk.fill_message_events), args, n)
     assert res_j == res_p
-    assert np.array_equal(out_j, out_p) and np.array_equal(drop_j, drop_p)
-    if mutate == "none":
-        assert res_j[0] == Status.OK and res_j[4] + res_j[5] == n
+    assert np.array_equal(out_j, out_p) and np.array_equal(dup_j, dup_p)
+    assert np.array_equal(line_j, line_p)
+    if mutate in ("none", "duplicate"):
+        assert res_j[0] == Status.OK
+        assert out_j["seq"].tolist() == list(range(1000, 1000 + n))
+        # prices stay in LOBSTER units until the tick is known (to_ticks)
+        book = typ != 7
+        assert np.array_equal(out_j["px_tick"][book], price[book])
+        assert line_j.tolist() == [ns[-1], typ[-1], oid[-1], size[-1], price[-1],
+                                   direction[-1], 1]
+        assert dup_j[:res_j[4]].tolist() == ([151] if mutate == "duplicate" else [])
     else:
         assert res_j[0] != Status.OK and res_j[1] == 150
+        assert res_j[2] == {"type": 1, "direction": 5}.get(mutate, 0)
+
+
+@pytest.mark.parametrize("unit, raise_", [(100, False), (50, False), (100, True), (7, False)])
+def test_to_ticks_jit_matches_py_func_and_marks_sub_tick_trades(unit, raise_):
+    ev = empty_events(6)
+    ev["kind"] = [EventKind.CLEAR, EventKind.ADD, EventKind.TRADE, EventKind.TRADE,
+                  EventKind.HALT, EventKind.DEPTH]
+    ev["px_tick"] = [0, 5_794_000, 5_795_050, 5_795_100, 1, 5_793_900]
+    got = []
+    for fn in (lk.to_ticks, _py(lk.to_ticks)):
+        e = ev.copy()
+        got.append((tuple(int(x) for x in fn(e, unit, 1_000_000, raise_)), e))
+    assert got[0][0] == got[1][0] and np.array_equal(got[0][1], got[1][1])
+    (status, i), e = got[0]
+    if unit == 7:  # 5,794,000 is not a multiple of 7: a book price off the grid
+        assert (status, i) == (Status.OFF_GRID, 1)
+    elif raise_:
+        assert (status, i) == (Status.OFF_GRID, 2)
+    else:
+        assert (status, i) == (Status.OK, -1)
+        assert e["kind"].tolist() == [EventKind.CLEAR, EventKind.ADD,
+                                      EventKind.TRADE_SUBTICK if unit == 100 else EventKind.TRADE,
+                                      EventKind.TRADE, EventKind.HALT, EventKind.DEPTH]
+        assert e["px_tick"][[0, 4]].tolist() == [0, 1]  # untouched
+        assert e["px_tick"][1] * unit == 5_794_000 and e["px_tick"][5] * unit == 5_793_900
+        assert e["px_tick"][2] == (57_950_500_000 if unit == 100 else 5_795_050 // 50)
+
+
+@pytest.mark.parametrize("scale, allow_round, cells, want, quirks", [
+    (0, False, ["5", " 17 ", "-3", "+4", "5.0", "12.000", "007"], [5, 17, -3, 4, 5, 12, 7],
+     [0, 0, 0, 0, 1, 1, 0]),
+    (9, True, ["34200", "34200.5", "34200.015105074", "43002.632812672004", "1.0000000005",
+               "1.00000000049999", ".5"],
+     [34200 * 10**9, 34200500000000, 34200015105074, 43002632812672, 1000000001, 1000000000,
+      500000000], [0, 0, 0, 2, 2, 2, 0]),
+])
+def test_parse_scaled_reads_decimal_text_exactly(scale, allow_round, cells, want, quirks):
+    import pyarrow as pa
+
+    arr = pa.array(["pad"] + cells)[1:]  # a non-zero array offset, as a sliced column has
+    bufs = arr.buffers()
+    for fn in (lk.parse_scaled, _py(lk.parse_scaled)):
+        out = np.zeros(len(cells), dtype=np.int64)
+        q = np.zeros(len(cells), dtype=np.uint8)
+        status, row = fn(np.frombuffer(bufs[2], np.uint8), np.frombuffer(bufs[1], np.int32),
+                         arr.offset, len(cells), scale, allow_round, out, q)
+        assert (int(status), int(row)) == (lk.PARSE_OK, -1)
+        assert out.tolist() == want and q.tolist() == quirks
+
+
+@pytest.mark.parametrize("scale, allow_round, cell, code", [
+    (0, False, "5.5", lk.PARSE_NOT_WHOLE), (0, False, "abc", lk.PARSE_BAD),
+    (0, False, "", lk.PARSE_BAD), (0, False, "1.2.3", lk.PARSE_BAD),
+    (0, False, "99999999999999999999", lk.PARSE_OVERFLOW),
+    (9, True, "99999999999.5", lk.PARSE_OVERFLOW), (9, True, "3420O", lk.PARSE_BAD),
+])
+def test_parse_scaled_names_the_first_bad_cell(scale, allow_round, cell, code):
+    import pyarrow as pa
+
+    arr = pa.array(["1", cell, "2"])
+    bufs = arr.buffers()
+    out = np.zeros(3, dtype=np.int64)
+    q = np.zeros(3, dtype=np.uint8)
+    status, row = lk.parse_scaled(np.frombuffer(bufs[2], np.uint8),
+                                  np.frombuffer(bufs[1], np.int32), 0, 3, scale, allow_round,
+                                  out, q)
+    assert (int(status), int(row)) == (code, 1)
 
 
 def test_count_crossed_locked_jit_matches_py_func():

@@ -33,6 +33,8 @@ from qlib.errors import ParameterError
 GOOG = "lobster-goog-2012-06-21"
 OB = "GOOG_2012-06-21_34200000_57600000_orderbook_{L}.csv"
 _LAST = int(EventFlag.LAST)
+#: The small hand-written files below state prices in whole ticks of 0.01.
+CENT = {"tick_size": 0.01}
 
 
 def _zip(shared_data: Path, levels: int) -> Path:
@@ -81,8 +83,11 @@ def _file_depth(ob: np.ndarray, px_divisor: int = 100) -> tuple[np.ndarray, np.n
     return px, qty
 
 
-def _compare(events: np.ndarray, ob: np.ndarray, drop_rows=()) -> dict:
-    """Replay ``events`` through qlib.book and compare every LAST state with ``ob``."""
+def _compare(events: np.ndarray, ob: np.ndarray, unit: int = 100) -> dict:
+    """Replay ``events`` through qlib.book and compare every LAST state with ``ob``.
+
+    ``unit`` is the tick in LOBSTER price units (``md.provenance["price_unit_per_tick"]``).
+    """
     levels = ob.shape[1] // 4
     n = events.shape[0]
     cap = 1 << 16
@@ -97,7 +102,7 @@ def _compare(events: np.ndarray, ob: np.ndarray, drop_rows=()) -> dict:
                                         stats, out_px, out_qty, out_row)
     assert status == Status.OK, (status, row)
     rows = out_row[:n_last]
-    want_px, want_qty = _file_depth(ob)
+    want_px, want_qty = _file_depth(ob, unit)
     bad = ((out_px[:n_last] != want_px[rows]) | (out_qty[:n_last] != want_qty[rows]))
     bad_rows = rows[bad.reshape(n_last, -1).any(axis=1)]
     return {"rows": rows, "bad_rows": bad_rows, "clamped": int(stats[book_kernels.STAT_CLAMPED])}
@@ -117,19 +122,14 @@ def test_load_lobster_resync_replay_equals_orderbook_file_every_row_every_level(
     path = _zip(shared_data, levels)
     md = load_lobster(path)
     ob = _read_ob(path, levels)
-    dropped = np.array([r for d in md.report.drops.values() for _, r in d.examples])
-    n_drops = md.report.rows_dropped
     # Act
-    got = _compare(md.events, ob)
-    # Assert: one LAST state per kept message row, each equal to the file at all L levels
+    got = _compare(md.events, ob, md.provenance["price_unit_per_tick"])
+    # Assert: one LAST state per message row (sub-tick prints included), each equal to
+    # the file at all L levels
+    assert md.report.rows_dropped == 0
     assert len(got["bad_rows"]) == 0, got["bad_rows"][:10]
-    assert len(got["rows"]) == ob.shape[0] - n_drops
-    assert len(np.unique(got["rows"])) == len(got["rows"])
+    assert np.array_equal(got["rows"], np.arange(ob.shape[0]))
     assert got["clamped"] == 0
-    # rows without a LAST record (dropped sub-tick trades) leave the file's book unchanged
-    missing = np.setdiff1d(np.arange(ob.shape[0]), got["rows"])
-    assert len(missing) == n_drops and set(dropped) <= set(missing)
-    assert (missing > 0).all() and (ob[missing] == ob[missing - 1]).all()
     # the final book of replay_book holds the last row's L levels at its top
     final = replay_book(md.events)
     want_px, want_qty = _file_depth(ob[-1:])
@@ -165,7 +165,7 @@ def test_load_lobster_resync_bbo_equals_file_level1_on_every_row(shared_data, le
 def test_load_lobster_without_resync_replay_drifts_from_the_file(shared_data, levels):
     path = _zip(shared_data, levels)
     md = load_lobster(path, resync=False)
-    got = _compare(md.events, _read_ob(path, levels))
+    got = _compare(md.events, _read_ob(path, levels), md.provenance["price_unit_per_tick"])
     assert "DEPTH" not in md.report.rows_by_kind
     assert len(got["bad_rows"]) > 0.9 * len(got["rows"])  # it drifts almost at once
     assert any("resync=False" in n for n in md.report.notes)
@@ -213,7 +213,7 @@ def test_load_lobster_resync_level_entering_from_below_gets_depth(tmp_path):
     obs = ["1010000,10,1000000,10,1030000,4,990000,5",
            "1010000,10,990000,5,1030000,4,980000,7",
            "1010000,10,990000,5,1020000,3,980000,7"]
-    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=2))
+    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=2), instrument=CENT)
     ev = md.events[md.events["seq"] >= 0]
     assert ev["kind"].tolist() == [EventKind.ADD, EventKind.DELETE, EventKind.DEPTH,
                                    EventKind.ADD]
@@ -235,13 +235,13 @@ def test_load_lobster_resync_stale_level_inside_window_is_removed(tmp_path):
             "34201,1,2,4,995000,1"]  # ADD bid 99.50 x 4: between 100.00 and the gone 99.00
     obs = ["1010000,10,1000000,10,1030000,4,990000,5",
            "1010000,10,1000000,10,1030000,4,995000,4"]
-    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=2))
+    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=2), instrument=CENT)
     c = md.events[(md.events["flags"] & EventFlag.RESYNC) != 0]
     assert [(int(s), int(p), float(q)) for s, p, q in zip(c["side"], c["px_tick"], c["qty"])] \
         == []  # 99.00 is below the 2nd visible bid (99.50): unknown, kept
     msgs.append("34202,3,2,4,995000,1")  # DELETE 99.50: the file shows 98.00, not 99.00
     obs.append("1010000,10,1000000,10,1030000,4,980000,2")
-    md = load_lobster(write_lobster(tmp_path / "b", msgs, obs, levels=2))
+    md = load_lobster(write_lobster(tmp_path / "b", msgs, obs, levels=2), instrument=CENT)
     c = md.events[(md.events["flags"] & EventFlag.RESYNC) != 0]
     assert sorted((int(p), float(q)) for p, q in zip(c["px_tick"], c["qty"])) == [
         (9800, 2.0), (9900, 0.0)]
@@ -255,7 +255,7 @@ def test_load_lobster_resync_dummy_levels_remove_everything_deeper(tmp_path):
     msgs = ["34200,1,1,10,1000000,1", "34201,3,7,10,1010000,-1"]
     obs = ["1010000,10,1000000,10,1020000,5,990000,5,1030000,5,980000,5",
            f"1020000,5,1000000,10,{e},990000,5,{e},980000,5"]
-    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=3))
+    md = load_lobster(write_lobster(tmp_path, msgs, obs, levels=3), instrument=CENT)
     c = md.events[(md.events["flags"] & EventFlag.RESYNC) != 0]
     assert [(int(s), int(p), float(q)) for s, p, q in zip(c["side"], c["px_tick"], c["qty"])] \
         == [(Side.SELL, 10300, 0.0)]
@@ -284,7 +284,9 @@ def test_load_lobster_resync_replay_equals_simulated_lobster_files(levels, ops):
     with tempfile.TemporaryDirectory() as d:
         on = load_lobster(write_lobster(Path(d), msgs, obs, levels=levels))
     ob = np.array([[int(x) for x in r.split(",")] for r in obs], dtype=np.int64)
-    got = _compare(on.events, ob)
+    unit = on.provenance["price_unit_per_tick"]
+    assert on.instrument.tick_size == pytest.approx(unit / 10_000)
+    got = _compare(on.events, ob, unit)
     assert len(got["bad_rows"]) == 0, got["bad_rows"]
     assert np.array_equal(got["rows"], np.arange(len(msgs)))
     assert int(((on.events["flags"] & EventFlag.RESYNC) != 0).sum()) == \
@@ -313,7 +315,7 @@ def _run_resync(fn, seed: int, levels: int = 3, corr_cap: int = 4096, book_cap: 
     kinds = {1: EventKind.ADD, 2: EventKind.CANCEL, 3: EventKind.DELETE, 4: EventKind.EXECUTE}
     for i, m in enumerate(msgs):
         _, typ, oid, size, px, d = m.split(",")
-        ev[i] = (i * 1000, i * 1000, i, int(px) // 100, float(size), int(oid), kinds[int(typ)],
+        ev[i] = (i * 1000, i * 1000, i, int(px), float(size), int(oid), kinds[int(typ)],
                  int(d), int(EventFlag.LAST | EventFlag.TS_LOCAL_SYNTH))
     keys = np.zeros((2, book_cap), dtype=np.int64)
     qtys = np.zeros((2, book_cap), dtype=np.float64)
@@ -322,9 +324,10 @@ def _run_resync(fn, seed: int, levels: int = 3, corr_cap: int = 4096, book_cap: 
     after = np.zeros(corr_cap, dtype=np.int64)
     state = np.zeros(lk.N_STATE, dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
-    res = fn(ob, 0, 0, ev, none, none, keys, qtys, counts, corr, after, state, levels, 100, 0,
-             ASK_EMPTY, BID_EMPTY)
-    return tuple(int(x) for x in res), ev, keys, qtys, counts, corr, after, state
+    prev = np.zeros(4 * levels, dtype=np.int64)
+    res = fn(ob, 0, 0, ev, none, none.copy(), prev, keys, qtys, counts, corr, after, state,
+             levels, ASK_EMPTY, BID_EMPTY)
+    return tuple(int(x) for x in res), ev, keys, qtys, counts, corr, after, state, prev, ob
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
@@ -334,7 +337,11 @@ def test_resync_block_jit_matches_py_func(seed):
     assert a[0] == b[0] and a[0][0] == Status.OK
     for x, y in zip(a[1:], b[1:]):
         assert np.array_equal(x, y)
-    assert a[-1][lk.ST_N_CORR] > 0  # the inputs do need corrections
+    state, prev, ob = a[7], a[8], a[9]
+    assert state[lk.ST_N_CORR] > 0  # the inputs do need corrections
+    px = ob[:, [4 * j + k for j in range(3) for k in (0, 2)]]
+    assert state[lk.ST_PRICE_GCD] == np.gcd.reduce(px[(px > 0) & (px != ASK_EMPTY)])
+    assert np.array_equal(prev, ob[-1])  # the last row, for the next block
 
 
 def test_resync_block_asks_to_grow_small_buffers_before_touching_a_row():
@@ -344,8 +351,17 @@ def test_resync_block_asks_to_grow_small_buffers_before_touching_a_row():
     assert res[0] == Status.CAPACITY and res[2] == lk.GROW_BOOK and res[1] == 0
 
 
+def _l2_args(ob: np.ndarray, ev: np.ndarray, dup_rows=(), prev=None):
+    dup = np.array(dup_rows, dtype=np.int64)
+    prev = np.zeros(ob.shape[1], np.int64) if prev is None else prev
+    return (ob, 0, 0, ev, dup, np.zeros(dup.shape[0], np.int64), prev,
+            np.zeros((2, 16), np.int64), np.zeros((2, 16)), np.zeros(2, np.int64),
+            empty_events(64), np.zeros(64, np.int64), np.zeros(lk.N_STATE, np.int64), 2,
+            ASK_EMPTY, BID_EMPTY)
+
+
 @pytest.mark.parametrize("bad, status, col", [
-    ((0, 0, 1010050), Status.OFF_GRID, 0),          # ask_price_1 off the tick grid
+    ((0, 0, -1010000), Status.OFF_GRID, 0),         # ask_price_1 not positive
     ((0, 4, 1005000), Status.UNSORTED, 4),          # ask_price_2 below ask_price_1
     ((0, 7, 0), Status.NEGATIVE_QTY, 7),            # bid_size_2 zero
     ((0, 4, ASK_EMPTY), Status.NEGATIVE_QTY, 5),    # empty ask level with a size
@@ -355,14 +371,34 @@ def test_resync_block_bad_row_returns_status_and_column(bad, status, col):
     row, c, v = bad
     ob[row, c] = v
     ev = empty_events(1)
-    ev[0] = (0, 0, 0, 10000, 1.0, 1, EventKind.ADD, 1, _LAST)
-    args = (ob, 0, 0, ev, np.zeros(0, np.int64), np.zeros(0, np.int64),
-            np.zeros((2, 16), np.int64), np.zeros((2, 16)), np.zeros(2, np.int64),
-            empty_events(64), np.zeros(64, np.int64), np.zeros(lk.N_STATE, np.int64), 2, 100, 0,
-            ASK_EMPTY, BID_EMPTY)
+    ev[0] = (0, 0, 0, 1000000, 1.0, 1, EventKind.ADD, 1, _LAST)
     for fn in (lk.resync_block, _py(lk.resync_block)):
-        res = fn(*args)
+        res = fn(*_l2_args(ob, ev.copy()))
         assert (int(res[0]), int(res[1]), int(res[2])) == (status, 0, col)
+
+
+def test_resync_block_repeated_line_is_removed_only_where_the_book_did_not_change():
+    # rows 1 and 2 repeat row 0's ADD; the file shows row 1 applied (10 -> 20) and row 2 not
+    ob = np.array([[1010000, 10, 1000000, 10, 1020000, 5, 990000, 5],
+                   [1010000, 10, 1000000, 20, 1020000, 5, 990000, 5],
+                   [1010000, 10, 1000000, 20, 1020000, 5, 990000, 5]], dtype=np.int64)
+    ev = empty_events(3)
+    for i in range(3):
+        ev[i] = (0, 0, i, 1000000, 10.0, 7, EventKind.ADD, 1, _LAST)
+    for fn in (lk.resync_block, _py(lk.resync_block)):
+        e = ev.copy()
+        args = _l2_args(ob, e, dup_rows=[1, 2])
+        # the book before row 0: bid 100.00 empty, the rest as in row 0
+        args[7][0, :1] = [990000]
+        args[8][0, :1] = [5.0]
+        args[7][1, :2] = [-1020000, -1010000]
+        args[8][1, :2] = [5.0, 10.0]
+        args[9][:] = [1, 2]
+        res = fn(*args)
+        assert int(res[0]) == Status.OK
+        assert args[5].tolist() == [1, 2]  # fate: row 1 applied, row 2 removed
+        assert e["kind"].tolist() == [EventKind.ADD, EventKind.ADD, lk.KIND_REMOVED]
+        assert int(args[12][lk.ST_N_CORR]) == 0  # nothing to correct either way
 
 
 @pytest.mark.parametrize("after", [[], [-1, -1, 0], [2, 2, 2], [0, 1, 1, 2], [-1, 2]])
