@@ -108,4 +108,4 @@ def test_load_file_source_without_path_raises():
 
 
 def test_sources_cover_every_loader_of_the_issue():
-    assert set(SOURCES) == {"simulated", "lobster", "binance", "tardis", "databento"}
+    assert set(SOURCES) == {"simulated", "lobster", "binance", "tardis", "databento", "store"}
