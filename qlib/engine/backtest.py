@@ -207,10 +207,11 @@ def _refuse_flagged(ev: np.ndarray, flagged: np.ndarray, row0: int) -> None:
         lim = int(limit[j])
         why = (f"expected 1 <= px_tick <= {lim:,} for {kname} rows" if priced[j]
                else f"expected |px_tick| <= {lim:,}")
-        raise DataQualityError(f"px_tick was {value} ({kname}), {why} (qlib.engine.backtest."
-                               "MAX_PX_TICK: larger prices lose float precision or overflow "
-                               "the int64 tick arithmetic)", row=row, field="px_tick",
-                               value=value)
+        because = (" (qlib.engine.backtest.MAX_PX_TICK: larger prices lose float precision"
+                   " or overflow the int64 tick arithmetic)" if abs(value) > lim else
+                   " (a price is at least one tick; the engine reads 0 as an empty side)")
+        raise DataQualityError(f"px_tick was {value} ({kname}), {why}{because}", row=row,
+                               field="px_tick", value=value)
     value = float(qty[j])
     raise DataQualityError(f"qty was {value!r} ({kname}), expected a finite quantity in "
                            f"[0, {MAX_QTY:.0f}]", row=row, field="qty", value=value)
