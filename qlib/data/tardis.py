@@ -418,6 +418,7 @@ def _book_events(t: Table, inst: Instrument) -> np.ndarray:
     ev["ts_exch"], ev["ts_local"] = ts, loc
     ev["side"], ev["qty"] = t.num["side"], t.num["amount"]
     ev["px_tick"] = _ticks(inst, t, t.num["price"], "price")
+    _check_snapshot_runs(t, run_start, snap, ev["px_tick"], inst.tick_size)
     starts = np.flatnonzero(run_start)
     clear = empty_events(len(starts))
     clear["kind"], clear["flags"] = EventKind.CLEAR, EventFlag.SNAPSHOT
@@ -429,7 +430,10 @@ def _snapshot_events(t: Table, inst: Instrument, report: ValidationReport) -> np
     """Per row: a CLEAR, then its bid levels best first, then its ask levels (LAST on the last).
 
     The events are laid out with one vectorised pass per level column (memory
-    O(rows), not O(rows x levels x event size)).
+    O(rows), not O(rows x levels x event size)). A row whose highest bid is at or
+    above its lowest ask (crossed or locked) is left out and counted: the book
+    refuses a snapshot that leaves it crossed (:mod:`qlib.book`), and each row is a
+    whole book, so leaving one out keeps the previous row's book until the next.
     """
     n = t.n
     depth = int(t.kind.rsplit("_", 1)[1])
@@ -444,25 +448,59 @@ def _snapshot_events(t: Table, inst: Instrument, report: ValidationReport) -> np
                         int(t.rows[np.flatnonzero(zero)[0]]), int(zero.sum()))
             present &= ~zero
         use.append(present)
-    per_row = 1 + np.sum(use, axis=0, dtype=np.int64) if use else np.ones(n, dtype=np.int64)
+    per_row = 1 + np.sum(use, axis=0, dtype=np.int64)
     start = np.concatenate([[0], np.cumsum(per_row)[:-1]])
     ev = empty_events(int(per_row.sum()))
     ev["kind"], ev["flags"] = EventKind.SNAPSHOT, EventFlag.SNAPSHOT
-    ts, loc = t.num["timestamp"] * _US, t.num["local_timestamp"] * _US
     ev["kind"][start] = EventKind.CLEAR
-    ev["ts_exch"] = np.repeat(ts, per_row)
-    ev["ts_local"] = np.repeat(loc, per_row)
+    ev["ts_exch"] = np.repeat(t.num["timestamp"] * _US, per_row)
+    ev["ts_local"] = np.repeat(t.num["local_timestamp"] * _US, per_row)
     pos = start + 1
+    lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    best = {Side.BUY: np.full(n, lo), Side.SELL: np.full(n, hi)}
     for (pc_, qc, side), present in zip(cols, use):
         at = pos[present]
+        tick = _ticks(inst, t, np.where(present, t.num[pc_], inst.tick_size), pc_)
         ev["side"][at] = side
-        ev["px_tick"][at] = _ticks(inst, t, np.where(present, t.num[pc_], inst.tick_size),
-                                   pc_)[present]
+        ev["px_tick"][at] = tick[present]
         ev["qty"][at] = t.num[qc][present]
         pos = pos + present
+        pick = np.maximum if side == Side.BUY else np.minimum
+        best[side] = np.where(present, pick(best[side], tick), best[side])
     last = start + per_row - 1
     ev["flags"][last] = ev["flags"][last] | np.uint8(EventFlag.LAST)
-    return ev
+    bid, ask = best[Side.BUY], best[Side.SELL]
+    both = (bid != lo) & (ask != hi)
+    bad = both & (bid >= ask)
+    for what, m in (("crossed (best bid > best ask)", both & (bid > ask)),
+                    ("locked (best bid == best ask)", both & (bid == ask))):
+        if m.any():
+            report.drop(f"book snapshot row {what}: the row is left out", t.file,
+                        int(t.rows[np.flatnonzero(m)[0]]), int(m.sum()))
+    return ev[~np.repeat(bad, per_row)] if bad.any() else ev
+
+
+def _check_snapshot_runs(t: Table, run_start: np.ndarray, snap: np.ndarray,
+                         tick: np.ndarray, tick_size: float) -> None:
+    """Raise when a snapshot run of an incremental_book_L2 file crosses or locks its book."""
+    rows = np.flatnonzero(snap)
+    if not rows.size:
+        return
+    run_id = np.cumsum(run_start)[rows] - 1
+    side = t.num["side"][rows]
+    lo, hi = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+    nrun = int(run_id[-1]) + 1
+    bid, ask = np.full(nrun, lo), np.full(nrun, hi)
+    np.maximum.at(bid, run_id[side == Side.BUY], tick[rows][side == Side.BUY])
+    np.minimum.at(ask, run_id[side == Side.SELL], tick[rows][side == Side.SELL])
+    bad = np.flatnonzero((bid != lo) & (ask != hi) & (bid >= ask))
+    if bad.size:
+        k = int(bad[0])
+        r = int(rows[run_id == k][0])
+        b, a = round(float(bid[k]) * tick_size, 12), round(float(ask[k]) * tick_size, 12)
+        raise _err(t, r, f"the snapshot starting at price {float(t.num['price'][r])!r} leaves the"
+                   f" book crossed or locked: best bid {b!r} >= best ask {a!r}", "price",
+                   float(t.num["price"][r]))
 
 
 # --------------------------------------------------------------------------- loader
@@ -563,7 +601,10 @@ def load_tardis(path: str | Path | Sequence[str | Path] | None = None, *,
     snapshot level: both cells empty                    no level (a shallower book)
     snapshot level: one of price/amount empty           raise
     snapshot level with a zero amount                   that level dropped and counted
-    crossed or locked quote / rebuilt book              kept; counted (``crossed_rows``, ...)
+    snapshot row crossed or locked (bid >= ask)         that row dropped and counted (the book
+                                                        refuses such a snapshot)
+    incremental_book_L2 snapshot run crossed/locked     raise (later updates build on it)
+    crossed or locked quote / incremental update        kept; counted (``crossed_rows``, ...)
     ``*_liquidations_*`` file (trades' header)          skipped in a directory (noted); raise
                                                         when given explicitly
     other Tardis kind (derivative_ticker, ...)          skipped in a directory (noted); raise
@@ -631,9 +672,12 @@ def load_tardis(path: str | Path | Sequence[str | Path] | None = None, *,
         events[name] = allev[name][order]
     check_events(events, report)
     report.out_of_order_rows = out_of_order
-    from qlib.book import count_crossed  # noqa: PLC0415 - see _BOOK_IMPORT_NOTE
+    if any(t.kind == "book" for t in tables):  # incremental updates: rebuild the book
+        from qlib.book import count_crossed  # noqa: PLC0415 - see _BOOK_IMPORT_NOTE
 
-    crossed_b, locked_b = count_crossed(events)
+        crossed_b, locked_b = count_crossed(events)
+    else:  # snapshot rows only: each a whole book, crossed/locked ones left out above
+        crossed_b = locked_b = 0
     report.crossed_rows, report.locked_rows = crossed_q + crossed_b, locked_q + locked_b
     report.notes.append(f"crossed/locked: {crossed_q}/{locked_q} quote rows, {crossed_b}/"
                         f"{locked_b} rows of the rebuilt L2 book")

@@ -351,6 +351,40 @@ def test_load_tardis_snapshot_row_becomes_clear_and_levels(tmp_path):
     assert md.report.rows_by_kind == {"CLEAR": 6, "SNAPSHOT": 23}
 
 
+def test_load_tardis_snapshot_crossed_and_locked_rows_are_dropped_and_counted(tmp_path):
+    from qlib.book import bbo, count_crossed
+
+    rows = snap_rows()
+    rows[2][6] = rows[2][4]  # bids[0].price == asks[0].price: locked
+    rows[4][10] = f"{float(rows[4][4]) + 0.5:.1f}"  # bids[1] above the best ask: crossed
+    p = write(tmp_path, csv_text(SNAP_H, rows), "s.csv")
+    md = load_tardis(p)
+    drops = md.report.drops
+    assert drops["book snapshot row crossed (best bid > best ask): the row is left out"
+                 ].examples == [(str(p), 4)]
+    assert drops["book snapshot row locked (best bid == best ask): the row is left out"
+                 ].examples == [(str(p), 2)]
+    assert md.report.rows_by_kind == {"CLEAR": 4, "SNAPSHOT": 16}
+    assert (md.report.crossed_rows, md.report.locked_rows) == (0, 0)
+    assert count_crossed(md.events) == (0, 0) and len(bbo(md)) == 4
+
+
+def test_load_tardis_incremental_snapshot_run_crossed_raises_naming_first_row(tmp_path):
+    hdr = ["exchange", "symbol", "timestamp", "local_timestamp", "is_snapshot", "side", "price",
+           "amount"]
+    rows = [["bitmex", "XBTUSD", str(T0 + i // 3), str(T0 + i // 3 + 5), s, side, px, "100"]
+            for i, (s, side, px) in enumerate([
+                ("true", "bid", "100.5"), ("true", "bid", "100.0"), ("true", "ask", "101.0"),
+                ("false", "ask", "101.0"), ("false", "bid", "100.5"), ("false", "ask", "100.5"),
+                ("true", "bid", "99.0"), ("true", "ask", "99.0"), ("true", "ask", "99.5")])]
+    p = write(tmp_path, csv_text(hdr, rows), "b.csv")
+    with pytest.raises(DataQualityError, match="crossed or locked") as ei:
+        load_tardis(p)
+    assert_names(ei.value, p, 6, "price", 99.0)
+    md = load_tardis(write(tmp_path, csv_text(hdr, rows[:6]), "ok.csv"))
+    assert md.report.locked_rows == 1  # an update that locks the book is counted, not refused
+
+
 def test_load_tardis_snapshot_level_half_empty_raises(tmp_path):
     rows = snap_rows()
     rows[4][9] = ""  # asks[1].amount empty, asks[1].price not
