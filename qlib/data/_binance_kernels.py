@@ -7,8 +7,10 @@ not read in full stops it (``Status.UNKNOWN_KIND``): a REST snapshot, a stream n
 has not been given yet, a value in an unusual form (an exponent, a sign, more than 15
 digits, an escape, whitespace), a missing or repeated field, or a malformed line. The
 loader then reads that one line in Python (orjson), which also names the bad
-file/row/field, and resumes after it. :func:`fill_events` writes the merged event
-array once its order is known. See :func:`qlib.data.binance.load_binance`.
+file/row/field, and resumes after it. :func:`prices_to_ticks` converts prices to
+ticks with status codes for non-finite, non-positive, off-grid and int64-overflowing
+values. :func:`fill_events` writes the merged event array once its order is known.
+See :func:`qlib.data.binance.load_binance`.
 """
 
 from __future__ import annotations

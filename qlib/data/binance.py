@@ -9,7 +9,7 @@ See ``shared/data/binance-*/PROVENANCE.md`` for the three markets recorded.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,7 @@ from qlib.enums import EventFlag, EventKind, Side
 from qlib.errors import DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
-__all__ = ["load_binance", "binance_instrument", "binance_instrument_id", "bookticker_agreement",
-           "coinm_contract_size", "BINANCE_INSTRUMENTS"]
+__all__ = ["load_binance", "binance_instrument_id", "bookticker_agreement", "coinm_contract_size"]
 
 #: The L2 loaders count crossed/locked rows by replaying their events through the
 #: book (``qlib.book``, one layer up). The import is made inside the functions that
@@ -122,42 +121,6 @@ def coinm_contract_size(symbol: str) -> tuple[float, str]:
     usd = _COINM_USD.get(base, _COINM_OTHER_USD)
     return usd, (f"Binance COIN-M contract specifications: {'BTC' if base in _COINM_USD else 'non-BTC'}"
                  f" contracts are {usd:g} USD each ({symbol.upper()})")
-
-
-def binance_instrument(market: str, symbol: str) -> Instrument:
-    """Return the registry's :class:`Instrument` for a Binance ``market`` and ``symbol``.
-
-    Looks up :func:`binance_instrument_id` in :mod:`qlib.data.instruments`.
-    :func:`load_binance` needs no registry row: it infers what the registry does
-    not know from the data.
-
-    Raises
-    ------
-    ParameterError
-        If the registry has no row for it.
-    """
-    return _registry.get(binance_instrument_id(market, symbol))
-
-
-class _RegistryView(Mapping):
-    """``(market, SYMBOL) -> Instrument`` over the registry (for older callers)."""
-
-    def __getitem__(self, key: tuple[str, str]) -> Instrument:
-        inst = _registry.lookup(binance_instrument_id(key[0], key[1]))
-        if inst is None:
-            raise KeyError(key)
-        return inst
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
-
-
-#: Deprecated: the Binance rows of :mod:`qlib.data.instruments`, by ``(market, SYMBOL)``.
-#: Use :func:`binance_instrument` or the registry.
-BINANCE_INSTRUMENTS: Mapping[tuple[str, str], Instrument] = _RegistryView()
 
 
 # --------------------------------------------------------------------------- reading

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qlib.book import bbo, replay_book
-from qlib.data.binance import (binance_instrument, binance_instrument_id, bookticker_agreement,
+from qlib.data.binance import (binance_instrument_id, bookticker_agreement,
                                coinm_contract_size, load_binance)
 from qlib.data.sources import load
 from qlib.enums import EventFlag, EventKind, Side
@@ -161,12 +161,13 @@ def test_load_binance_given_instrument_is_used(shared_data):
     np.testing.assert_array_equal(md.events["px_tick"], ref.events["px_tick"] * 10)
 
 
-def test_binance_instrument_registry_rows_and_unknown():
-    assert binance_instrument("coinm", "btcusd_perp").inverse
-    assert binance_instrument("coinm", "BTCUSD_PERP").multiplier == 100
-    assert binance_instrument("usdm", "BTCUSDT").lot_size == 0.001
-    with pytest.raises(ParameterError, match="QLIBNOSUCHUSDT-PERP.BINANCE"):
-        binance_instrument("usdm", "QLIBNOSUCHUSDT")
+def test_binance_instrument_ids_of_the_shared_sets_are_registry_rows():
+    from qlib.data import instruments
+    assert instruments.get(binance_instrument_id("coinm", "btcusd_perp")).inverse
+    assert instruments.get(binance_instrument_id("coinm", "BTCUSD_PERP")).multiplier == 100
+    assert instruments.get(binance_instrument_id("usdm", "BTCUSDT")).lot_size == 0.001
+    with pytest.raises(ParameterError, match="market"):
+        binance_instrument_id("options", "BTCUSDT")
 
 
 @pytest.mark.parametrize("market, symbol, iid", [
