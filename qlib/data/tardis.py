@@ -564,7 +564,8 @@ def load_tardis(path: str | Path | Sequence[str | Path] | None = None, *,
     Raises
     ------
     DataNotFoundError
-        A file does not exist; a directory holds no ``.csv``/``.csv.gz``.
+        A file does not exist; a directory holds no ``.csv``/``.csv.gz``, or only
+        files of kinds not loaded (liquidations, derivative_ticker, ...).
     DataQualityError
         The message names file, row (0-based data row after the header), field and
         value: an unknown header or missing column; a row that does not parse
