@@ -15,6 +15,12 @@ __all__ = ["Instrument"]
 _GRID_TOLERANCE = 1e-6
 
 
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, for messages (``1.0``, not ``np.float64(1.0)``)."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
 @dataclass(frozen=True)
 class Instrument:
     """A tradable instrument and the terms a book, a backtest and a fee model need.
@@ -62,12 +68,13 @@ class Instrument:
             )
         for name in ("tick_size", "lot_size", "multiplier"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ParameterError(f"{name} must be a positive finite number, was {value!r}")
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and math.isfinite(value) and value > 0):
+                raise ParameterError(f"{name} must be a positive finite number, was {_plain(value)!r}")
         for name in ("maker_fee_bps", "taker_fee_bps"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value)):
-                raise ParameterError(f"{name} must be a finite number, was {value!r}")
+                raise ParameterError(f"{name} must be a finite number, was {_plain(value)!r}")
 
     @property
     def symbol(self) -> str:
@@ -115,17 +122,17 @@ class Instrument:
         if bad.any():
             row = int(np.flatnonzero(bad)[0]) if arr.ndim else 0
             raise DataQualityError(
-                f"price was {arr.flat[row]!r}, expected a finite number",
-                file=file, row=row, field=field, value=arr.flat[row],
+                f"price was {float(arr.flat[row])!r}, expected a finite number",
+                file=file, row=row, field=field, value=float(arr.flat[row]),
             )
         ticks = np.rint(ticks_f)
         off = np.abs(ticks_f - ticks) > _GRID_TOLERANCE * np.maximum(1.0, np.abs(ticks) * 1e-9)
         if off.any():
             row = int(np.flatnonzero(off)[0]) if arr.ndim else 0
             raise DataQualityError(
-                f"price {arr.flat[row]!r} is not a multiple of tick_size {self.tick_size}"
+                f"price {float(arr.flat[row])!r} is not a multiple of tick_size {self.tick_size}"
                 f" for {self.instrument_id}",
-                file=file, row=row, field=field, value=arr.flat[row],
+                file=file, row=row, field=field, value=float(arr.flat[row]),
             )
         return ticks.astype(np.int64)
 
