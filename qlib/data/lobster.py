@@ -549,7 +549,7 @@ def load_lobster(
     sub_tick_trades: str = "keep",
     resync: bool = True,
 ) -> MarketData:
-    r"""Load one LOBSTER day (message file, plus its orderbook file) as events.
+    r"""Load LOBSTER days (message file, plus its orderbook file) as events.
 
     Parameters
     ----------
@@ -557,17 +557,27 @@ def load_lobster(
         A LOBSTER zip (e.g. ``LOBSTER_SampleFile_GOOG_2012-06-21_10.zip``), a message
         CSV ``TICKER_DATE_START_END_message_L.csv`` (its orderbook file
         ``..._orderbook_L.csv`` is looked up beside it; an orderbook path is accepted
-        too), or a directory holding such a pair. Ticker, date and ``L`` come from the
-        file name.
+        too), or a directory holding such pairs and/or zips. Ticker, date, time
+        window and ``L`` come from the file names. Several days of one ticker and
+        depth (in one zip, several zips, or a directory) load as one
+        :class:`~qlib.data.MarketData`, one session per day in date order
+        (:func:`~qlib.data.market_data.concat_sessions`).
     levels
-        Book depth ``L`` to pick when the zip or directory holds several; when given
-        with a file path it must equal the ``L`` in the name.
+        Book depth ``L`` to pick when the path holds several; when given with a file
+        path it must equal the ``L`` in the name.
+    ticker
+        Ticker to pick when the path holds several (case-insensitive).
     instrument
-        Instrument of the events; default ``TICKER.NASDAQ`` with tick 0.01 USD, lot 1.
-        Its tick size must be a whole number of LOBSTER price units ($0.0001).
+        The instrument: an :class:`~qlib.instrument.Instrument` (used as it is), a
+        registry id ``"SYMBOL.VENUE"``, a dict of facts overriding what would be
+        inferred (``{"tick_size": 0.01}``), or None (default): the registry is asked
+        for ``TICKER.NASDAQ`` and, where it is silent, the tick is inferred from the
+        prices (*Prices* below), currency USD and one share a lot are the format's,
+        the fees the XNAS venue row's (:mod:`qlib.data.instruments`). Its tick size
+        must be a whole number of LOBSTER price units ($0.0001).
     date
         Trading date, ``'YYYY-MM-DD'``; needed only when the file name has none, and
-        must agree with the name otherwise.
+        must agree with the name otherwise. With several days, it picks one.
     feed_latency_ns
         Added to ``ts_exch`` to make ``ts_local`` (>= 0). LOBSTER has no receive clock,
         so every event carries ``EventFlag.TS_LOCAL_SYNTH``.
@@ -578,10 +588,10 @@ def load_lobster(
     sub_tick_trades
         What to do with a trade (type 5 hidden execution, type 6 cross) whose price
         is off the tick grid, such as a midpoint execution at half a cent:
-        ``"drop"`` (default) leaves it out and records it in the report's drops under
-        :data:`SUB_TICK_REASON`; ``"raise"`` raises. Book-changing messages (types
-        1-4) off the grid always raise. Pass an instrument with a finer tick (0.005)
-        to keep such trades.
+        ``"keep"`` (default) emits it as ``EventKind.TRADE_SUBTICK`` at its true
+        price (``px_tick`` in millionths of a tick, see *Prices*), counted in
+        ``report.kept``; ``"raise"`` raises. Book-changing messages (types 1-4) off
+        the tick always raise.
     resync
         Add L2 corrections from the orderbook file after each message (default), so
         that replaying the events gives LOBSTER's own top-``L`` book after every
@@ -596,41 +606,99 @@ def load_lobster(
         ``SNAPSHOT`` per known level giving the book *before* message 0, each
         message's event followed (when ``resync``) by its ``DEPTH | RESYNC``
         corrections, and a :class:`~qlib.data.ValidationReport`
-        (``source="lobster"``); ``provenance["resync_corrections"]`` counts the
-        corrections by reason.
+        (``source="lobster"``; kept quirks in ``report.kept``, the instrument facts
+        in ``report.inferred``); ``provenance["resync_corrections"]`` counts the
+        corrections by reason, ``provenance["price_unit_per_tick"]`` is the tick in
+        LOBSTER price units. Several days: one session each (``md.sessions``).
 
     Raises
     ------
     DataNotFoundError
         If the path, the message file or (with ``orderbook=True``) the orderbook
-        file does not exist.
+        file does not exist, or a zip or directory holds no LOBSTER message file
+        (of the ``levels``/``ticker`` asked for).
     DataQualityError
-        On a bad file name, an empty file, a row with the wrong number of columns, a
-        non-numeric field, an unknown message type or direction, a non-positive size,
-        an off-grid price, time going backwards, message and orderbook row counts that
-        differ, or an orderbook row 0 that message 0 cannot have produced. The error
-        names the file, the 0-based data ``row`` (the message adds the 1-based
-        ``line``), the field and the value.
+        On a damaged zip (or a zip member that cannot be read), a bad file name, an
+        empty file, a row with the wrong number of columns, a non-numeric field, a
+        non-integer size, price, type, order id or direction, an unknown message
+        type or direction, a non-positive size or price, a book price off the tick,
+        a time outside the file's window or too large for int64 ns, time going
+        backwards, message and orderbook row counts that differ, or an orderbook
+        row 0 that message 0 cannot have produced. The error names the file, the
+        0-based data ``row`` (the message adds the 1-based ``line``), the field and
+        the value.
     ParameterError
-        On a bad ``levels``, ``date``, ``feed_latency_ns`` or tick size, or when the
-        path holds several message files and ``levels`` does not pick one.
+        On a bad ``levels``, ``ticker``, ``date``, ``feed_latency_ns``,
+        ``sub_tick_trades`` or ``instrument``, when the path holds several tickers
+        or depths and ``ticker``/``levels`` does not pick one, or the same day twice
+        (a zip beside its extracted files).
 
     Notes
     -----
+    **Data quirks** (reasons in :data:`QUIRKS`; "kept" = counted in
+    ``report.kept`` with an example row, "dropped" = in ``report.drops``):
+
+    ======================================  ============================================
+    quirk                                   outcome
+    ======================================  ============================================
+    half-cent hidden execution (type 5/6    kept as ``TRADE_SUBTICK`` at its true price;
+    off the tick grid; 50 on the GOOG day)  never touches a book
+    time with more than 9 decimals          kept, rounded half up to the nanosecond
+    (``43002.632812672004``: a float
+    written in full by LOBSTER's writer)
+    integer written ``5.0`` / ``5.8e+06``   kept, read as the integer (``5.5`` raises)
+    header row of column names (either      kept: skipped; ``row`` still counts data
+    file)                                   rows, the message's ``line`` the file's
+    UTF-8 byte-order mark (either file)     kept: skipped
+    CRLF line ends                          kept: read like LF
+    trade/halt line (type 5-7) identical    kept: two hidden executions of one size at
+    to the line before (31 on GOOG)         one time are real, and they move no book
+    book line (type 1-4) identical to the   the orderbook file decides: if its row is
+    line before                             identical too, the message did not change
+                                            the book (every other type 1-4 row does:
+                                            on GOOG none leaves its row unchanged), so
+                                            the line is a repeat and is **dropped**;
+                                            otherwise it is kept (a real second
+                                            execution of one size). Without
+                                            ``resync`` kept unchecked. Applying a
+                                            repeated ADD twice would put one order id
+                                            in the L3 book twice
+    time outside the file's window, not     raises (``field='time'``)
+    a number, negative, or beyond int64 ns
+    orderbook rows != message rows          raises (``field='rows'``)
+    damaged zip, zip without the members    raises DataQualityError /
+                                            DataNotFoundError naming the file
+    ======================================  ============================================
+
     **Time.** ``time`` is decimal seconds after midnight, NASDAQ local time, with up
     to 9 decimals. It is parsed as ``decimal128(18, 9)``, whose unscaled integer *is*
     the nanosecond count, so no float rounding occurs
-    (``57599.871751084 * 1e9`` in float64 would not be exact). With :math:`D` the
+    (``57599.871751084 * 1e9`` in float64 would not be exact); a piece that does not
+    parse that way is read as text by an exact decimal parser (see *Data quirks*).
+    Every time must lie in the window ``[START, END]`` of the file name (ms after
+    midnight). With :math:`D` the
     date's midnight in UTC ns and :math:`o(t)` the America/New_York UTC offset in
     force (the 00:00 offset before 02:00 local, the 12:00 offset after),
 
     .. math:: ts_{exch} = D + t_{ns} - o(t), \qquad ts_{local} = ts_{exch} + \text{feed\_latency\_ns}.
 
-    **Prices.** LOBSTER prices are dollars x 10 000; ``px_tick = price / (tick_size x
-    10 000)``, which must divide exactly for every book-changing message and every
-    level-1 orderbook price. NASDAQ executes hidden midpoint orders at half cents
-    (the GOOG sample has 50 such type-5 rows), so trades off the grid follow
-    ``sub_tick_trades``.
+    **Prices.** LOBSTER prices are dollars x 10 000 (integers). With no tick stated
+    (no ``instrument``, no registry row) the tick is inferred from the data with
+    :func:`qlib.data.infer.infer_step_scaled` over the distinct prices of the book
+    messages (types 1-4) and the orderbook prices (folded into a running gcd as the
+    file streams, added as one more value when they refine the messages' gcd): the
+    gcd of the prices from 20 distinct values on, else the finest decimal step that
+    writes them; both divide every book price, so the books are exact. Trades are
+    left out, since a trade may print off the grid. The GOOG day gives $0.01 (gcd
+    of 1,573 distinct prices, confidence high); a stock under $1 gives $0.0001, the
+    finest increment SEC Reg NMS Rule 612 allows below $1.00 (17 CFR 242.612), also
+    for a day that crosses $1. With :math:`u` = tick x 10 000 (LOBSTER units per
+    tick), ``px_tick = price / u``, which must divide exactly for every book price.
+    NASDAQ executes hidden midpoint orders at half cents (the GOOG sample has 50
+    such type-5 rows): a trade off the grid is a ``TRADE_SUBTICK`` with
+    ``px_tick = round(price x SUBTICK_SCALE / u)`` (half up), its true price in
+    millionths of a tick (:data:`qlib.dtypes.SUBTICK_SCALE`), which
+    :func:`qlib.signals.trades` reports (column ``subtick``) and every book ignores.
 
     **Message types** (``seq`` = 0-based message row):
 
@@ -641,8 +709,10 @@ def load_lobster(
     2     partial cancel               ``CANCEL`` (qty removed)          direction
     3     full delete                  ``DELETE``                        direction
     4     visible execution            ``EXECUTE``                       direction (resting)
-    5     hidden execution             ``TRADE`` + ``HIDDEN``            -direction (aggressor)
-    6     cross (auction) trade        ``TRADE`` + ``AUCTION``           ``NONE``
+    5     hidden execution             ``TRADE`` + ``HIDDEN`` (off the   -direction (aggressor)
+                                       tick: ``TRADE_SUBTICK``)
+    6     cross (auction) trade        ``TRADE`` + ``AUCTION`` (off the  ``NONE``
+                                       tick: ``TRADE_SUBTICK``)
     7     halt, price -1 / 0 / 1       ``HALT`` / ``RESUME_QUOTING`` /   ``NONE``
                                        ``RESUME_TRADING``
     ====  ===========================  ================================  ===========
@@ -684,9 +754,9 @@ def load_lobster(
     message's last record); bids come before asks, best level first. So a consumer
     that applies every record and reads the book at ``LAST`` records sees LOBSTER's
     top-``L`` view exactly, at every message (``tests/unit/data/test_lobster_resync.py``
-    checks every row and level of the GOOG files with :mod:`qlib.book`). A dropped
-    sub-tick trade leaves the book unchanged, so it needs no correction; were one
-    needed, it would carry the dropped row's ``seq`` and time.
+    checks every row and level of the GOOG files with :mod:`qlib.book`). A repeated
+    book line found by the resync (*Data quirks*) is not applied and leaves no
+    event; its row's book equals the previous one, so it needs no correction.
 
     The L3 records are untouched: every ``ADD``/``CANCEL``/``DELETE``/``EXECUTE``
     keeps its order id, price and quantity, and only the ``LAST`` bit moves; the
@@ -732,6 +802,8 @@ def load_lobster(
     >>> md = load_lobster(d / "lobster-goog-2012-06-21/LOBSTER_SampleFile_GOOG_2012-06-21_1.zip")  # doctest: +SKIP
     >>> md.report.rows_read  # doctest: +SKIP
     49482
+    >>> md.instrument.tick_size, md.report.rows_by_kind["TRADE_SUBTICK"]  # doctest: +SKIP
+    (0.01, 50)
     """
     if not isinstance(resync, (bool, np.bool_)):
         raise ParameterError(f"resync must be a bool, was {resync!r}")
