@@ -33,6 +33,7 @@ import numpy as np
 
 from qlib.data import _tardis_io as _io
 from qlib.data._tardis_io import TARDIS_COLUMNS, Table
+from qlib.data.binance import binance_instrument_id, coinm_contract_size
 from qlib.data.infer import GridGuess, infer_step
 from qlib.data.instruments import resolve
 from qlib.data.market_data import MarketData, check_events
@@ -121,20 +122,9 @@ def tardis_instrument_id(exchange: str, symbol: str) -> tuple[str, str, str | No
     ex = exchange.strip().lower()
     sym = symbol.strip().upper().replace(".", "_")
     venue, market = TARDIS_VENUES.get(ex, (ex.upper().replace("-", "_"), None))
-    if market == "usdm" and "_" not in sym:
-        sym += "-PERP"
+    if venue == "BINANCE" and market is not None:
+        return binance_instrument_id(market, sym), venue, market
     return f"{sym}.{venue}", venue, market
-
-
-def _coinm_contract_usd(symbol: str) -> float:
-    """Binance COIN-M contract size in USD: 100 for BTC, 10 for every other coin.
-
-    Source: Binance COIN-M futures contract specifications (binance.com, "Contract
-    Specifications", COIN-M): BTCUSD contracts are 100 USD, all others 10 USD.
-    """
-    base = symbol.upper().split("_")[0]
-    base = base[:-3] if base.endswith("USD") else base
-    return 100.0 if base == "BTC" else 10.0
 
 
 # --------------------------------------------------------------------------- files
@@ -353,10 +343,10 @@ def _instrument(instrument, tables: list[Table], exch: str, sym: str,
     if market is not None:
         report.infer("market", market, f"Tardis exchange id {exch!r}", "certain")
     if market == "coinm":
-        known = {"currency": "USD", "inverse": True, "multiplier": _coinm_contract_usd(sym),
+        usd, basis = coinm_contract_size(sym)
+        known = {"currency": "USD", "inverse": True, "multiplier": usd,
                  "inverse_basis": "Binance COIN-M contracts are coin-margined (inverse)",
-                 "multiplier_basis": "Binance COIN-M contract size: BTC 100 USD, every other"
-                                     " coin 10 USD (Binance contract specifications)"}
+                 "multiplier_basis": basis}
     return resolve(instrument, instrument_id=iid, report=report, price_grid=pg, lot_grid=lg,
                    venue=venue, market=market, known=known)
 
