@@ -571,7 +571,8 @@ def load_lobster(
         The instrument: an :class:`~qlib.instrument.Instrument` (used as it is), a
         registry id ``"SYMBOL.VENUE"``, a dict of facts overriding what would be
         inferred (``{"tick_size": 0.01}``), or None (default): the registry is asked
-        for ``TICKER.NASDAQ`` and, where it is silent, the tick is inferred from the
+        for ``TICKER.NASDAQ`` (a dot in the ticker becomes ``-``: ``BRK-B.NASDAQ``)
+        and, where it is silent, the tick is inferred from the
         prices (*Prices* below), currency USD and one share a lot are the format's,
         the fees the XNAS venue row's (:mod:`qlib.data.instruments`). Its tick size
         must be a whole number of LOBSTER price units ($0.0001).
@@ -826,8 +827,12 @@ def load_lobster(
     raw = [_load_day(f, f.date or want_date, int(feed_latency_ns), orderbook, bool(resync),
                      str(path)) for f in days]
     target = raw[0].report if len(raw) == 1 else ValidationReport("lobster")
+    symbol = days[0].ticker.replace(".", "-")  # an id holds one dot: BRK.B -> BRK-B.NASDAQ
+    if symbol != days[0].ticker:
+        target.notes.append(f"ticker {days[0].ticker!r} written {symbol!r} in the instrument id"
+                            " (SYMBOL.VENUE holds one dot)")
     inst = resolve_instrument(
-        instrument, instrument_id=f"{days[0].ticker}.{LOBSTER_VENUE}", report=target,
+        instrument, instrument_id=f"{symbol}.{LOBSTER_VENUE}", report=target,
         price_grid=_price_grid(raw), venue=LOBSTER_MIC, known=_KNOWN)
     unit = _px_divisor(inst)
     parts = [_finish_day(d, inst, unit, sub_tick_trades == "raise") for d in raw]
