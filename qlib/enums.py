@@ -189,6 +189,8 @@ class Status(IntEnum):
     BAD_SIDE = 33
     #: A price that is not a positive number of ticks.
     BAD_PRICE = 34
+    #: A price too large for int64 ticks (the conversion would overflow).
+    PRICE_OVERFLOW = 35
 
 
 class OrderType(IntEnum):

@@ -7,7 +7,6 @@ per-stream columns; irregular lines go through orjson with the same checks.
 
 from __future__ import annotations
 
-import math
 import re
 import zlib
 from collections.abc import Callable, Iterator
@@ -574,11 +573,11 @@ def _ticks(inst: Instrument, px: np.ndarray, where: Callable[[int], tuple[str, i
         return out
     v = float(px[j])  # the kernel stops before writing the bad row
     file, row = where(int(j))
-    if not math.isfinite(v):
+    if status == Status.NON_FINITE:
         msg = f"price was {v}, expected a finite number > 0"
-    elif v <= 0:
+    elif status == Status.BAD_PRICE:
         msg = f"price was {v}, expected a number > 0"
-    elif status == Status.CAPACITY:
+    elif status == Status.PRICE_OVERFLOW:
         msg = (f"price was {v}: {v / tick:.3g} ticks of {tick:g} overflow the int64 tick"
                " range (at most 2**62)")
     else:

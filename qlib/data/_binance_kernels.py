@@ -546,20 +546,19 @@ def prices_to_ticks(px, tick_size, out):
     ``out`` may share ``px``'s memory (``px.view(np.int64)``): each row is read before
     it is written. The same grid test as :meth:`qlib.instrument.Instrument.to_ticks`
     (off by more than ``1e-6`` of a tick). Stops at the first bad row, which is left
-    unwritten: ``NON_FINITE`` (NaN or infinite), ``OFF_GRID`` (not above zero, or off
-    the grid) or ``CAPACITY`` (more than 2**62 ticks: the int64 conversion would
-    overflow). The wrapper (:func:`qlib.data._binance_io._ticks`) reads the value at
-    ``row`` to say which. ``(OK, len(px))`` when every row is written.
+    unwritten: ``NON_FINITE`` (NaN or infinite), ``BAD_PRICE`` (not above zero),
+    ``PRICE_OVERFLOW`` (more than 2**62 ticks: the int64 conversion would overflow) or
+    ``OFF_GRID``. The wrapper (:func:`qlib.data._binance_io._ticks`) names the row. ``(OK, len(px))`` when every row is written.
     """
     for j in range(px.shape[0]):
         v = px[j]
         if not np.isfinite(v):
             return Status.NON_FINITE, j
         if v <= 0.0:
-            return Status.OFF_GRID, j
+            return Status.BAD_PRICE, j
         tf = v / tick_size
         if tf > _TICK_LIMIT:
-            return Status.CAPACITY, j
+            return Status.PRICE_OVERFLOW, j
         t = np.rint(tf)
         if abs(tf - t) > 1e-6 * max(1.0, abs(t) * 1e-9):
             return Status.OFF_GRID, j
