@@ -89,7 +89,9 @@ def load(source: str = "simulated", path: str | Path | list[str | Path] | None =
         ``book`` options name the files.
     **options
         Passed to the source's loader (see its docstring); checked against its
-        signature first. ``instrument=`` goes to every loader; for ``"store"`` it is
+        signature first. ``instrument=`` goes to every loader (an empty string, a
+        notebook's "not given", is left out; for ``"simulated"`` an id string is looked
+        up in :mod:`qlib.data.instruments`); for ``"store"`` it is
         required and selects the data set, with ``date="YYYY-MM-DD"`` or
         ``start=``/``end=`` (several days come back as sessions one after the other,
         see :func:`qlib.data.store.load_store`).
@@ -117,6 +119,12 @@ def load(source: str = "simulated", path: str | Path | list[str | Path] | None =
         raise ParameterError(f"source must be one of {sorted(SOURCES)}, was {source!r}{hint}")
     module_name, func_name, path_arg = SOURCES[source]
     func = getattr(importlib.import_module(module_name), func_name)
+    if "instrument" in options and options["instrument"] in ("", None):
+        options.pop("instrument")  # a notebook's empty instrument parameter: not given
+    if source == "simulated" and isinstance(options.get("instrument"), str):
+        from qlib.data.instruments import get
+
+        options["instrument"] = get(options["instrument"])
     sig = _check_options(source, func, path_arg, options)
     if path_arg is None:
         if path not in (None, ""):

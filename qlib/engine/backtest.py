@@ -382,10 +382,15 @@ def _linearize_ring(a: np.ndarray, head: int, length: int, new_cap: int) -> np.n
     return out
 
 
-def _resolve_data(data: Any, instrument: Instrument | None) -> tuple[np.ndarray, Instrument]:
+def _resolve_data(data: Any, instrument: Instrument | str | None) -> tuple[np.ndarray, Instrument]:
+    if isinstance(instrument, str):
+        from qlib.data.instruments import get
+
+        instrument = get(instrument)  # an id of the registry; ParameterError when unknown
     if instrument is not None and not isinstance(instrument, Instrument):
         raise ParameterError(f"instrument must be a qlib.instrument.Instrument (its tick size "
-                             f"converts prices) or None, was {instrument!r}")
+                             f"converts prices), a registry id 'SYMBOL.VENUE' or None,"
+                             f" was {instrument!r}")
     if isinstance(data, MarketData):
         return data.events, instrument or data.instrument
     if isinstance(data, np.ndarray):

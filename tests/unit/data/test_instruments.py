@@ -516,3 +516,9 @@ def test_resolve_caller_override_beats_known_and_known_numbers_are_plain():
     with pytest.raises(ParameterError, match="known lot_size was 'x'"):
         I.resolve(None, instrument_id="FOO.XYZ", report=r, price_grid=_grid(0.5, 30),
                   known={"lot_size": "x"})
+
+
+def test_reference_simulated_market_row_equals_the_simulator_instrument():
+    from qlib.data.simulate import SIM_INSTRUMENT
+
+    assert I.get("SIM.QLIB") == SIM_INSTRUMENT
