@@ -232,7 +232,10 @@ def find_days(path: Path, levels: int | None, ticker: str | None) -> list[Lobste
         if path.suffix.lower() == ".zip":
             raise DataQualityError("not a readable zip archive", file=str(path), field="file",
                                    value=path.name)
-        return [_single_csv(path, levels)]
+        f = _single_csv(path, levels)
+        if ticker is not None and f.ticker.upper() != str(ticker).upper():
+            raise ParameterError(f"ticker was {ticker!r}, but {path.name!r} is of {f.ticker!r}")
+        return [f]
     cands, seen = _candidates(path)
     where = f"{'directory' if path.is_dir() else 'zip'} {str(path)!r}"
     found = []
@@ -524,8 +527,9 @@ def read_blocks(member: Member, layout: Layout, names: list[str], kinds: dict[st
             bad_rows.clear()
         else:
             cols = []
-            for c in use:
-                arr = table.column(c).combine_chunks()
+            for i, c in enumerate(use):
+                ch = table.column(i)
+                arr = ch.chunk(0) if ch.num_chunks == 1 else ch.combine_chunks()
                 if kinds[c] == NS:
                     words = np.frombuffer(arr.buffers()[1], dtype="<i8")
                     lo = words[2 * arr.offset: 2 * (arr.offset + len(arr)): 2]

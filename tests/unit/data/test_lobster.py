@@ -18,7 +18,7 @@ from qlib.data.lobster import ASK_EMPTY, BID_EMPTY, QUIRKS, load_lobster
 from qlib.data.sources import load
 from qlib.dtypes import EVENT_DTYPE, empty_events
 from qlib.enums import EventFlag, EventKind, Side, Status
-from qlib.errors import DataQualityError, ParameterError
+from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
 GOOG = "lobster-goog-2012-06-21"
@@ -61,6 +61,13 @@ def _zip(shared_data: Path, levels: int) -> Path:
 def goog() -> dict:
     """Loaded GOOG days by level count (module cache)."""
     return {}
+
+
+def _extract(shared_data: Path, out: Path, levels: int = 1) -> Path:
+    with zipfile.ZipFile(_zip(shared_data, levels)) as zf:
+        zf.extract(MSG.format(L=levels), out)
+        zf.extract(OB.format(L=levels), out)
+    return out / MSG.format(L=levels)
 
 
 def _load(goog: dict, shared_data: Path, levels: int):
@@ -307,6 +314,30 @@ def test_load_lobster_real_orderbook_false_has_no_snapshot(shared_data, goog):
     assert not md.provenance["resync"] and "DEPTH" not in md.report.rows_by_kind
     assert md.report.crossed_rows == 0 and len(md.report.files) == 1
     assert any("orderbook=False" in n for n in md.report.notes)
+
+
+@pytest.mark.realdata
+def test_load_lobster_real_directory_of_two_days_gives_two_sessions(shared_data, goog, tmp_path):
+    one = _load(goog, shared_data, 1)
+    with zipfile.ZipFile(_zip(shared_data, 1)) as zf:
+        members = {n: zf.read(n) for n in (MSG.format(L=1), OB.format(L=1))}
+    for day in ("2012-06-22", "2012-06-21"):
+        with zipfile.ZipFile(tmp_path / f"GOOG_{day}.zip", "w") as zf:
+            for n, data in members.items():
+                zf.writestr(n.replace("2012-06-21", day), data)
+    md = load_lobster(tmp_path)
+    assert md.sessions["date"].tolist() == ["2012-06-21", "2012-06-22"]
+    assert md.instrument == one.instrument and len(md) == 2 * len(one)
+    first, second = md.events[: len(one)], md.events[len(one):]
+    assert np.array_equal(first, one.events)
+    shift = 86_400 * 10**9
+    assert np.array_equal(second["ts_exch"], one.events["ts_exch"] + shift)
+    assert np.array_equal(second["px_tick"], one.events["px_tick"])
+    assert md.report.kept[QUIRKS["subtick"]].count == 2 * SUB_TICK_HIDDEN
+    with pytest.raises(DataNotFoundError, match="ticker 'AAPL'"):
+        load_lobster(tmp_path / "GOOG_2012-06-21.zip", ticker="AAPL")
+    with pytest.raises(ParameterError, match="ticker was 'AAPL'"):
+        load_lobster(_extract(shared_data, tmp_path / "csv"), ticker="AAPL")
 
 
 # ---------------------------------------------------------------- small files
