@@ -29,9 +29,16 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from qlib.data import _lobster_kernels as _k
+from qlib.enums import Status
 from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 
 BLOCK_BYTES = 1 << 20
+#: Price LOBSTER writes in an empty ask level of the orderbook file (its size is 0).
+ASK_EMPTY = 9_999_999_999
+#: Price LOBSTER writes in an empty bid level of the orderbook file (its size is 0).
+BID_EMPTY = -9_999_999_999
+#: LOBSTER prices are dollars x PRICE_SCALE.
+PRICE_SCALE = 10_000
 #: Arrow pool for the per-piece parses: the system allocator hands freed pieces back,
 #: where Arrow's default mimalloc pool kept ~11 MB more resident on the GOOG L10 day.
 POOL = pa.system_memory_pool()
@@ -622,3 +629,116 @@ def read_orderbook_head(member: Member, layout: Layout, levels: int) -> list[int
                                    value=p) from None
         out.append(got[0])
     return out
+
+
+# --------------------------------------------------------------------------- errors
+def seconds_text(ns_of_day: int) -> str:
+    sign = "-" if ns_of_day < 0 else ""
+    s, ns = divmod(abs(int(ns_of_day)), 1_000_000_000)
+    return f"{sign}{s}.{ns:09d}"
+
+
+def message_error(status: Status, row: int, col: int, cols: list[np.ndarray], done: int,
+                   label: str, line0: int, window: tuple[int, int]) -> DataQualityError:
+    field = _k.MESSAGE_COLUMNS[col]
+    grow = done + row
+    line = f" (line {grow + line0})"
+    if col == _k.COL_TIME:
+        ns = cols[0]
+        value = seconds_text(int(ns[row]))
+        if status == Status.UNSORTED:
+            prev_text = (seconds_text(int(ns[row - 1])) if row > 0
+                         else "the previous block's last time")
+            return DataQualityError(
+                f"time went backwards: was {value} s, previous row was {prev_text} s{line}",
+                file=label, row=grow, field=field, value=value)
+        lo, hi = (seconds_text(w).rstrip("0").rstrip(".") for w in window)
+        return DataQualityError(
+            f"time was {value} s, outside the file's window [{lo}, {hi}] s after midnight"
+            f" (START_END in its name){line}", file=label, row=grow, field=field, value=value)
+    value = int(cols[col][row])
+    typ = int(cols[_k.COL_TYPE][row])
+    if col == _k.COL_TYPE:
+        text = f"unknown message type {value}, expected 1..7"
+    elif col == _k.COL_DIRECTION:
+        text = f"direction was {value}, expected 1 (buy) or -1 (sell)"
+    elif col == _k.COL_ORDER_ID:
+        text = f"order_id was {value}, expected >= 0"
+    elif col == _k.COL_SIZE:
+        text = (f"size was {value}, expected >= 0 for a type 7 message" if typ == 7
+                else f"size was {value}, expected > 0 for a type {typ} message")
+    elif typ == 7:
+        text = f"price was {value} in a type 7 (halt) message, expected -1, 0 or 1"
+    else:
+        text = f"price was {value}, expected a positive price (dollars x {PRICE_SCALE})"
+    return DataQualityError(text + line, file=label, row=grow, field=field, value=value)
+
+
+def check_level1(ask_px, ask_sz, bid_px, bid_sz, done: int, label: str, line0: int) -> None:
+    """Vectorised checks of one block of level-1 columns; raise on the first bad row."""
+    checks = (
+        ("ask_price_1", ask_px, (ask_px != ASK_EMPTY) & (ask_px <= 0), "is not positive"),
+        ("bid_price_1", bid_px, (bid_px != BID_EMPTY) & (bid_px <= 0), "is not positive"),
+        ("ask_size_1", ask_sz, np.where(ask_px == ASK_EMPTY, ask_sz != 0, ask_sz <= 0),
+         "is not > 0 (or 0 beside the empty-level price)"),
+        ("bid_size_1", bid_sz, np.where(bid_px == BID_EMPTY, bid_sz != 0, bid_sz <= 0),
+         "is not > 0 (or 0 beside the empty-level price)"),
+    )
+    for name, values, bad, why in checks:
+        if bad.any():
+            r = int(np.flatnonzero(bad)[0])
+            raise DataQualityError(f"{name} {int(values[r])} {why} (line {done + r + line0})",
+                                   file=label, row=done + r, field=name, value=int(values[r]))
+
+
+def orderbook_error(status: Status, ob: np.ndarray, row: int, col: int, row0: int,
+                     label: str, line0: int, unit: int = 1,
+                     tick_size: float | None = None) -> DataQualityError:
+    grow = row0 + row
+    line = f" (line {grow + line0})"
+    if status == Status.SEQUENCE_GAP:
+        return DataQualityError(f"orderbook row {grow} has no message row to pair with{line}",
+                                file=label, row=grow, field="rows", value=grow)
+    name = ob_colname(col)
+    value = int(ob[row, col])
+    empty = ASK_EMPTY if name.startswith("ask") else BID_EMPTY
+    if status == Status.OFF_GRID:
+        text = (f"{name} {value} is not a positive multiple of the tick size {tick_size:g}"
+                f" (= {unit} price units)" if tick_size is not None
+                else f"{name} {value} is not a positive price")
+    elif status == Status.NEGATIVE_QTY:
+        px = int(ob[row, col - 1])
+        text = (f"{name} was {value} beside the empty-level price {px}, expected 0"
+                if px == empty else f"{name} was {value}, expected > 0")
+    else:  # UNSORTED: compare with the level above
+        prev_name = ob_colname(col - 4)
+        prev = int(ob[row, col - 4])
+        if prev == empty:
+            text = (f"{name} {value} follows an empty level ({prev_name} = {prev}): empty"
+                    " levels must be the deepest of their side")
+        elif name.startswith("ask"):
+            text = f"{name} {value} is not above {prev_name} {prev}: ask prices rise with the level"
+        else:
+            text = f"{name} {value} is not below {prev_name} {prev}: bid prices fall with the level"
+    return DataQualityError(text + line, file=label, row=grow, field=name, value=value)
+
+
+def ob_kinds(levels: int) -> tuple[list[str], dict[str, str]]:
+    names = [ob_colname(i) for i in range(4 * levels)]
+    return names, {n: INT for n in names}
+
+
+def find_off_grid_row(member: Member, layout: Layout, levels: int, unit: int,
+                       tick_size: float) -> DataQualityError:
+    """The error naming the first orderbook price off a ``unit``-price-unit grid."""
+    names, kinds = ob_kinds(levels)
+    for cols, first in read_blocks(member, layout, names, kinds, names):
+        ob = np.stack(cols, axis=1)
+        px = ob[:, [4 * j + k for j in range(levels) for k in (0, 2)]]
+        bad = (px > 0) & (px != ASK_EMPTY) & (px % unit != 0)
+        if bad.any():
+            r, c = (int(x) for x in np.argwhere(bad)[0])
+            col = 4 * (c // 2) + 2 * (c % 2)
+            return orderbook_error(Status.OFF_GRID, ob, r, col, first, member.label,
+                                    layout.line0, unit, tick_size)
+    raise AssertionError("no off-grid price found")  # pragma: no cover - caller checked the gcd

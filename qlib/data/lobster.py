@@ -26,18 +26,24 @@ import numpy as np
 
 from qlib.data import _lobster_kernels as _k
 from qlib.data._lobster_io import (
+    ASK_EMPTY,
+    BID_EMPTY,
     BLOCK_BYTES,
+    PRICE_SCALE,
     INT,
     NS,
-    QUIRK_DECIMAL_FORM,
     QUIRK_ROUNDED,
     Layout,
     LobsterFiles,
     Member,
+    check_level1,
     count_rows,
     find_days,
+    find_off_grid_row,
     member_exists,
-    ob_colname,
+    message_error,
+    ob_kinds,
+    orderbook_error,
     read_blocks,
     read_orderbook_head,
     sniff,
@@ -64,12 +70,6 @@ LOBSTER_MIC = "XNAS"
 _KNOWN = {"currency": "USD", "lot_size": 1.0, "multiplier": 1.0,
           "multiplier_basis": "LOBSTER sizes are shares of a NASDAQ stock: one share a unit",
           "lot_size_basis": "LOBSTER sizes are whole shares (NASDAQ accepts odd lots)"}
-#: Price LOBSTER writes in an empty ask level of the orderbook file (its size is 0).
-ASK_EMPTY = 9_999_999_999
-#: Price LOBSTER writes in an empty bid level of the orderbook file (its size is 0).
-BID_EMPTY = -9_999_999_999
-#: LOBSTER prices are dollars x PRICE_SCALE.
-PRICE_SCALE = 10_000
 
 #: Report reasons (``report.kept`` / ``report.drops``) of the data quirks, by key;
 #: the loader docstring's *Data quirks* section gives each outcome.
@@ -116,12 +116,6 @@ def _midnight_utc_ns(date: dt.date, tz_name: str) -> tuple[int, int, int]:
     return (day_ns - int(off0.total_seconds()) * to_ns,
             day_ns - int(off12.total_seconds()) * to_ns,
             2 * 3600 * to_ns)
-
-
-def _seconds_text(ns_of_day: int) -> str:
-    sign = "-" if ns_of_day < 0 else ""
-    s, ns = divmod(abs(int(ns_of_day)), 1_000_000_000)
-    return f"{sign}{s}.{ns:09d}"
 
 
 def _quirk_recorder(report: ValidationReport, label: str, examples: dict):
@@ -179,7 +173,7 @@ def _read_messages(member: Member, layout: Layout, out: np.ndarray, tz: tuple[in
             out[done: done + n], ns, typ, oid, size, price, direction, t_lo, t_hi,
             tz[0], tz[1], tz[2], feed_latency_ns, done, prev_ts, prev_line, dup_buf)
         if status != Status.OK:
-            raise _message_error(Status(status), int(row), int(col), cols, done,
+            raise message_error(Status(status), int(row), int(col), cols, done,
                                  member.label, layout.line0, window)
         if done == 0 and n:
             t0 = int(ns[0])
@@ -200,59 +194,6 @@ def _read_messages(member: Member, layout: Layout, out: np.ndarray, tz: tuple[in
 
     return (ts_row0, cat(dups), cat(dup_types), np.unique(cat(book_px)),
             np.unique(cat(trade_px)))
-
-
-def _message_error(status: Status, row: int, col: int, cols: list[np.ndarray], done: int,
-                   label: str, line0: int, window: tuple[int, int]) -> DataQualityError:
-    field = _k.MESSAGE_COLUMNS[col]
-    grow = done + row
-    line = f" (line {grow + line0})"
-    if col == _k.COL_TIME:
-        ns = cols[0]
-        value = _seconds_text(int(ns[row]))
-        if status == Status.UNSORTED:
-            prev_text = (_seconds_text(int(ns[row - 1])) if row > 0
-                         else "the previous block's last time")
-            return DataQualityError(
-                f"time went backwards: was {value} s, previous row was {prev_text} s{line}",
-                file=label, row=grow, field=field, value=value)
-        lo, hi = (_seconds_text(w).rstrip("0").rstrip(".") for w in window)
-        return DataQualityError(
-            f"time was {value} s, outside the file's window [{lo}, {hi}] s after midnight"
-            f" (START_END in its name){line}", file=label, row=grow, field=field, value=value)
-    value = int(cols[col][row])
-    typ = int(cols[_k.COL_TYPE][row])
-    if col == _k.COL_TYPE:
-        text = f"unknown message type {value}, expected 1..7"
-    elif col == _k.COL_DIRECTION:
-        text = f"direction was {value}, expected 1 (buy) or -1 (sell)"
-    elif col == _k.COL_ORDER_ID:
-        text = f"order_id was {value}, expected >= 0"
-    elif col == _k.COL_SIZE:
-        text = (f"size was {value}, expected >= 0 for a type 7 message" if typ == 7
-                else f"size was {value}, expected > 0 for a type {typ} message")
-    elif typ == 7:
-        text = f"price was {value} in a type 7 (halt) message, expected -1, 0 or 1"
-    else:
-        text = f"price was {value}, expected a positive price (dollars x {PRICE_SCALE})"
-    return DataQualityError(text + line, file=label, row=grow, field=field, value=value)
-
-
-def _check_level1(ask_px, ask_sz, bid_px, bid_sz, done: int, label: str, line0: int) -> None:
-    """Vectorised checks of one block of level-1 columns; raise on the first bad row."""
-    checks = (
-        ("ask_price_1", ask_px, (ask_px != ASK_EMPTY) & (ask_px <= 0), "is not positive"),
-        ("bid_price_1", bid_px, (bid_px != BID_EMPTY) & (bid_px <= 0), "is not positive"),
-        ("ask_size_1", ask_sz, np.where(ask_px == ASK_EMPTY, ask_sz != 0, ask_sz <= 0),
-         "is not > 0 (or 0 beside the empty-level price)"),
-        ("bid_size_1", bid_sz, np.where(bid_px == BID_EMPTY, bid_sz != 0, bid_sz <= 0),
-         "is not > 0 (or 0 beside the empty-level price)"),
-    )
-    for name, values, bad, why in checks:
-        if bad.any():
-            r = int(np.flatnonzero(bad)[0])
-            raise DataQualityError(f"{name} {int(values[r])} {why} (line {done + r + line0})",
-                                   file=label, row=done + r, field=name, value=int(values[r]))
 
 
 def _gcd_of(prices: np.ndarray, g: int = 0) -> int:
@@ -310,50 +251,13 @@ class _Resync:
                 self.corr_after = np.concatenate(
                     [self.corr_after, np.zeros(n - self.corr_after.shape[0], dtype=np.int64)])
         if status != Status.OK:
-            raise _orderbook_error(Status(status), ob, int(row), int(col), row0, label, line0)
+            raise orderbook_error(Status(status), ob, int(row), int(col), row0, label, line0)
 
 
 def _grow2(a: np.ndarray) -> np.ndarray:
     b = np.zeros((2, 2 * a.shape[1]), dtype=a.dtype)
     b[:, : a.shape[1]] = a
     return b
-
-
-def _orderbook_error(status: Status, ob: np.ndarray, row: int, col: int, row0: int,
-                     label: str, line0: int, unit: int = 1,
-                     tick_size: float | None = None) -> DataQualityError:
-    grow = row0 + row
-    line = f" (line {grow + line0})"
-    if status == Status.SEQUENCE_GAP:
-        return DataQualityError(f"orderbook row {grow} has no message row to pair with{line}",
-                                file=label, row=grow, field="rows", value=grow)
-    name = ob_colname(col)
-    value = int(ob[row, col])
-    empty = ASK_EMPTY if name.startswith("ask") else BID_EMPTY
-    if status == Status.OFF_GRID:
-        text = (f"{name} {value} is not a positive multiple of the tick size {tick_size:g}"
-                f" (= {unit} price units)" if tick_size is not None
-                else f"{name} {value} is not a positive price")
-    elif status == Status.NEGATIVE_QTY:
-        px = int(ob[row, col - 1])
-        text = (f"{name} was {value} beside the empty-level price {px}, expected 0"
-                if px == empty else f"{name} was {value}, expected > 0")
-    else:  # UNSORTED: compare with the level above
-        prev_name = ob_colname(col - 4)
-        prev = int(ob[row, col - 4])
-        if prev == empty:
-            text = (f"{name} {value} follows an empty level ({prev_name} = {prev}): empty"
-                    " levels must be the deepest of their side")
-        elif name.startswith("ask"):
-            text = f"{name} {value} is not above {prev_name} {prev}: ask prices rise with the level"
-        else:
-            text = f"{name} {value} is not below {prev_name} {prev}: bid prices fall with the level"
-    return DataQualityError(text + line, file=label, row=grow, field=name, value=value)
-
-
-def _ob_kinds(levels: int) -> tuple[list[str], dict[str, str]]:
-    names = [ob_colname(i) for i in range(4 * levels)]
-    return names, {n: INT for n in names}
 
 
 def _scan_orderbook(member: Member, layout: Layout, levels: int, n_msg: int,
@@ -365,7 +269,7 @@ def _scan_orderbook(member: Member, layout: Layout, levels: int, n_msg: int,
     is, and each block goes through :meth:`_Resync.run` (rows beyond ``n_msg`` are
     only counted, for the row-count error). Raises on bad rows.
     """
-    names, kinds = _ob_kinds(levels)
+    names, kinds = ob_kinds(levels)
     use = names if resync is not None else names[:4]
     rows = crossed = locked = 0
     g = 0
@@ -376,7 +280,7 @@ def _scan_orderbook(member: Member, layout: Layout, levels: int, n_msg: int,
     for cols, _ in read_blocks(member, layout, names, kinds, use, block,
                                on_quirk=_quirk_recorder(report, member.label, examples)):
         ask_px, ask_sz, bid_px, bid_sz = cols[:4]
-        _check_level1(ask_px, ask_sz, bid_px, bid_sz, rows, member.label, layout.line0)
+        check_level1(ask_px, ask_sz, bid_px, bid_sz, rows, member.label, layout.line0)
         c, lk = _k.count_crossed_locked(ask_px, bid_px, ASK_EMPTY, BID_EMPTY)
         crossed += int(c)
         locked += int(lk)
@@ -393,22 +297,6 @@ def _scan_orderbook(member: Member, layout: Layout, levels: int, n_msg: int,
     if resync is not None:
         g = int(resync.state[_k.ST_PRICE_GCD])
     return rows, crossed, locked, g
-
-
-def _find_off_grid_row(member: Member, layout: Layout, levels: int, unit: int,
-                       tick_size: float) -> DataQualityError:
-    """The error naming the first orderbook price off a ``unit``-price-unit grid."""
-    names, kinds = _ob_kinds(levels)
-    for cols, first in read_blocks(member, layout, names, kinds, names):
-        ob = np.stack(cols, axis=1)
-        px = ob[:, [4 * j + k for j in range(levels) for k in (0, 2)]]
-        bad = (px > 0) & (px != ASK_EMPTY) & (px % unit != 0)
-        if bad.any():
-            r, c = (int(x) for x in np.argwhere(bad)[0])
-            col = 4 * (c // 2) + 2 * (c % 2)
-            return _orderbook_error(Status.OFF_GRID, ob, r, col, first, member.label,
-                                    layout.line0, unit, tick_size)
-    raise AssertionError("no off-grid price found")  # pragma: no cover - caller checked the gcd
 
 
 # --------------------------------------------------------------------------- snapshot
@@ -1026,13 +914,13 @@ def _finish_day(d: _Day, inst: Instrument, unit: int, subtick_raise: bool) -> Ma
     """Prices to ticks of ``unit`` LOBSTER units; the day's MarketData."""
     events, files = d.events, d.files
     if d.ob_gcd % unit:
-        raise _find_off_grid_row(files.orderbook, d.ob_layout, files.levels, unit,
+        raise find_off_grid_row(files.orderbook, d.ob_layout, files.levels, unit,
                                  inst.tick_size)
     status, i = _k.to_ticks(events, unit, SUBTICK_SCALE, subtick_raise)
     if status != Status.OK:
         ev = events[int(i)]
         if int(ev["seq"]) < 0 or int(ev["flags"]) & EventFlag.RESYNC:  # pragma: no cover
-            raise _find_off_grid_row(files.orderbook, d.ob_layout, files.levels, unit,
+            raise find_off_grid_row(files.orderbook, d.ob_layout, files.levels, unit,
                                      inst.tick_size)
         kind = int(ev["kind"])
         typ = _LOBSTER_TYPE.get(kind, 5 if int(ev["flags"]) & EventFlag.HIDDEN else 6)
