@@ -1,4 +1,4 @@
-"""File and CSV reading helpers of the LOBSTER loader (no numba, no book logic).
+"""File and CSV reading helpers of the LOBSTER loader (no numba code, no book logic).
 
 Finds the LOBSTER days under a path (zip, CSV, directory of either; one day is a
 message/orderbook pair), sniffs each file's start (UTF-8 byte-order mark, header row,
@@ -7,8 +7,9 @@ piece with ``pyarrow.csv`` into int64 columns. A piece pyarrow's typed parse ref
 (an integer written ``5.0``, a time with more than 9 decimals, a time too large for
 int64 nanoseconds) is parsed again as text by
 :func:`qlib.data._lobster_kernels.parse_scaled`, which counts those quirks or names
-the bad cell. Every error is a :class:`~qlib.errors.DataQualityError` naming file,
-row and field. The public wrapper is :func:`qlib.data.lobster.load_lobster`.
+the bad cell. The error builders at the end turn the kernels' status codes into
+:class:`~qlib.errors.DataQualityError` naming file, row, field and value; every error
+of this module is one. The public wrapper is :func:`qlib.data.lobster.load_lobster`.
 """
 
 from __future__ import annotations

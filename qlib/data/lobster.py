@@ -11,7 +11,10 @@ TotalView-ITCH days as two headerless CSV files per ticker, day and depth ``L``:
 Both files are streamed in blocks through ``pyarrow.csv`` (never materialised as
 whole tables, file handling in :mod:`qlib.data._lobster_io`), and numba kernels turn
 each block into events and, from the orderbook file, into the L2 corrections that
-keep a replay of the events equal to LOBSTER's book; see :func:`load_lobster`.
+keep a replay of the events equal to LOBSTER's book. Prices stay in LOBSTER's unit
+($0.0001) until every price has been seen; then the tick is inferred (or taken from
+the caller or the registry) and one pass turns them into ticks. Several days load
+as one :class:`~qlib.data.MarketData` with one session each; see :func:`load_lobster`.
 """
 
 from __future__ import annotations

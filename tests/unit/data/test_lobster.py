@@ -382,6 +382,27 @@ def test_load_lobster_small_file_without_instrument_takes_the_decimal_step(tmp_p
     assert {i.fact: i.confidence for i in md.report.inferred}["currency"] == "certain"
 
 
+def test_load_lobster_instrument_from_the_registry_by_id_or_by_the_files_ticker(tmp_path):
+    from qlib.data import instruments
+
+    reg = tmp_path / "mine.csv"
+    reg.write_text("kind,key,tick_size,lot_size,currency,maker_fee_bps,taker_fee_bps,source\n"
+                   "instrument,TEST.NASDAQ,0.01,1,USD,-0.2,0.3,my broker's sheet\n")
+    path = write_lobster(tmp_path / "d")
+    instruments.register(reg)
+    try:
+        by_id = load_lobster(path, instrument="TEST.NASDAQ")
+        by_name = load_lobster(path)  # no argument: the registry row of TEST.NASDAQ
+    finally:
+        instruments.reset()
+    for md in (by_id, by_name):
+        assert (md.instrument.tick_size, md.instrument.taker_fee_bps) == (0.01, 0.3)
+        assert md.events["px_tick"][md.events["seq"] == 4].tolist() == [10050]
+    assert any(i.fact == "instrument" and i.confidence == "certain"
+               for i in by_name.report.inferred)
+    assert load_lobster(path).instrument.tick_size == 1.0  # registry reset: inferred again
+
+
 def test_load_lobster_cross_and_resume_messages_map_to_auction_and_resume(tmp_path):
     msgs = ["34200,6,77,500,1000000,-1", "34201,7,0,0,0,-1", "34202,7,0,0,1,-1"]
     obs = ["1010000,50,1000000,100"] * 3
