@@ -2,12 +2,34 @@
 
 A strategy is a pure jitted decision kernel ``fn(view, params, state, out) -> int``
 (:mod:`qlib.strategy.specs` has the contract and the conventions of the built-ins);
-engines only move data. The built-ins are dispatched by :func:`decide_builtin`, one
-cached ``@njit`` function the engine calls as a global.
+engines only move data. Write one as a plain function with named parameters with
+:func:`strategy` and the helpers exported here (all usable inside ``@njit``):
+:func:`quote` (post-only ``GTX`` unless ``tif=`` says otherwise), :func:`cancel_all`,
+:func:`lots`, :func:`market_ok`, :func:`quote_ladder`, :func:`round_bid`,
+:func:`round_ask`, :func:`can_buy`, :func:`can_sell`, :func:`inventory`, and the enums
+:class:`Side`, :class:`Tif` (= :class:`TimeInForce`) and :class:`OrderType`.
+:data:`STRATEGIES` is the registry of named strategies. Other packages import the jitted
+functions from :mod:`qlib.strategy.nb`.
 """
 
-from qlib.strategy._kernels import decide_builtin
+from qlib.enums import OrderType, Side, TimeInForce
+from qlib.strategy._kernels import (
+    can_buy,
+    can_sell,
+    cancel_all,
+    decide_builtin,
+    inventory,
+    keep_orders,
+    lots,
+    market_ok,
+    quote,
+    quote_ladder,
+    round_ask,
+    round_bid,
+)
 from qlib.strategy.calibrate import IntensityFit, fit_intensity, trade_depths
+from qlib.strategy.define import strategy
+from qlib.strategy.registry import STRATEGIES, strategy_from_name, strategy_parameters
 from qlib.strategy.specs import (
     GLFT,
     MAX_INTENTS,
@@ -19,23 +41,43 @@ from qlib.strategy.specs import (
     TouchMM,
     decide,
     make_view,
-    strategy_from_name,
 )
+
+#: Short alias of :class:`qlib.enums.TimeInForce` (``Tif.GTX`` is post-only).
+Tif = TimeInForce
 
 __all__ = [
     "GLFT",
     "MAX_INTENTS",
+    "STRATEGIES",
     "AvellanedaStoikov",
     "CustomStrategy",
     "GridMM",
     "ImbalanceMM",
     "IntensityFit",
+    "OrderType",
+    "Side",
     "Strategy",
+    "Tif",
+    "TimeInForce",
     "TouchMM",
+    "can_buy",
+    "can_sell",
+    "cancel_all",
     "decide",
     "decide_builtin",
     "fit_intensity",
+    "inventory",
+    "keep_orders",
+    "lots",
     "make_view",
+    "market_ok",
+    "quote",
+    "quote_ladder",
+    "round_ask",
+    "round_bid",
+    "strategy",
     "strategy_from_name",
+    "strategy_parameters",
     "trade_depths",
 ]

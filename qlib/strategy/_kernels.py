@@ -80,6 +80,104 @@ def market_ok(view):
 
 
 @njit(cache=True, _nrt=False)
+def round_bid(x):
+    """Bid price in whole ticks for a model price ``x`` (ticks): ``floor(x)``, away from the inside.
+
+    A value within 1e-9 tick below an integer counts as on it (float noise). Returns an
+    int64; 0 when ``x`` is not finite or below 1 tick (a bid that is not sent).
+    """
+    if not (x >= 1.0 and x < _PX_MAX):
+        return np.int64(0)
+    return np.int64(np.floor(x + _EPS_PX))
+
+
+@njit(cache=True, _nrt=False)
+def round_ask(x):
+    """Ask price in whole ticks for a model price ``x`` (ticks): ``ceil(x)``, away from the inside.
+
+    A value within 1e-9 tick above an integer counts as on it. Returns an int64; 0 when
+    ``x`` is not finite or below 1 tick (an ask that is not sent).
+    """
+    if not (x >= 1.0 and x < _PX_MAX):
+        return np.int64(0)
+    return np.int64(np.ceil(x - _EPS_PX))
+
+
+@njit(cache=True, _nrt=False)
+def quote(out, n, side, px_tick, qty, tif=TimeInForce.GTX, order_type=OrderType.LIMIT):
+    """Write one intent in row ``n`` of ``out``; return the next free row.
+
+    Parameters
+    ----------
+    out
+        The kernel's :data:`qlib.dtypes.INTENT_DTYPE` output array.
+    n
+        The row to write (the number of intents written so far).
+    side
+        ``Side.BUY`` or ``Side.SELL``.
+    px_tick
+        Limit price in ticks. A float is rounded away from the inside, as
+        :func:`round_bid` (buy) and :func:`round_ask` (sell) do, so ``mid - 2.5`` is a
+        valid bid; an integer is used as is.
+    qty
+        Quantity (> 0), already on the lot grid (:func:`lots`).
+    tif
+        Time in force, ``TimeInForce.GTX`` (post-only) unless given: a zeroed intent
+        row would be ``LIMIT``/``GTC``, which may cross the book and take liquidity.
+    order_type
+        ``OrderType.LIMIT`` unless given (``MARKET`` ignores ``px_tick``).
+
+    Returns
+    -------
+    int
+        ``n + 1`` if the row was written; ``n`` (nothing written) when ``out`` is full,
+        ``qty`` is not > 0 and finite, ``side`` is not BUY/SELL, or a limit price is
+        below 1 tick or not finite.
+    """
+    if n < 0 or n >= out.shape[0] or not (qty > 0.0 and qty < np.inf):
+        return n
+    if side != Side.BUY and side != Side.SELL:
+        return n
+    px = np.int64(0)
+    if order_type == OrderType.LIMIT:
+        if side == Side.BUY:
+            px = round_bid(px_tick)
+        else:
+            px = round_ask(px_tick)
+        if px < 1:
+            return n
+    out[n]["px_tick"] = px
+    out[n]["qty"] = qty
+    out[n]["side"] = side
+    out[n]["order_type"] = order_type
+    out[n]["tif"] = tif
+    return n + 1
+
+
+@njit(cache=True, _nrt=False)
+def cancel_all(out):
+    """Return 0, the kernel's "no intents: cancel every working order" answer.
+
+    ``return cancel_all(out)`` reads as what it does; ``out`` is left untouched.
+    """
+    return np.int64(0)
+
+
+@njit(cache=True, _nrt=False)
+def keep_orders(out):
+    """Return -1, the kernel's "keep the working orders as they are" answer."""
+    return np.int64(-1)
+
+
+@njit(cache=True, _nrt=False)
+def inventory(view, unit):
+    """Position in units of ``unit`` (the models' ``q``); 0 when ``unit`` is not > 0."""
+    if not unit > 0.0:
+        return 0.0
+    return view[0]["position"] / unit
+
+
+@njit(cache=True, _nrt=False)
 def write_intent(out, n, px, qty, side):
     """Write a post-only (``LIMIT``/``GTX``) intent in row ``n``; return ``n + 1``."""
     out[n]["px_tick"] = px

@@ -10,30 +10,65 @@ is a 1-element :data:`qlib.dtypes.VIEW_DTYPE` array, ``params`` and ``state`` fl
 1-D arrays and ``out`` an :data:`qlib.dtypes.INTENT_DTYPE` array filled from row 0; the
 return value is the number of intents written (0 cancels every working order, -1 keeps
 them).
+
+A kernel made by :func:`qlib.strategy.strategy` is compiled for exactly
+:data:`KERNEL_SIGNATURE`; an engine loop taking its strategy as an argument of type
+:data:`KERNEL_TYPE` (``numba.types.FunctionType(KERNEL_SIGNATURE)``) is compiled once for
+every such kernel and can be cached on disk.
 """
 
 from __future__ import annotations
 
+from qlib.enums import OrderType, Side, TimeInForce
 from qlib.strategy._kernels import (
     MAX_INTENTS,
     avellaneda_stoikov,
     can_buy,
     can_sell,
+    cancel_all,
     decide_builtin,
     glft,
     glft_coefficients,
     grid,
     imbalance,
     imbalance_signal,
+    inventory,
+    keep_orders,
     lots,
     market_ok,
+    quote,
     quote_ladder,
+    round_ask,
+    round_bid,
     touch,
     write_intent,
 )
+from qlib.strategy._signature import (
+    INTENT_ARRAY_TYPE,
+    KERNEL_SIGNATURE,
+    KERNEL_TYPE,
+    VIEW_ARRAY_TYPE,
+)
+
+#: Short alias of :class:`qlib.enums.TimeInForce`.
+Tif = TimeInForce
 
 __all__ = [
+    "INTENT_ARRAY_TYPE",
+    "KERNEL_SIGNATURE",
+    "KERNEL_TYPE",
     "MAX_INTENTS",
+    "OrderType",
+    "Side",
+    "Tif",
+    "TimeInForce",
+    "VIEW_ARRAY_TYPE",
+    "cancel_all",
+    "inventory",
+    "keep_orders",
+    "quote",
+    "round_ask",
+    "round_bid",
     "avellaneda_stoikov",
     "can_buy",
     "can_sell",

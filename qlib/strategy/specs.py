@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -57,7 +57,6 @@ __all__ = [
     "TouchMM",
     "decide",
     "make_view",
-    "strategy_from_name",
 ]
 
 MAX_INTENTS = _k.MAX_INTENTS
@@ -513,6 +512,8 @@ class CustomStrategy(Strategy):
     state_size: int = 0
     name: str = "custom"
     check: bool = field(default=True, repr=False, compare=False)
+    param_names: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
 
     kind: ClassVar[StrategyKind] = StrategyKind.CUSTOM
 
@@ -522,12 +523,27 @@ class CustomStrategy(Strategy):
                                  f"{self.fn!r} ({type(self.fn).__name__})")
         try:
             values = tuple(self.params)
+            names = tuple(self.param_names)
         except TypeError:
             raise ParameterError(f"params must be a sequence of numbers, was {self.params!r}"
                                  ) from None
-        for i, x in enumerate(values):
-            _number(f"params[{i}]", x, low=-math.inf, strict=False)
+        if names and len(names) != len(values):
+            raise ParameterError(f"param_names has {len(names)} name(s) for {len(values)} "
+                                 f"parameter value(s): {', '.join(map(str, names))}")
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ParameterError(f"param_names repeats {', '.join(dup)}")
+        bad = [f"{names[i] if names else f'params[{i}]'}={x!r}" for i, x in enumerate(values)
+               if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating))
+               or not math.isfinite(float(x))]
+        if bad:
+            raise ParameterError(f"strategy {self.name!r}: parameter(s) must be finite real "
+                                 f"numbers, was {', '.join(bad)}")
         object.__setattr__(self, "params", tuple(float(x) for x in values))
+        object.__setattr__(self, "param_names", tuple(str(n) for n in names))
+        from qlib.signals.nb import check_features
+
+        object.__setattr__(self, "features", check_features(self.features))
         if (isinstance(self.state_size, bool)
                 or not isinstance(self.state_size, (int, np.integer)) or self.state_size < 0):
             raise ParameterError(f"state_size must be an integer >= 0, was {self.state_size!r}")
@@ -558,64 +574,45 @@ class CustomStrategy(Strategy):
         """Return ``params`` as a float64 array."""
         return np.asarray(self.params, dtype=np.float64)
 
+    def params_dict(self) -> dict[str, float]:
+        """Return the parameters by name (``param_names``; ``params[i]`` names if none)."""
+        names = self.param_names or tuple(f"params[{i}]" for i in range(len(self.params)))
+        return dict(zip(names, self.params))
+
+    def with_params(self, **values: float) -> CustomStrategy:
+        """Return a copy with the named parameters replaced (nothing is recompiled).
+
+        Raises
+        ------
+        ParameterError
+            For a name not in ``param_names`` or a value that is not a finite number.
+        """
+        unknown = sorted(set(values) - set(self.param_names))
+        if unknown:
+            raise ParameterError(f"unknown parameter(s) {', '.join(unknown)} for strategy "
+                                 f"{self.name!r}; declared: "
+                                 f"{', '.join(self.param_names) or '(none)'}")
+        new = tuple(values.get(n, x) for n, x in zip(self.param_names, self.params))
+        return replace(self, params=new)
+
     @property
     def kernel(self) -> Callable[..., int]:
-        """The user's kernel ``fn``."""
+        """The jitted kernel ``fn`` (for :func:`qlib.strategy.strategy`, compiled for
+        exactly :data:`qlib.strategy.nb.KERNEL_SIGNATURE`)."""
         return self.fn
 
 
-_REGISTRY: dict[str, type[Strategy]] = {
-    "avellaneda_stoikov": AvellanedaStoikov,
-    "glft": GLFT,
-    "grid": GridMM,
-    "imbalance": ImbalanceMM,
-    "touch": TouchMM,
-}
-_ALIASES = {"as": "avellaneda_stoikov", "avellaneda-stoikov": "avellaneda_stoikov",
-            "gridmm": "grid", "imbalancemm": "imbalance", "touchmm": "touch"}
+def __getattr__(name: str) -> Any:
+    """``_REGISTRY``/``_ALIASES``: read-only views of :data:`qlib.strategy.STRATEGIES`.
 
-
-def strategy_from_name(name: str, **params: Any) -> Strategy:
-    """Build a built-in strategy spec from its name and keyword parameters.
-
-    Parameters
-    ----------
-    name
-        ``"avellaneda_stoikov"`` (or ``"as"``), ``"glft"``, ``"grid"``, ``"imbalance"``
-        or ``"touch"`` (case-insensitive).
-    **params
-        The spec's fields (see each class).
-
-    Returns
-    -------
-    Strategy
-
-    Raises
-    ------
-    ParameterError
-        For an unknown name, an unknown or missing parameter, or a bad value.
-
-    Examples
-    --------
-    >>> strategy_from_name("touch", order_qty=1, max_position=5)
-    TouchMM(order_qty=1, max_position=5)
+    Kept only until ``qlib/engine/tasks.py`` reads the public registry; there is one
+    registry, in :mod:`qlib.strategy.registry`.
     """
-    if not isinstance(name, str):
-        raise ParameterError(f"strategy name must be a string, was {name!r}")
-    key = _ALIASES.get(name.strip().lower(), name.strip().lower())
-    cls = _REGISTRY.get(key)
-    if cls is None:
-        raise ParameterError(f"unknown strategy name {name!r}; known: "
-                             f"{', '.join(sorted(_REGISTRY))}")
-    allowed = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)} for strategy "
-                             f"{key!r}; allowed: {', '.join(allowed)}")
-    try:
-        return cls(**params)
-    except TypeError as exc:  # a missing required field
-        raise ParameterError(f"strategy {key!r}: {exc}") from None
+    if name in ("_REGISTRY", "_ALIASES"):
+        from qlib.strategy import registry
+
+        return registry.STRATEGIES.classes() if name == "_REGISTRY" else registry.ALIASES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_view(**values: Any) -> np.ndarray:
