@@ -9,10 +9,13 @@ order state machine (:mod:`qlib.oms`), and returns a :class:`BacktestResult`.
 from qlib.engine.backtest import FeedLatency, backtest
 from qlib.engine.fees import Fees
 from qlib.engine.models import (
+    LATENCY_MODELS,
+    QUEUE_MODELS,
     ConstantLatency,
     FeedProportionalLatency,
     L3FifoQueue,
     LogProbQueue,
+    ModelRegistry,
     PowerProbQueue,
     ReplayLatency,
     RiskAdverseQueue,
@@ -22,6 +25,8 @@ from qlib.engine.models import (
 from qlib.engine.result import BacktestResult
 
 __all__ = [
+    "LATENCY_MODELS",
+    "QUEUE_MODELS",
     "BacktestResult",
     "ConstantLatency",
     "FeedLatency",
@@ -29,6 +34,7 @@ __all__ = [
     "Fees",
     "L3FifoQueue",
     "LogProbQueue",
+    "ModelRegistry",
     "PowerProbQueue",
     "ReplayLatency",
     "RiskAdverseQueue",

@@ -39,6 +39,8 @@ import dataclasses
 import difflib
 import math
 import numbers
+import types
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,9 +54,12 @@ __all__ = [
     "ConstantLatency",
     "FeedProportionalLatency",
     "L3FifoQueue",
+    "LATENCY_MODELS",
     "LatencyModel",
     "LogProbQueue",
+    "ModelRegistry",
     "PowerProbQueue",
+    "QUEUE_MODELS",
     "QueueModel",
     "ReplayLatency",
     "RiskAdverseQueue",
@@ -517,22 +522,113 @@ class L3FifoQueue:
 LatencyModel = ConstantLatency | FeedProportionalLatency | ReplayLatency
 QueueModel = RiskAdverseQueue | PowerProbQueue | LogProbQueue | L3FifoQueue
 
-_LATENCY_NAMES: dict[str, type] = {
-    "constant": ConstantLatency,
-    "feed_proportional": FeedProportionalLatency,
-    "feed": FeedProportionalLatency,
-    "replay": ReplayLatency,
-    "intp": ReplayLatency,
-}
-_QUEUE_NAMES: dict[str, type] = {
-    "risk_adverse": RiskAdverseQueue,
-    "risk_averse": RiskAdverseQueue,
-    "power_prob": PowerProbQueue,
-    "prob_power": PowerProbQueue,
-    "log_prob": LogProbQueue,
-    "prob_log": LogProbQueue,
-    "l3_fifo": L3FifoQueue,
-}
+class ModelRegistry(Mapping[str, type]):
+    """A read-only registry of model classes by name: the one place a name is resolved.
+
+    It maps each canonical name to its class (iteration, ``len`` and ``in`` see the
+    canonical names only) and knows the aliases a user may type; a name is matched after
+    stripping, lower-casing and replacing ``-`` by ``_``.
+
+    Parameters
+    ----------
+    what
+        What the models are, for messages (``"queue"``, ``"latency"``).
+    classes
+        Canonical name to model class (a frozen dataclass).
+    aliases
+        Other accepted name to canonical name.
+
+    Examples
+    --------
+    >>> QUEUE_MODELS.canonical("Power")
+    'power_prob'
+    >>> QUEUE_MODELS.build("power", n=3).n
+    3.0
+    >>> sorted(QUEUE_MODELS)
+    ['l3_fifo', 'log_prob', 'power_prob', 'risk_adverse']
+    """
+
+    def __init__(self, what: str, classes: dict[str, type], aliases: dict[str, str]) -> None:
+        bad = sorted(set(aliases.values()) - set(classes))
+        if bad:
+            raise ValueError(f"aliases point at unknown {what} model names {bad}")
+        self.what = what
+        self._classes = types.MappingProxyType(dict(classes))
+        #: Accepted other names, alias to canonical name (read-only).
+        self.aliases = types.MappingProxyType(dict(aliases))
+
+    def __getitem__(self, name: str) -> type:
+        try:
+            return self._classes[self.canonical(name)]
+        except ParameterError as exc:
+            raise KeyError(str(exc)) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._classes)
+
+    def __len__(self) -> int:
+        return len(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._key(name) in self._classes
+
+    def __repr__(self) -> str:
+        return f"ModelRegistry({self.what}: {list(self._classes)}, aliases {dict(self.aliases)})"
+
+    def _key(self, name: str) -> str:
+        key = name.strip().lower().replace("-", "_")
+        return self.aliases.get(key, key)
+
+    def names(self) -> list[str]:
+        """Every accepted name, canonical and alias, sorted."""
+        return sorted([*self._classes, *self.aliases])
+
+    def canonical(self, name: Any) -> str:
+        """Return the canonical name of ``name`` (a canonical name or an alias).
+
+        Raises
+        ------
+        ParameterError
+            If ``name`` is not a string or not a known name (with the closest known one).
+        """
+        key = self._key(name) if isinstance(name, str) else None
+        if key not in self._classes:
+            hint = _closest(name.strip().lower(), self.names()) if isinstance(name, str) else ""
+            raise ParameterError(
+                f"{self.what} model name was {_show(name)}, expected one of {self.names()}{hint}")
+        return key
+
+    def name_of(self, model: Any) -> str:
+        """Return the canonical name of a model object.
+
+        Raises
+        ------
+        ParameterError
+            If ``model`` is not an instance of a registered class.
+        """
+        for name, cls in self._classes.items():
+            if type(model) is cls:
+                return name
+        raise ParameterError(f"{self.what} model was {_show(model)}, expected one of "
+                             f"{[c.__name__ for c in self._classes.values()]}")
+
+    def build(self, name: Any, **kw: Any) -> Any:
+        """Build the model ``name`` with the dataclass's fields as keywords.
+
+        Raises
+        ------
+        ParameterError
+            Unknown name or key (with the closest known one), or a value the model refuses.
+        """
+        key = self.canonical(name)
+        cls = self._classes[key]
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(kw) - set(allowed))
+        if unknown:
+            raise ParameterError(
+                f"unknown key {unknown[0]!r} for {self.what} model {name!r}, expected keys "
+                f"{allowed}" + _closest(unknown[0], allowed))
+        return cls(**kw)
 
 
 def _closest(name: str, known: list[str]) -> str:
@@ -541,26 +637,29 @@ def _closest(name: str, known: list[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _from_name(what: str, table: dict[str, type], name: Any, kw: dict[str, Any]) -> Any:
-    key = name.strip().lower().replace("-", "_") if isinstance(name, str) else None
-    if key not in table:
-        hint = _closest(key, sorted(table)) if key else ""
-        raise ParameterError(
-            f"{what} model name was {name!r}, expected one of {sorted(table)}{hint}")
-    cls = table[key]
-    allowed = [f.name for f in dataclasses.fields(cls)]
-    unknown = sorted(set(kw) - set(allowed))
-    if unknown:
-        raise ParameterError(
-            f"unknown key {unknown[0]!r} for {what} model {name!r}, expected keys {allowed}"
-            + _closest(unknown[0], allowed)
-        )
-    return cls(**kw)
+#: The latency models by name (``backtest(latency=...)`` objects; :func:`latency_from_name`).
+LATENCY_MODELS = ModelRegistry(
+    "latency",
+    {"constant": ConstantLatency, "feed_proportional": FeedProportionalLatency,
+     "replay": ReplayLatency},
+    aliases={"feed": "feed_proportional", "intp": "replay"},
+)
+
+#: The queue models by name: the names ``backtest(queue=...)``, :func:`queue_from_name`
+#: and :func:`qlib.engine.tasks.build_queue` accept.
+QUEUE_MODELS = ModelRegistry(
+    "queue",
+    {"risk_adverse": RiskAdverseQueue, "power_prob": PowerProbQueue, "log_prob": LogProbQueue,
+     "l3_fifo": L3FifoQueue},
+    aliases={"risk_averse": "risk_adverse", "power": "power_prob", "prob_power": "power_prob",
+             "log": "log_prob", "prob_log": "log_prob", "l3": "l3_fifo"},
+)
 
 
 def latency_from_name(name: str, **kw: Any) -> LatencyModel:
-    """Build a latency model by name: ``"constant"``, ``"feed_proportional"`` (``"feed"``)
-    or ``"replay"`` (``"intp"``), with the dataclass's fields as keywords.
+    """Build a latency model by name (:data:`LATENCY_MODELS`): ``"constant"``,
+    ``"feed_proportional"`` (``"feed"``) or ``"replay"`` (``"intp"``), with the
+    dataclass's fields as keywords.
 
     Raises
     ------
@@ -572,12 +671,13 @@ def latency_from_name(name: str, **kw: Any) -> LatencyModel:
     >>> latency_from_name("constant", entry_ns=500, response_ns=700).latencies("cancel")
     (500, 700)
     """
-    return _from_name("latency", _LATENCY_NAMES, name, kw)
+    return LATENCY_MODELS.build(name, **kw)
 
 
 def queue_from_name(name: str, **kw: Any) -> QueueModel:
-    """Build a queue model by name: ``"risk_adverse"``, ``"power_prob"``, ``"log_prob"``
-    or ``"l3_fifo"``, with the dataclass's fields as keywords.
+    """Build a queue model by name (:data:`QUEUE_MODELS`): ``"risk_adverse"``,
+    ``"power_prob"`` (``"power"``), ``"log_prob"`` (``"log"``) or ``"l3_fifo"``, with the
+    dataclass's fields as keywords.
 
     Raises
     ------
@@ -589,4 +689,4 @@ def queue_from_name(name: str, **kw: Any) -> QueueModel:
     >>> queue_from_name("power_prob", n=3).n
     3.0
     """
-    return _from_name("queue", _QUEUE_NAMES, name, kw)
+    return QUEUE_MODELS.build(name, **kw)
