@@ -623,6 +623,29 @@ def test_parse_scaled_reads_decimal_text_exactly(scale, allow_round, cells, want
         assert out.tolist() == want and q.tolist() == quirks
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 10**10), st.text("0123456789", max_size=20), st.booleans(),
+       st.sampled_from(["", " ", "\r"]))
+def test_parse_scaled_time_equals_decimal_rounded_half_up(whole, frac, point, pad):
+    import decimal
+
+    import pyarrow as pa
+
+    text = f"{whole}.{frac}" if point or frac else str(whole)
+    arr = pa.array([text + pad])
+    bufs = arr.buffers()
+    out = np.zeros(1, dtype=np.int64)
+    q = np.zeros(1, dtype=np.uint8)
+    status, _ = lk.parse_scaled(np.frombuffer(bufs[2], np.uint8), np.frombuffer(bufs[1], np.int32),
+                                0, 1, 9, True, out, q)
+    want = int(decimal.Decimal(text).scaleb(9).to_integral_value(decimal.ROUND_HALF_UP))
+    if want >= 2**63:
+        assert int(status) == lk.PARSE_OVERFLOW
+    else:
+        assert int(status) == lk.PARSE_OK and int(out[0]) == want
+        assert bool(q[0] & lk.QUIRK_ROUNDED) == (decimal.Decimal(text).scaleb(9) != want)
+
+
 @pytest.mark.parametrize("scale, allow_round, cell, code", [
     (0, False, "5.5", lk.PARSE_NOT_WHOLE), (0, False, "abc", lk.PARSE_BAD),
     (0, False, "", lk.PARSE_BAD), (0, False, "1.2.3", lk.PARSE_BAD),

@@ -223,6 +223,15 @@ def test_quirk_sub_tick_hidden_print_is_kept_at_its_true_price(tmp_path):
     _assert_names(exc.value, MSG, 4, "price", 1005050)
 
 
+def test_quirk_sub_tick_cross_trade_keeps_its_auction_flag(tmp_path):
+    msgs = BASE_MESSAGES[:5] + ["34203.5,6,0,300,1005050,-1"] + BASE_MESSAGES[5:]
+    obs = BASE_ORDERBOOK[:5] + [BASE_ORDERBOOK[4]] + BASE_ORDERBOOK[5:]
+    md = load_lobster(write_lobster(tmp_path, msgs, obs), instrument=CENT)
+    sub = md.events[md.events["kind"] == EventKind.TRADE_SUBTICK]
+    assert sub["seq"].tolist() == [5] and sub["side"].tolist() == [0]
+    assert sub["flags"][0] & EventFlag.AUCTION and sub["qty"][0] == 300.0
+
+
 def test_quirk_time_at_the_window_end_is_inside(tmp_path):
     msgs = BASE_MESSAGES[:6] + ["57600,2,1,10,1000000,1"]
     md = load_lobster(write_lobster(tmp_path, msgs), instrument=CENT)
