@@ -72,7 +72,7 @@ elif mode == "memory":
     peak = status_kib("VmHWM:")
     print(json.dumps({{"event_mib": ev.nbytes / 2**20, "rss_before_mib": rss0 / 1024,
                       "peak_mib": peak / 1024, "fills": int(len(res.fills_array)),
-                      "records": int(len(res.records))}}))
+                      "records": int(len(res.equity_array))}}))
 else:
     import _hbt
     from qlib.data import simulate

@@ -14,6 +14,25 @@ over our fills :math:`k = 1..N` (side :math:`s_k`, quantity :math:`q_k`, price
 :math:`v` the tick value. The identity is exact (it telescopes to
 :math:`-\sum s_k q_k p_k v - \sum f_k + x_N m_\text{end} v`), so comparing the sum with
 the equity the engine kept checks the engine's cash and position accounting.
+
+Ratios of intraday P&L (:meth:`BacktestResult.stats`)
+-----------------------------------------------------
+Sharpe and Sortino are computed on the per-record P&L increments (or returns on
+capital) and scaled by :math:`\sqrt{P}` with :math:`P` the records in the chosen period:
+
+* ``"day"`` (default): one trading day of the calendar convention of
+  :mod:`qlib.risk` (``"equity"``: 6.5 h; ``"crypto"``: 24 h), so with 1 s records
+  :math:`P = 23\,400` (equity). This is the ratio of a day's P&L to its dispersion,
+  assuming independent increments; it is :math:`\sqrt{252}` (equity) smaller than the
+  annualised ratio.
+* ``"session"``: the records of the run itself (:math:`P = n`), the ratio of the whole
+  run's P&L to its dispersion.
+* ``"year"``: annualised (:math:`P` records per year, :func:`qlib.risk.periods_per_year`),
+  as :func:`qlib.risk.sharpe_ratio` does by default. From 1 s records this gives values
+  in the hundreds for a market maker, which are correct but hard to read.
+
+The convention used is written into the ``stats()`` Series itself (entry
+``ratio_basis``).
 """
 
 from __future__ import annotations
@@ -24,71 +43,102 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qlib.enums import LiquiditySide, OrderStatus, OrderType, Side, TimeInForce
+from qlib.enums import LiquiditySide, OrderEvent, OrderStatus, OrderType, Side, Status, TimeInForce
 from qlib.errors import InsufficientDataError, ParameterError
 from qlib.instrument import Instrument
 
-__all__ = ["BacktestResult"]
+__all__ = ["RATIO_PERIODS", "BacktestResult"]
+
+#: Periods :meth:`BacktestResult.stats` can express Sharpe and Sortino in.
+RATIO_PERIODS: tuple[str, ...] = ("day", "session", "year")
+
+_DAY = pd.Timedelta("1D")
 
 
 def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
     return pd.to_datetime(np.asarray(ns, dtype=np.int64), unit="ns", utc=True)
 
 
-@dataclass
+def _names(enum: Any, codes: np.ndarray) -> pd.Series:
+    """Enum codes as their names (unknown codes as NaN)."""
+    return pd.Series(codes).map({m.value: m.name for m in enum})
+
+
+@dataclass(kw_only=True)
 class BacktestResult:
-    """The outcome of :func:`qlib.engine.backtest` (arrays inside, DataFrames outside).
+    r"""The outcome of :func:`qlib.engine.backtest` (arrays inside, DataFrames outside).
+
+    Naming rule
+    -----------
+    Every table of the run has two names and only two:
+
+    * ``<table>_array``: the raw numpy array as the kernels wrote it (prices in ticks,
+      times in int ns since the epoch, enums as codes). Fields of the dataclass, except
+      ``kill_journal_array`` which the risk layer holds.
+    * ``<table>``: a read-only property returning the same rows for a person to read
+      (a DataFrame; prices in quote currency, times as UTC timestamps, enums by name).
+
+    The tables are ``fills``, ``orders``, ``exch_leaves`` (a Series: per order), ``equity``
+    (the interval records), ``journal`` (order state transitions), ``positions``,
+    ``kill_journal`` and ``events`` (the market data replayed). No other attribute ends
+    in ``_array`` and no other property returns pandas; analyses that take arguments
+    are methods (:meth:`attribution`, :meth:`markouts`, :meth:`returns`, :meth:`stats`).
 
     Attributes
     ----------
     instrument, strategy
         What was traded and how.
+    fills_array
+        Our executions, :data:`qlib.dtypes.BT_FILL_DTYPE`.
+    orders_array
+        Every order, :data:`qlib.dtypes.ORDER_DTYPE`.
+    exch_leaves_array
+        Quantity still resting at the exchange per order (float64, aligned with
+        ``orders_array``).
+    equity_array
+        The interval records, :data:`qlib.dtypes.BT_RECORD_DTYPE`.
+    journal_array
+        Every attempted order state transition, :data:`qlib.dtypes.ORDER_JOURNAL_DTYPE`.
+    positions_array
+        Final position state, :data:`qlib.dtypes.POSITION_DTYPE` (one row).
+    events_array
+        The events replayed, :data:`qlib.dtypes.EVENT_DTYPE` (``None``: not kept).
+    risk
+        The :class:`qlib.risk.PreTradeRisk` after the run (its kill-switch journal).
+    cash, capital
+        Final cash and the starting capital, quote currency.
     counters
         Events replayed, decisions, orders, cancels, rejects (by risk and by the venue),
         fills, and how many local timestamps had to be reordered.
     params
         The latency, queue, fee and risk models and the engine options used.
-    risk
-        The :class:`qlib.risk.PreTradeRisk` after the run (its kill-switch journal).
+    final_mid_tick
+        The exchange mid at the end, ticks (the final mark).
+    edge
+        Spread capture the engine kept while running, :math:`\sum_k s_k q_k (m_k - p_k) v`
+        (quote currency; fills against a one-sided book count 0).
+    timings
+        Wall time of the run: ``prepare_s`` (validation, local clock, state) and
+        ``loop_s`` (the jitted loop, including any buffer growth).
     """
 
     instrument: Instrument
     strategy: Any
     fills_array: np.ndarray = field(repr=False)
-    records: np.ndarray = field(repr=False)
     orders_array: np.ndarray = field(repr=False)
-    exch_leaves: np.ndarray = field(repr=False)
-    journal: np.ndarray = field(repr=False)
-    risk: Any = field(repr=False)
-    positions: np.ndarray = field(repr=False)
+    exch_leaves_array: np.ndarray = field(repr=False)
+    equity_array: np.ndarray = field(repr=False)
+    journal_array: np.ndarray = field(repr=False)
+    positions_array: np.ndarray = field(repr=False)
+    events_array: np.ndarray | None = field(default=None, repr=False)
+    risk: Any = field(default=None, repr=False)
     cash: float = 0.0
     capital: float = 0.0
     counters: dict[str, int] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict, repr=False)
-    events: np.ndarray | None = field(default=None, repr=False)
     final_mid_tick: float = 0.0
-
-    def __init__(self, *, instrument, strategy, fills, records, orders, exch_leaves, journal, risk,
-                 positions, cash, capital, counters, params, events, final_mid_tick,
-                 timings=None, **_: Any):
-        self.instrument = instrument
-        self.strategy = strategy
-        self.fills_array = fills
-        self.records = records
-        self.orders_array = orders
-        self.exch_leaves = exch_leaves
-        self.journal = journal
-        self.risk = risk
-        self.positions = positions
-        self.cash = cash
-        self.capital = capital
-        self.counters = counters
-        self.params = params
-        self.events = events
-        self.final_mid_tick = final_mid_tick
-        #: Wall time of the run: ``prepare_s`` (validation, local clock, state) and
-        #: ``loop_s`` (the jitted loop, including any buffer growth).
-        self.timings = dict(timings or {})
+    edge: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -99,7 +149,7 @@ class BacktestResult:
     @property
     def position(self) -> float:
         """Final position."""
-        return float(self.positions[0]["qty"])
+        return float(self.positions_array[0]["qty"])
 
     @property
     def final_equity(self) -> float:
@@ -120,7 +170,8 @@ class BacktestResult:
     # ------------------------------------------------------------------ tables
     @property
     def fills(self) -> pd.DataFrame:
-        """Our executions, one row each, with their mark-outs (see :meth:`markouts`)."""
+        """Our executions (:attr:`fills_array`), one row each, with the spread captured
+        (``edge``, quote currency) against the exchange mid at the fill."""
         f = self.fills_array
         ts = self.instrument.tick_size
         df = pd.DataFrame({
@@ -142,25 +193,36 @@ class BacktestResult:
 
     @property
     def orders(self) -> pd.DataFrame:
-        """Every order: its terms, final state, filled quantity and timestamps."""
+        """Every order (:attr:`orders_array`): its terms, final state, filled quantity,
+        quantity still resting at the exchange and timestamps."""
         o = self.orders_array
         return pd.DataFrame({
             "order_id": o["order_id"].astype(np.int64),
-            "side": pd.Series(o["side"]).map({Side.BUY.value: "BUY", Side.SELL.value: "SELL"}),
-            "order_type": pd.Series(o["order_type"]).map({m.value: m.name for m in OrderType}),
-            "tif": pd.Series(o["tif"]).map({m.value: m.name for m in TimeInForce}),
+            "side": _names(Side, o["side"]),
+            "order_type": _names(OrderType, o["order_type"]),
+            "tif": _names(TimeInForce, o["tif"]),
             "px": o["px_tick"] * self.instrument.tick_size,
             "qty": o["qty"],
             "filled_qty": o["filled_qty"],
-            "state": pd.Series(o["state"]).map({m.value: m.name for m in OrderStatus}),
+            "exch_leaves": np.asarray(self.exch_leaves_array, dtype=np.float64)[: len(o)],
+            "state": _names(OrderStatus, o["state"]),
             "ts_created": _utc(o["ts_created"]),
             "ts_last": _utc(o["ts_last"]),
         })
 
     @property
+    def exch_leaves(self) -> pd.Series:
+        """Quantity still resting at the exchange (:attr:`exch_leaves_array`), by order id."""
+        return pd.Series(np.asarray(self.exch_leaves_array, dtype=np.float64),
+                         index=pd.Index(self.orders_array["order_id"].astype(np.int64),
+                                        name="order_id"),
+                         name="exch_leaves")
+
+    @property
     def equity(self) -> pd.DataFrame:
-        """The interval records: position, cash, equity, P&L, mid, spread, our quotes."""
-        r = self.records
+        """The interval records (:attr:`equity_array`): position, cash, equity, P&L, mid,
+        spread, fees, traded quantity, our best quotes, working orders and fills."""
+        r = self.equity_array
         ts = self.instrument.tick_size
         df = pd.DataFrame({
             "position": r["position"],
@@ -180,27 +242,73 @@ class BacktestResult:
         return df
 
     @property
-    def order_journal(self) -> pd.DataFrame:
-        """Every attempted order state transition (refusals included), in order."""
-        j = self.journal
-        names = {m.value: m.name for m in OrderStatus}
-        from qlib.enums import OrderEvent, Status
-
+    def journal(self) -> pd.DataFrame:
+        """Every attempted order state transition (:attr:`journal_array`), refusals
+        included, in order."""
+        j = self.journal_array
         return pd.DataFrame({
             "ts": _utc(j["ts"]),
             "order_id": j["order_id"].astype(np.int64),
-            "event": pd.Series(j["event"]).map({m.value: m.name for m in OrderEvent}),
-            "from_state": pd.Series(j["from_state"]).map(names),
-            "to_state": pd.Series(j["to_state"]).map(names),
+            "event": _names(OrderEvent, j["event"]),
+            "from_state": _names(OrderStatus, j["from_state"]),
+            "to_state": _names(OrderStatus, j["to_state"]),
             "qty": j["qty"],
             "px_tick": j["px_tick"],
-            "status": pd.Series(j["status"]).map({m.value: m.name for m in Status}),
+            "status": _names(Status, j["status"]),
         })
 
     @property
+    def positions(self) -> pd.DataFrame:
+        """Final position (:attr:`positions_array`), one row per instrument: signed
+        quantity, average entry and last mark price (quote currency, NaN when flat or
+        never marked), realized P&L (average cost and FIFO), fees, traded quantity, fills
+        and the time of the last fill."""
+        p = self.positions_array
+
+        def px(u: np.ndarray) -> np.ndarray:
+            return np.where(u != 0, u, np.nan)
+
+        return pd.DataFrame({
+            "qty": p["qty"] + 0.0,
+            "avg_px": px(p["avg_px"]),
+            "mark_px": px(p["mark_px"]),
+            "realized_pnl": p["realized_pnl"],
+            "realized_pnl_fifo": p["realized_pnl_fifo"],
+            "fees": p["fees"],
+            "traded_qty": p["traded_qty"],
+            "n_fills": p["n_fills"],
+            "ts_last": _utc(p["ts_last"]),
+        }, index=pd.Index([self.instrument.instrument_id] * len(p), name="instrument_id"))
+
+    @property
+    def kill_journal_array(self) -> np.ndarray:
+        """Kill-switch trips and resets as the risk kernel wrote them: int64 rows of
+        ``(ts, event, reason)`` codes (:attr:`qlib.risk.PreTradeRisk.journal_array`, the
+        rows in use)."""
+        return self.risk.journal_array[: len(self.risk.journal)]
+
+    @property
     def kill_journal(self) -> pd.DataFrame:
-        """Kill-switch trips and resets during the run (with their reasons)."""
+        """Kill-switch trips and resets during the run (:attr:`kill_journal_array`), with
+        their reasons by name."""
         return self.risk.journal
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """The events replayed (:attr:`events_array`), as
+        :meth:`qlib.data.MarketData.to_pandas` shows them.
+
+        Raises
+        ------
+        InsufficientDataError
+            If the result carries no events.
+        """
+        from qlib.data import MarketData, ValidationReport
+
+        if self.events_array is None:
+            raise InsufficientDataError("this result carries no events (events_array is None)")
+        return MarketData(self.events_array, self.instrument,
+                          ValidationReport(source="backtest")).to_pandas()
 
     # ------------------------------------------------------------------ analysis
     def attribution(self) -> pd.Series:
@@ -235,9 +343,9 @@ class BacktestResult:
     def _mid_series(self) -> tuple[np.ndarray, np.ndarray]:
         from qlib.book import replay_bbo
 
-        if self.events is None:
+        if self.events_array is None:
             raise InsufficientDataError("this result carries no events to mark fills out against")
-        b = replay_bbo(self.events)
+        b = replay_bbo(self.events_array)
         ok = (b["bid_px_tick"] != 0) & (b["ask_px_tick"] != 0)
         return b["ts_exch"][ok], 0.5 * (b["bid_px_tick"][ok] + b["ask_px_tick"][ok])
 
@@ -273,15 +381,82 @@ class BacktestResult:
         d.name = "returns" if self.capital > 0 else "pnl_increment"
         return d
 
-    def stats(self) -> pd.Series:
+    def ratio_periods(self, per: str = "day", calendar: str = "equity") -> tuple[float, str]:
+        r"""Records per ``per`` (:math:`P` of the Sharpe and Sortino ratios) and its description.
+
+        Parameters
+        ----------
+        per
+            ``"day"``, ``"session"`` or ``"year"`` (see the module docstring).
+        calendar
+            ``"equity"`` (252 days of 6.5 h) or ``"crypto"`` (365 days of 24 h), the
+            convention of :func:`qlib.risk.periods_per_year`; unused for ``"session"``.
+
+        Returns
+        -------
+        (float, str)
+            :math:`P`, and the convention in words, e.g. ``"per day (equity calendar:
+            6.5 h), from 1 s records, not annualised"``.
+
+        Raises
+        ------
+        ParameterError
+            Unknown ``per`` or ``calendar``.
+        InsufficientDataError
+            Fewer than two records.
+        """
+        from qlib.risk import periods_per_year
+
+        if per not in RATIO_PERIODS:
+            raise ParameterError(f"per was {per!r}, expected one of {list(RATIO_PERIODS)}")
+        idx = _utc(self.equity_array["ts"])
+        if len(idx) < 2:
+            raise InsufficientDataError(f"ratios need at least 2 records, had {len(idx)}")
+        step = pd.Timedelta(int(np.median(np.diff(idx.asi8)[np.diff(idx.asi8) > 0]))
+                            if np.any(np.diff(idx.asi8) > 0) else 0)
+        src = f"from {_span(step)} records"
+        if per == "session":
+            n = float(len(idx) - 1)
+            return n, f"per session ({int(n)} record intervals), {src}, not annualised"
+        p_year = periods_per_year(idx, calendar)  # ParameterError on an unknown calendar
+        if per == "year":
+            return p_year, f"annualised ({calendar} calendar), {src}"
+        # days per year of the same convention: its count of one-day bars
+        days = periods_per_year(pd.DatetimeIndex([0, _DAY.value], tz="UTC"), calendar)
+        hours = p_year / days * step.total_seconds() / 3600.0
+        return p_year / days, (f"per day ({calendar} calendar: {hours:g} h), {src}, "
+                               "not annualised")
+
+    def stats(self, *, per: str = "day", calendar: str = "equity") -> pd.Series:
         """Headline numbers and the risk metrics of :mod:`qlib.risk` on the equity curve.
 
-        With ``capital > 0`` the metrics of :func:`qlib.risk.metric_table` on the
-        per-record returns on capital (annualised from the record interval). Without
-        capital the per-record P&L increments are not returns, so only the scale-free
-        ratios are given (Sharpe, Sortino, Omega, tail ratio, hit rate, annualised from
-        the record interval) and the drawdown is ``max_drawdown_ccy`` (currency). A
-        metric the run cannot support is reported as unavailable with the reason.
+        Parameters
+        ----------
+        per
+            Period of the Sharpe and Sortino ratios: ``"day"`` (default), ``"session"``
+            (the whole run) or ``"year"`` (annualised); the convention is in the module
+            docstring and is written into the result as ``ratio_basis``.
+        calendar
+            ``"equity"`` (trading day of 6.5 h, 252 a year) or ``"crypto"`` (24 h, 365).
+
+        Returns
+        -------
+        pandas.Series (object)
+            P&L and its attribution, fills, traded quantity, maker share, final and
+            largest absolute position, the run's counters, ``max_drawdown_ccy``, then
+            ``ratio_basis`` (the convention of the ratios, in words), ``bars`` and the
+            ratios. With ``capital > 0``: the metrics of :func:`qlib.risk.metric_table` on
+            the per-record returns on capital, with Sharpe and Sortino per ``per``
+            (Calmar and Omega stay annualised). Without capital the per-record P&L
+            increments are not returns, so only the scale-free ratios are given (Sharpe,
+            Sortino per ``per``; Omega, tail ratio, hit rate) and the drawdown is
+            ``max_drawdown_ccy`` (currency). A metric the run cannot support is reported
+            as :class:`qlib.signals.Unavailable` with the reason.
+
+        Raises
+        ------
+        ParameterError
+            Unknown ``per`` or ``calendar``.
         """
         from qlib.risk.performance import (
             hit_rate,
@@ -293,6 +468,10 @@ class BacktestResult:
         from qlib.risk.returns import metric_table
         from qlib.signals import Unavailable
 
+        if per not in RATIO_PERIODS:
+            raise ParameterError(f"per was {per!r}, expected one of {list(RATIO_PERIODS)}")
+        if calendar not in ("equity", "crypto"):
+            raise ParameterError(f"calendar was {calendar!r}, expected 'equity' or 'crypto'")
         fl = self.fills_array
         att = self.attribution()
         head = {
@@ -305,28 +484,76 @@ class BacktestResult:
             "traded_qty": float(np.sum(fl["qty"])),
             "maker_share": (float(np.sum(fl["qty"][fl["liquidity"] == LiquiditySide.MAKER]))
                             / max(float(np.sum(fl["qty"])), 1e-300)) if len(fl) else 0.0,
-            "max_abs_position": float(np.max(np.abs(self.records["position"]))) if len(self.records) else 0.0,
+            "max_abs_position": (float(np.max(np.abs(self.equity_array["position"])))
+                                 if len(self.equity_array) else 0.0),
         }
         head.update({k: v for k, v in self.counters.items() if k != "kernel_calls"})
         eq = self.equity["equity"]
         dd = eq - eq.cummax()
         head["max_drawdown_ccy"] = float(dd.min()) if len(dd) else 0.0
         rets = self.returns()
+        try:
+            p, basis = self.ratio_periods(per, calendar)
+        except InsufficientDataError as exc:
+            p, basis = None, Unavailable(f"ratio_basis: {exc}")
+        out: dict[str, object] = {"ratio_basis": basis}
+        ratios = {"sharpe_ratio": lambda r: sharpe_ratio(r, periods_per_year=p),
+                  "sortino_ratio": lambda r: sortino_ratio(r, periods_per_year=p)}
         if self.capital > 0:
             try:
-                metrics = metric_table(rets)
+                table = metric_table(rets, calendar=calendar)
             except (InsufficientDataError, ParameterError) as exc:
-                metrics = pd.Series({"metrics": Unavailable(str(exc))})
+                table = pd.Series({"metrics": Unavailable(str(exc))})
+            out.update(table.to_dict())
         else:
             # P&L increments are not returns: only the scale-free ratios apply, and the
             # drawdown is the one in currency above
-            fns = {"sharpe_ratio": sharpe_ratio, "sortino_ratio": sortino_ratio,
-                   "omega_ratio": omega_ratio, "tail_ratio": tail_ratio, "hit_rate": hit_rate}
-            out: dict[str, object] = {"bars": len(rets)}
-            for name, fn in fns.items():
+            out["bars"] = len(rets)
+            for name, fn in {"omega_ratio": omega_ratio, "tail_ratio": tail_ratio,
+                             "hit_rate": hit_rate}.items():
                 try:
                     out[name] = fn(rets)
                 except (InsufficientDataError, ParameterError) as exc:
                     out[name] = Unavailable(f"{name}: {exc}")
-            metrics = pd.Series(out, dtype=object)
-        return pd.concat([pd.Series(head, dtype=object), metrics.astype(object)])
+        for name, fn in ratios.items():
+            if p is None:
+                out[name] = Unavailable(f"{name}: {basis}")
+                continue
+            try:
+                out[name] = fn(rets)
+            except (InsufficientDataError, ParameterError) as exc:
+                out[name] = Unavailable(f"{name}: {exc}")
+        order = ["ratio_basis", "bars", "sharpe_ratio", "sortino_ratio"]
+        metrics = {k: out[k] for k in order if k in out}
+        metrics.update({k: v for k, v in out.items() if k not in metrics})
+        return pd.concat([pd.Series(head, dtype=object), pd.Series(metrics, dtype=object)])
+
+
+def _span(step: pd.Timedelta) -> str:
+    """A record interval in words: ``1 s``, ``100 ms``, ``1 min``."""
+    ns = int(step.value)
+    for unit, size in (("h", 3_600 * 10**9), ("min", 60 * 10**9), ("s", 10**9), ("ms", 10**6),
+                       ("us", 10**3)):
+        if ns >= size and ns % size == 0:
+            return f"{ns // size} {unit}"
+    return f"{ns} ns"
+
+
+# TRANSITION (issue 11): qlib/engine/backtest.py, being refactored by another change, still
+# builds the result with the keywords of the old constructor. Until it passes the field
+# names, those keywords are renamed here; any other keyword still raises TypeError from the
+# dataclass constructor. Remove this block with that one change to backtest.py.
+_OLD_KEYWORDS = {"fills": "fills_array", "records": "equity_array", "orders": "orders_array",
+                 "exch_leaves": "exch_leaves_array", "journal": "journal_array",
+                 "positions": "positions_array", "events": "events_array"}
+_dataclass_init = BacktestResult.__init__
+
+
+def _init_accepting_old_keywords(self: BacktestResult, **kw: Any) -> None:
+    for old, new in _OLD_KEYWORDS.items():
+        if old in kw:
+            kw[new] = kw.pop(old)
+    _dataclass_init(self, **kw)
+
+
+BacktestResult.__init__ = _init_accepting_old_keywords  # type: ignore[method-assign]

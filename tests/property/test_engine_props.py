@@ -85,7 +85,7 @@ def test_backtest_random_l2_days_keep_invariants(sc):
     tv = res.tick_value
     f = res.fills_array
     o = res.orders_array
-    j = res.journal
+    j = res.journal_array
 
     # position == cumsum of fills
     signed = f["side"].astype(np.float64) * f["qty"]
@@ -93,7 +93,7 @@ def test_backtest_random_l2_days_keep_invariants(sc):
     assert res.position == (float(np.cumsum(signed)[-1]) if len(f) else 0.0)
 
     # equity identity
-    r = res.records
+    r = res.equity_array
     np.testing.assert_allclose(r["equity"], r["cash"] + r["position"] * r["mid_tick"] * tv,
                                rtol=1e-12, atol=1e-9)
     cash = res.capital - float(np.sum(signed * f["px_tick"] * tv)) - float(np.sum(f["fee"]))

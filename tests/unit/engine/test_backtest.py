@@ -167,7 +167,7 @@ def _same_records(x: np.ndarray, y: np.ndarray) -> bool:
 
 
 def _journal_by_order(res):
-    j = res.journal
+    j = res.journal_array
     out = defaultdict(list)
     for r in j:
         out[int(r["order_id"])].append(r)
@@ -198,7 +198,8 @@ def test_backtest_same_inputs_twice_bit_identical(day, level, name):
     data, md = _data(day, level)
     a = _run(data, BUILTINS[name], md, latency=LAT)
     b = _run(data, BUILTINS[name], md, latency=LAT)
-    for attr in ("fills_array", "orders_array", "records", "journal", "exch_leaves"):
+    for attr in ("fills_array", "orders_array", "equity_array", "journal_array",
+                 "exch_leaves_array"):
         x, y = getattr(a, attr), getattr(b, attr)
         assert x.dtype == y.dtype and x.shape == y.shape, attr
         if x.dtype.names:
@@ -214,7 +215,7 @@ def test_backtest_custom_kernel_twice_bit_identical(day):
     md, _ = day
     a = _run(md, _scripted(M_TOUCH_TAKE, 100, 20), md, latency=LAT)
     b = _run(md, _scripted(M_TOUCH_TAKE, 100, 20), md, latency=LAT)
-    for attr in ("fills_array", "orders_array", "records", "journal"):
+    for attr in ("fills_array", "orders_array", "equity_array", "journal_array"):
         assert _same_records(getattr(a, attr), getattr(b, attr)), attr
 
 
@@ -223,7 +224,7 @@ def test_backtest_result_arrays_bytes_identical_including_padding(day):
     strat = TouchMM(order_qty=100, max_position=1000)
     a = _run(md, strat, md, latency=LAT)
     b = _run(md, strat, md, latency=LAT)
-    for attr in ("fills_array", "orders_array", "records", "journal"):
+    for attr in ("fills_array", "orders_array", "equity_array", "journal_array"):
         assert getattr(a, attr).tobytes() == getattr(b, attr).tobytes(), attr
 
 
@@ -252,14 +253,14 @@ def _retimed_tail(t: int, ev: np.ndarray, src: np.ndarray, id_offset: int) -> np
 
 
 def _assert_prefix_equal(a, b, t):
-    ja, jb = a.journal, b.journal
+    ja, jb = a.journal_array, b.journal_array
     pa, pb = ja[ja["ts"] <= t], jb[jb["ts"] <= t]
     assert len(pa) > 10, "the prefix should hold some order activity"
     assert _same_records(pa, pb), "order journal rows at ts <= t differ"
     fa, fb = a.fills_array, b.fills_array
     qa, qb = fa[fa["ts_local"] <= t], fb[fb["ts_local"] <= t]
     assert _same_records(qa, qb), "fills known locally at ts <= t differ"
-    ra, rb = a.records, b.records
+    ra, rb = a.equity_array, b.equity_array
     assert _same_records(ra[ra["ts"] <= t], rb[rb["ts"] <= t]), "records at ts <= t differ"
 
 
@@ -319,7 +320,7 @@ def test_backtest_order_quantities_conserved(day, level, strategy):
         per[int(r["order_id"])] += float(r["qty"])
     for r in o:
         assert per.get(int(r["order_id"]), 0.0) == pytest.approx(float(r["filled_qty"]), abs=1e-9)
-    qty, filled, leaves = o["qty"], o["filled_qty"], res.exch_leaves
+    qty, filled, leaves = o["qty"], o["filled_qty"], res.exch_leaves_array
     assert np.all(filled <= qty + 1e-9)
     assert np.all(leaves >= 0.0)
     filled_st = states == OrderStatus.FILLED
@@ -335,7 +336,7 @@ def test_backtest_order_quantities_conserved(day, level, strategy):
     assert np.allclose(filled + cancelled + working, qty)
     # aggregate
     c = res.counters
-    n_submit = int(np.sum(res.journal["event"] == OrderEvent.SUBMIT))
+    n_submit = int(np.sum(res.journal_array["event"] == OrderEvent.SUBMIT))
     assert c["orders_submitted"] == n_submit
     assert len(o) == c["orders_submitted"] + c["rejected_by_risk"]
     assert c["fills"] == len(f)
@@ -347,7 +348,7 @@ def test_backtest_order_quantities_conserved(day, level, strategy):
 def test_backtest_journal_transitions_all_legal(day, level):
     data, md = _data(day, level)
     res = _run(data, _scripted(M_TOUCH_TAKE, 100, 20), md, latency=LAT)
-    j = res.journal
+    j = res.journal_array
     assert np.all(j["status"] == 0), "the engine attempted an illegal transition"
     assert np.all(np.diff(j["ts"]) >= 0), "the journal is written in local time order"
     for r in j:
@@ -691,7 +692,7 @@ def _assert_trip_stops_and_cancels(res, reason: str):
     assert len(trips) >= 1, f"no trip in {kj}"
     assert trips["reason"].iloc[0] == reason
     t_trip = int(trips["ts"].iloc[0].value)
-    j = res.journal
+    j = res.journal_array
     late_submits = j[(j["event"] == OrderEvent.SUBMIT) & (j["ts"] > t_trip)]
     assert len(late_submits) == 0, "an order was submitted after the kill switch tripped"
     # every order working at the trip got a cancel request at or after it
@@ -771,7 +772,7 @@ def test_backtest_max_open_orders_rejects_by_risk(day):
     assert res.counters["rejected_by_risk"] > 0
     st = res.orders_array["state"]
     assert np.sum(st == OrderStatus.REJECTED) >= res.counters["rejected_by_risk"]
-    j = res.journal
+    j = res.journal_array
     rej = j[(j["event"] == OrderEvent.REJECT) & (j["from_state"] == OrderStatus.NEW)]
     assert len(rej) == res.counters["rejected_by_risk"]
 
@@ -837,7 +838,7 @@ def test_backtest_response_slower_than_decisions_never_cancels_unacked_orders():
     res = backtest(l2, TouchMM(order_qty=1, max_position=1), instrument=md.instrument,
                    latency=ConstantLatency(entry_ns=0, response_ns=10_000_001),
                    decision_interval=10_000_000)
-    j = res.journal
+    j = res.journal_array
     cancels = j[j["event"] == OrderEvent.CANCEL_REQUEST]
     assert len(cancels) > 0
     assert not np.any(cancels["from_state"] == OrderStatus.PENDING_NEW)

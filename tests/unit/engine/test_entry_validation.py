@@ -79,7 +79,7 @@ def test_backtest_latency_string_equals_constant_latency_each_way(md, run_2ms_st
     assert run_2ms_string.params["latency"] == expected
     assert run_2ms_string.fills_array.tobytes() == res_obj.fills_array.tobytes()
     assert len(res_obj.fills_array) > 0  # the comparison covers real fills
-    assert run_2ms_string.records.tobytes() == res_obj.records.tobytes()
+    assert run_2ms_string.equity_array.tobytes() == res_obj.equity_array.tobytes()
 
 
 @pytest.mark.parametrize("value", [2_000_000, np.int64(2_000_000), pd.Timedelta("2ms"),

@@ -100,7 +100,7 @@ def _messages(res) -> list[tuple[int, int, str, int]]:
     """Our messages to the exchange ``(due, seq, kind, order_id)`` from the order journal."""
     out = []
     prev = np.iinfo(np.int64).min
-    for seq, r in enumerate(res.journal):
+    for seq, r in enumerate(res.journal_array):
         ev = int(r["event"])
         if ev == OrderEvent.SUBMIT:
             kind = "new"
@@ -264,7 +264,7 @@ def test_l3_fifo_goog_join_touch_trades(goog_run):
 
 def test_l3_fifo_goog_maker_fills_equal_python_fifo_reference(goog_run):
     _, res = goog_run
-    ref, _ = reference_fills(res.events, res)
+    ref, _ = reference_fills(res.events_array, res)
     f = res.fills_array
     eng = [(int(r["ts_exch"]), int(r["order_id"]), int(r["px_tick"]), float(r["qty"])) for r in f]
     eng_s, ref_s = sorted(eng), sorted(ref)
