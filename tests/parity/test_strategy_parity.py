@@ -82,3 +82,38 @@ def test_helper_kernels_match_py_func():
                                                            rel=1e-14)
     for b, a in [(3.0, 1.0), (0.0, 0.0), (-1.0, 2.0)]:
         assert K.imbalance_signal(b, a) == K.imbalance_signal.py_func(b, a)
+
+
+def test_user_strategy_kernel_matches_its_plain_python_function():
+    """The @strategy kernel (trampoline + user function, compiled) equals the user's
+    function run as Python with a named tuple of the parameters."""
+    from collections import namedtuple
+
+    from qlib.strategy.examples import SKEWED_PARAMS, skewed, skewed_mm
+
+    spec = skewed_mm(half_spread=1.5, skew=0.7, qty=2.0, max_position=9.0)
+    P = namedtuple("P", list(SKEWED_PARAMS))
+    p = P(*spec.params)
+    views = _random_views(11)
+    quoted = 0
+    for i in range(N_VIEWS):
+        a = np.zeros(K.MAX_INTENTS, dtype=INTENT_DTYPE)
+        b = np.zeros(K.MAX_INTENTS, dtype=INTENT_DTYPE)
+        na = spec.kernel(views[i:i + 1], spec.params_array(), np.zeros(0), a)
+        nb = skewed(views[i:i + 1], p, np.zeros(0), b)
+        assert na == nb and np.array_equal(a, b), (i, views[i])
+        quoted += na > 0
+    assert quoted > N_VIEWS // 2
+
+
+def test_public_helpers_match_py_func():
+    from qlib.strategy import Side, quote, round_ask, round_bid
+
+    rng = np.random.default_rng(3)
+    for x in np.concatenate([rng.uniform(-5, 1e6, 200), [1.0, 2.0 - 1e-12, np.nan, np.inf]]):
+        assert round_bid(x) == round_bid.py_func(x) and round_ask(x) == round_ask.py_func(x)
+        for side in (Side.BUY, Side.SELL):
+            a = np.zeros(2, dtype=INTENT_DTYPE)
+            b = np.zeros(2, dtype=INTENT_DTYPE)
+            assert quote(a, 1, side, x, 3.0) == quote.py_func(b, 1, side, x, 3.0)
+            assert np.array_equal(a, b)

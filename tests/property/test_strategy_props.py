@@ -121,3 +121,63 @@ def test_quoting_side_never_grows_beyond_limit_when_already_over(spec, view):
     out = _run(spec, view)
     growing = Side.BUY if view[0]["position"] > 0 else Side.SELL
     assert not np.any(out["side"] == growing)
+
+
+# ---- a strategy written with @strategy and the public helpers (qlib.strategy.examples) ----
+
+class _Skewed:
+    """skewed_mm with the attributes the properties above read."""
+
+    def __init__(self, **params):
+        from qlib.strategy.examples import skewed_mm
+
+        self.spec = skewed_mm(**params)
+        self.kernel = self.spec.kernel
+        self.max_position = params["max_position"]
+        self.order_qty = params["qty"]
+
+    def params_array(self):
+        return self.spec.params_array()
+
+
+skewed_specs = st.builds(_Skewed, half_spread=st.floats(0.01, 50.0), skew=small_f,
+                         qty=st.floats(0.01, 100.0), max_position=st.floats(0.01, 1e4))
+
+
+@settings(max_examples=300, deadline=None)
+@given(spec=skewed_specs, view=views())
+def test_user_strategy_quotes_passive_uncrossed_within_limits(spec, view):
+    test_quotes_passive_uncrossed_on_grid_within_limits.hypothesis.inner_test(spec, view)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=skewed_specs, view=views(), which=st.sampled_from(["bid", "ask", "mid", "killed"]))
+def test_user_strategy_cancels_on_an_unusable_book(spec, view, which):
+    test_unusable_book_cancels_everything.hypothesis.inner_test(spec, view, which)
+
+
+@settings(max_examples=150, deadline=None)
+@given(spec=skewed_specs, view=views())
+def test_user_strategy_never_grows_beyond_limit(spec, view):
+    test_quoting_side_never_grows_beyond_limit_when_already_over.hypothesis.inner_test(spec, view)
+
+
+@settings(max_examples=300, deadline=None)
+@given(side=st.sampled_from([Side.BUY, Side.SELL]), x=st.floats(-1e6, 1e12),
+       qty=st.floats(1e-6, 1e6), n=st.integers(0, 3))
+def test_quote_is_post_only_rounds_away_from_the_inside_and_stays_in_bounds(side, x, qty, n):
+    from qlib.strategy import quote
+
+    out = np.zeros(3, dtype=INTENT_DTYPE)
+    m = quote(out, n, side, x, qty)
+    if n >= 3 or x < 1.0:
+        assert m == n and (out == np.zeros(3, dtype=INTENT_DTYPE)).all()
+        return
+    assert m == n + 1
+    row = out[n]
+    assert row["tif"] == TimeInForce.GTX and row["order_type"] == OrderType.LIMIT
+    assert row["qty"] == qty and row["side"] == side
+    if side == Side.BUY:
+        assert x - 1.0 < row["px_tick"] <= x + 1e-9
+    else:
+        assert x - 1e-9 <= row["px_tick"] < x + 1.0
