@@ -1,7 +1,7 @@
 """Benchmark the backtest engine against hftbacktest: ``.venv/bin/python benchmarks/bench_engine_hbt.py``.
 
 Workloads, on the same synthetic L2 stream (``synthetic_l2_stream``: the simulated market
-of :func:`qlib.data.simulate` converted by :func:`qlib.data.convert.to_l2`, cut to exactly
+of :func:`qlib.data.simulate` converted by :func:`qlib.book.to_l2`, cut to exactly
 ``n`` events) for ``n`` in 1e6 and 1e7:
 
 * **touch**: a quoting strategy that every 100 ms cancels its orders not at the touch and

@@ -1,5 +1,6 @@
 """Market structure: jitted L2 (price level) and L3 (order level) books and their replay."""
 
+from qlib.book.convert import to_l2
 from qlib.book.depth import depth_columns, depth_snapshots
 from qlib.book.l2 import DEFAULT_WINDOW, L2Book, L2Replay, level_qty, new_l2_book, replay_l2
 from qlib.book.l3 import L3Book, QueuePosition, replay_l3, replay_l3_bbo
@@ -27,4 +28,5 @@ __all__ = [
     "replay_l2",
     "replay_l3",
     "replay_l3_bbo",
+    "to_l2",
 ]

@@ -78,7 +78,7 @@ def _put(out, n, ev, kind, side, px_tick, qty, flags):
 
 @njit(cache=True)
 def _to_l2_kernel(events, start, book, orders, out, n_out, src_end, keep_summary):
-    """Convert ``events[start:]`` into ``out[n_out:]``; see :func:`qlib.data.convert.to_l2`.
+    """Convert ``events[start:]`` into ``out[n_out:]``; see :func:`qlib.book.convert.to_l2`.
 
     Returns ``(status, row, n_out)``. ``CAPACITY``: the book's overflow needs growing
     before ``row`` (nothing of it applied); grow and call again from ``row``.

@@ -6,7 +6,6 @@ name, which is what the notebooks' ``source`` parameter does.
 """
 
 from qlib.data.binance import load_binance
-from qlib.data.convert import to_l2
 from qlib.data.databento import load_databento, load_databento_all
 from qlib.data.lobster import load_lobster
 from qlib.data.market_data import MarketData, check_events, concat_sessions
@@ -34,5 +33,4 @@ __all__ = [
     "load_tardis",
     "shared_data_dir",
     "simulate",
-    "to_l2",
 ]

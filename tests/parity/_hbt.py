@@ -10,7 +10,7 @@ This is the one place the hftbacktest glue lives. ``tests/parity/test_hbt_runner
 Contents
 --------
 * :func:`synthetic_l2_stream`: a deterministic L2 stream of exactly ``n_events`` rows
-  (:func:`qlib.data.simulate` then :func:`qlib.data.convert.to_l2`).
+  (:func:`qlib.data.simulate` then :func:`qlib.book.to_l2`).
 * :func:`to_hbt_events`: an L2 :data:`qlib.dtypes.EVENT_DTYPE` array to hftbacktest's
   ``event_dtype``.
 * :func:`run_hbt_touch`: the quoting strategy (cancel/replace at the touch every
@@ -121,14 +121,14 @@ def synthetic_l2_stream(n_events: int, seed: int = 7) -> tuple[np.ndarray, Any]:
     """Return ``(l2_events, instrument)``: exactly ``n_events`` L2 rows of the simulated market.
 
     :func:`qlib.data.simulate` (default :class:`qlib.data.SimParams`, ``seed``) is sized
-    so that :func:`qlib.data.convert.to_l2` gives at least ``n_events`` rows, then the
+    so that :func:`qlib.book.to_l2` gives at least ``n_events`` rows, then the
     stream is cut to ``n_events`` (the last exchange event may be cut). The
     ``TS_LOCAL_SYNTH`` flag is cleared: ``ts_local`` (``simulate``'s lognormal feed
     latency) is the local clock both engines use. The same ``(n_events, seed)`` gives the
     same bytes.
     """
     from qlib.data import simulate
-    from qlib.data.convert import to_l2
+    from qlib.book import to_l2
 
     if n_events < 1:
         raise ParameterError(f"n_events must be >= 1, was {n_events!r}")
@@ -190,7 +190,7 @@ def to_hbt_events(l2_events: np.ndarray, tick_size: float, lot_size: float) -> n
     l2_events
         :data:`qlib.dtypes.EVENT_DTYPE` of kinds ``DEPTH``, ``TRADE``, ``CLEAR`` (and
         ``QUOTE``/``HALT``/``RESUME_*``, which are dropped), ``ts_exch`` non-decreasing, as
-        :func:`qlib.data.convert.to_l2` returns.
+        :func:`qlib.book.to_l2` returns.
     tick_size, lot_size
         The instrument's grid: ``px = px_tick * tick_size``; ``lot_size`` is checked only.
 
@@ -225,7 +225,7 @@ def to_hbt_events(l2_events: np.ndarray, tick_size: float, lot_size: float) -> n
                         EventKind.MODIFY, EventKind.SNAPSHOT])
     if l3.any():
         row = int(np.flatnonzero(l3)[0])
-        raise DataQualityError(f"to_hbt_events needs an L2 stream (qlib.data.convert.to_l2);"
+        raise DataQualityError(f"to_hbt_events needs an L2 stream (qlib.book.to_l2);"
                                f" kind was {EventKind(int(kind[row])).name}", row=row,
                                field="kind", value=int(kind[row]))
     keep = np.isin(kind, [EventKind.DEPTH, EventKind.TRADE, EventKind.CLEAR])

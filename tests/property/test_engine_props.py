@@ -24,8 +24,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qlib.book import to_l2
 from qlib.data import simulate
-from qlib.data.convert import to_l2
 from qlib.engine import backtest
 from qlib.engine.fees import Fees
 from qlib.engine.models import ConstantLatency, LogProbQueue, PowerProbQueue, RiskAdverseQueue

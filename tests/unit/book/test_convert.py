@@ -1,13 +1,12 @@
-"""Tests of qlib.data.convert.to_l2: the L2 stream rebuilds the same book as its L3 input."""
+"""Tests of qlib.book.to_l2: the L2 stream rebuilds the same book as its L3 input."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qlib.book import replay_bbo, replay_l2
+from qlib.book import replay_bbo, replay_l2, to_l2
 from qlib.data import simulate
-from qlib.data.convert import to_l2
 from qlib.data.lobster import load_lobster
 from qlib.dtypes import EVENT_DTYPE, empty_events
 from qlib.enums import EventFlag, EventKind, Side

@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from numba import njit
 
+from qlib.book import to_l2
 from qlib.data import simulate
-from qlib.data.convert import to_l2
 from qlib.engine import backtest
 from qlib.engine.fees import Fees
 from qlib.engine.models import (

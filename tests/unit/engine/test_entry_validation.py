@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from qlib.book import to_l2
 from qlib.data import simulate
-from qlib.data.convert import to_l2
 from qlib.engine import backtest
 from qlib.engine.backtest import MAX_PX_TICK, MAX_QTY
 from qlib.engine.models import ConstantLatency, PowerProbQueue, queue_from_name
