@@ -241,3 +241,22 @@ def test_view_and_intent_dtypes_match_the_signature():
     import numba
     assert snb.VIEW_ARRAY_TYPE.dtype == numba.from_dtype(VIEW_DTYPE)
     assert snb.INTENT_ARRAY_TYPE.dtype == numba.from_dtype(INTENT_DTYPE)
+
+
+# ---- through the engine ----------------------------------------------------------------------
+
+def test_a_decorated_strategy_backtests_and_with_params_reuses_the_compiled_kernel():
+    import qlib.data
+    from qlib.engine import backtest
+
+    data = qlib.data.simulate(n_events=20_000, seed=3)
+    s = skewed_mm(half_spread=1.0, skew=0.5, qty=100.0, max_position=500.0)
+    r = backtest(data, s)
+    assert r.counters["fills"] > 0
+    assert r.stats()["max_abs_position"] <= 500.0 + 1e-9
+    r50 = backtest(data, s.with_params(qty=50.0))
+    st50 = r50.stats()
+    assert r50.counters["fills"] > 0
+    assert st50["traded_qty"] <= 50.0 * r50.counters["fills"] + 1e-9  # every fill <= 50
+    assert r.stats()["traded_qty"] > 50.0 * r.counters["fills"] * 0.5  # the default: 100
+    assert len(s.fn.overloads) == 1
