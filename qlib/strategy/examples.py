@@ -1,11 +1,12 @@
-r"""Example custom strategies: one ``@njit`` decision kernel each, and a spec factory.
+r"""Example custom strategies: one jitted decision kernel each, and a spec factory.
 
-These are the module-level counterparts of the "write your own strategy" section of
-``notebooks/02_market_making.ipynb`` (notebooks hold no ``def`` or ``@njit``). A custom
-strategy is a jitted function ``fn(view, params, state, out) -> int`` (the contract is in
-:mod:`qlib.strategy.specs`) wrapped in a :class:`~qlib.strategy.CustomStrategy` with its
-parameters and the size of its scratch state. The helpers of
-:mod:`qlib.strategy._kernels` (``market_ok``, ``lots``, ``quote_ladder``) give it the
+:func:`skewed` is a strategy as a notebook user writes it: a plain function
+``(view, p, state, out)`` with named parameters ``p.<name>``, the helpers of
+:mod:`qlib.strategy` (``market_ok``, ``lots``, ``quote`` post-only by default,
+``cancel_all``, ``Side``), made a :class:`~qlib.strategy.CustomStrategy` by
+:func:`qlib.strategy.strategy` (:func:`skewed_mm`). :func:`mean_reversion_mm` is the
+older positional form: a jitted ``fn(view, params, state, out)`` indexing a float64
+``params`` array, wrapped by :func:`mean_reversion`. The helpers give both the
 conventions of the built-ins: post-only quotes, rounding away from the inside, lot
 rounding and the inventory limit.
 

@@ -1,11 +1,11 @@
 r"""Strategy specifications: validated frozen dataclasses around the decision kernels.
 
 A spec carries what the engine needs to run a strategy: its :class:`~qlib.enums.StrategyKind`,
-its parameters as a float64 array (:meth:`params_array`, layout in
-:mod:`qlib.strategy._kernels`), the size of its scratch ``state`` array, and the jitted
-kernel itself (:attr:`kernel`). The built-in kinds are dispatched inside the engine by
-:func:`qlib.strategy.decide_builtin`; a :class:`CustomStrategy` carries the user's
-``@njit`` function.
+its parameters as a float64 array (:meth:`params_array`), the size of its scratch
+``state`` array, and the jitted kernel itself (:attr:`kernel`). The built-in kinds are
+dispatched inside the engine by :func:`qlib.strategy.nb.decide_builtin`; a
+:class:`CustomStrategy` carries the user's ``@njit`` function, usually made by the
+:func:`qlib.strategy.strategy` decorator from a function with named parameters.
 
 Conventions shared by the built-in kernels
 ------------------------------------------
@@ -560,11 +560,21 @@ class CustomStrategy(Strategy):
         If True (default), call ``fn`` once on a synthetic two-sided view (best bid
         10 000, ask 10 001 ticks, flat) to compile it and check that it returns an
         integer in ``-1 .. MAX_INTENTS``; a failure raises :class:`ParameterError`.
+    param_names
+        Names of ``params``, in order (empty: the parameters are positional only).
+        :meth:`with_params` and :meth:`params_dict` use them.
+    features
+        Named features the kernel reads from the view, validated by
+        :func:`qlib.signals.nb.check_features` (``"imbalance5"``, ``"microprice"``,
+        ``"ofi"``, ``"volatility"``, ``"trade_flow"``); the engine fills them.
 
     Notes
     -----
-    A custom kernel runs inside the engine through a dispatcher argument, which numba
-    does not cache on disk: it is compiled once per process.
+    :func:`qlib.strategy.strategy` builds one from a function ``fn(view, p, state, out)``
+    whose ``p.<name>`` reads a parameter; its kernel is compiled once per definition for
+    the fixed :data:`qlib.strategy.nb.KERNEL_SIGNATURE`, and :meth:`with_params` only
+    changes data. A kernel passed to the engine as a dispatcher is compiled once per
+    process (numba does not cache a function taking a dispatcher).
     """
 
     fn: Callable[..., int]
