@@ -17,22 +17,23 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Hashable
-from dataclasses import fields
 from functools import lru_cache
 from typing import Any
 
 from qlib.errors import ParameterError
 
-__all__ = ["ENGINE_PARAMETERS", "METRICS", "backtest_task", "build_queue", "build_strategy"]
+__all__ = ["ENGINE_PARAMETERS", "FITTED_PARAMETERS", "METRICS", "backtest_task", "build_queue",
+           "build_strategy", "metrics_of"]
 
 #: Parameters of :func:`backtest_task` that are not strategy fields, with their defaults.
 ENGINE_PARAMETERS: dict[str, Any] = {
-    "strategy": "glft",          # strategy name (qlib.strategy.strategy_from_name, or "mean_reversion")
+    "strategy": "glft",          # a name of qlib.strategy.STRATEGIES
     "n_events": 100_000,         # events of the simulated market, when day is a seed
     "latency_ms": 1.0,           # order latency each way (entry and response), ms
-    "queue": "power",            # risk_adverse, power, log (or a qlib.engine.queue_from_name name)
+    "queue": "power",            # a name of qlib.engine.QUEUE_MODELS: risk_adverse, power, log, ...
     "queue_n": 2.0,              # power of the power queue model
     "decision_interval": "100ms",
     "record_interval": "1s",
@@ -49,53 +50,43 @@ METRICS: tuple[str, ...] = (
     "sharpe_ratio", "sortino_ratio", "hit_rate",
 )
 
-_QUEUE_ALIASES = {"power": "power_prob", "log": "log_prob", "risk_averse": "risk_adverse"}
-_NEEDS_FIT = {"avellaneda_stoikov": ("k",), "glft": ("k", "A")}
+#: Strategy parameters fitted on the day (:func:`qlib.strategy.fit_intensity`) when the
+#: strategy has them and they are not given: the order-arrival intensity ``A e^{-k d}``.
+FITTED_PARAMETERS: tuple[str, ...] = ("k", "A")
 
 
-def _strategy_fields(name: str) -> tuple[str, list[str]]:
-    """Return the registry key and the spec's field names of strategy ``name``."""
-    from qlib.strategy import specs
+def _strategy_fields(name: Any) -> list[str]:
+    """Return the parameter names of strategy ``name`` (:data:`qlib.strategy.STRATEGIES`)."""
+    from qlib.strategy import STRATEGIES, strategy_parameters
 
-    if not isinstance(name, str):
-        raise ParameterError(f"strategy must be a name, was {name!r}")
-    key = name.strip().lower()
-    if key in ("mean_reversion", "mean_reversion_mm"):
-        import inspect
-
-        from qlib.strategy.examples import mean_reversion
-
-        return "mean_reversion", list(inspect.signature(mean_reversion).parameters)
-    key = specs._ALIASES.get(key, key)
-    cls = specs._REGISTRY.get(key)
-    if cls is None:
-        known = sorted(specs._REGISTRY) + ["mean_reversion"]
-        raise ParameterError(f"unknown strategy name {name!r}; known: {', '.join(known)}")
-    return key, [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if not isinstance(name, str) or name not in STRATEGIES:
+        raise ParameterError(f"strategy was {name!r}, expected a name of qlib.strategy.STRATEGIES: "
+                             f"{', '.join(sorted(STRATEGIES))}")
+    return list(strategy_parameters(name))
 
 
 def build_queue(name: str, n: float = 2.0) -> Any:
-    """Return the queue model named ``name`` (``"power"`` uses the power ``n``).
+    """Return the queue model named ``name`` (:data:`qlib.engine.QUEUE_MODELS`, aliases
+    such as ``"power"`` and ``"log"`` included); ``n`` is the power of a model that has one.
 
     Raises
     ------
     ParameterError
         For an unknown name or a bad ``n``.
     """
-    from qlib.engine.models import queue_from_name
+    from qlib.engine import QUEUE_MODELS
 
-    if not isinstance(name, str):
-        raise ParameterError(f"queue must be a name, was {name!r}")
-    key = _QUEUE_ALIASES.get(name.strip().lower(), name.strip().lower())
-    return queue_from_name(key, n=n) if key in ("power_prob", "prob_power") \
-        else queue_from_name(key)
+    cls = QUEUE_MODELS[QUEUE_MODELS.canonical(name)]  # ParameterError naming the known names
+    has_n = "n" in {f.name for f in dataclasses.fields(cls)}
+    return QUEUE_MODELS.build(name, **({"n": n} if has_n else {}))
 
 
 def build_strategy(name: str, data: Any, **params: Any) -> Any:
     """Return the strategy spec ``name`` with ``params``; a missing ``k``/``A`` is fitted.
 
-    For ``"avellaneda_stoikov"`` and ``"glft"``, an intensity parameter not given is
-    taken from :func:`qlib.strategy.fit_intensity` on ``data``.
+    ``name`` is a name of :data:`qlib.strategy.STRATEGIES`. For a strategy with the
+    intensity parameters of :data:`FITTED_PARAMETERS` (Avellaneda-Stoikov, GLFT), one not
+    given is taken from :func:`qlib.strategy.fit_intensity` on ``data``.
 
     Raises
     ------
@@ -106,20 +97,16 @@ def build_strategy(name: str, data: Any, **params: Any) -> Any:
     """
     from qlib.strategy import fit_intensity, strategy_from_name
 
-    key, allowed = _strategy_fields(name)
+    allowed = _strategy_fields(name)
     unknown = sorted(set(params) - set(allowed))
     if unknown:
-        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)} for strategy {key!r}; "
+        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)} for strategy {name!r}; "
                              f"allowed: {', '.join(allowed)}")
-    missing = [p for p in _NEEDS_FIT.get(key, ()) if p not in params]
+    missing = [p for p in FITTED_PARAMETERS if p in allowed and p not in params]
     if missing:
         fit = fit_intensity(data)
         params = {**{p: getattr(fit, p) for p in missing}, **params}
-    if key == "mean_reversion":
-        from qlib.strategy.examples import mean_reversion
-
-        return mean_reversion(**params)
-    return strategy_from_name(key, **params)
+    return strategy_from_name(name, **params)
 
 
 @lru_cache(maxsize=4)
@@ -175,8 +162,9 @@ def backtest_task(day: Any = 7, **params: Any) -> dict[str, float]:
         The entries of :data:`METRICS` taken from :meth:`BacktestResult.stats`, as
         floats: P&L, its attribution (``spread_capture``, ``inventory_pnl``, ``fees``),
         fills, traded quantity, maker share, final and largest absolute position,
-        maximum drawdown (currency), orders sent, and Sharpe, Sortino and hit rate of
-        the per-record P&L increments. A metric the run cannot support (e.g. a Sharpe
+        maximum drawdown (currency), orders sent, and Sharpe and Sortino per day (the
+        default of :meth:`BacktestResult.stats`) and hit rate of the per-record P&L
+        increments. A metric the run cannot support (e.g. a Sharpe
         ratio of a run without fills, whose P&L never moved) is **left out** of the
         dict rather than given as NaN, so a sweep frame shows it as missing.
 
@@ -193,13 +181,14 @@ def backtest_task(day: Any = 7, **params: Any) -> dict[str, float]:
     from qlib.engine.models import ConstantLatency
 
     name = params.pop("strategy", ENGINE_PARAMETERS["strategy"])
-    key, allowed = _strategy_fields(name)
+    allowed = _strategy_fields(name)
     engine = {k: params.pop(k) for k in list(params) if k in ENGINE_PARAMETERS}
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise ParameterError(
             f"unknown parameter(s) {', '.join(unknown)} for backtest_task with strategy "
-            f"{key!r}; engine parameters: {', '.join(k for k in ENGINE_PARAMETERS if k != 'strategy')}"
+            f"{name!r}; engine parameters: "
+            f"{', '.join(k for k in ENGINE_PARAMETERS if k != 'strategy')}"
             f"; strategy parameters: {', '.join(allowed)}")
     opts = {**ENGINE_PARAMETERS, **engine}
     n_events = opts["n_events"]
@@ -210,7 +199,7 @@ def backtest_task(day: Any = 7, **params: Any) -> dict[str, float]:
             or lat < 0:
         raise ParameterError(f"latency_ms must be a finite number >= 0, was {lat!r}")
     data = _data_for(_day_key(day), n_events)
-    spec = build_strategy(key, data, **params)
+    spec = build_strategy(name, data, **params)
     latency_ns = round(float(lat) * 1e6)
     fees = None
     if opts["maker_bps"] is not None or opts["taker_bps"] is not None:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import qlib.data
-from qlib.engine import LogProbQueue, PowerProbQueue, RiskAdverseQueue, backtest
+import qlib.engine.tasks as tasks_module
+from qlib.engine import QUEUE_MODELS, LogProbQueue, PowerProbQueue, RiskAdverseQueue, backtest
 from qlib.engine.models import ConstantLatency
 from qlib.engine.tasks import METRICS, backtest_task, build_queue, build_strategy, metrics_of
 from qlib.errors import ParameterError
 from qlib.signals import Unavailable
-from qlib.strategy import GLFT, CustomStrategy, GridMM, fit_intensity
+from qlib.strategy import GLFT, STRATEGIES, CustomStrategy, GridMM, fit_intensity
 
 N_EVENTS = 20_000
 GRID = {"strategy": "grid", "levels": 2, "step_ticks": 1.0, "offset_ticks": 1.0,
@@ -70,7 +73,7 @@ def test_backtest_task_parameter_of_another_strategy_raises():
 
 
 @pytest.mark.parametrize("kw, match", [
-    ({"strategy": "nope"}, "unknown strategy name"),
+    ({"strategy": "nope"}, "expected a name of qlib.strategy.STRATEGIES"),
     ({"latency_ms": -1.0}, "latency_ms"),
     ({"latency_ms": float("nan")}, "latency_ms"),
     ({"n_events": 0}, "n_events"),
@@ -94,6 +97,17 @@ def test_backtest_task_bad_day_raises(day):
                                        ("power_prob", PowerProbQueue)])
 def test_build_queue_names(name, cls):
     assert isinstance(build_queue(name), cls)
+
+
+@pytest.mark.parametrize("name", QUEUE_MODELS.names())
+def test_build_queue_accepts_every_name_of_the_one_registry(name):
+    assert type(build_queue(name)) is QUEUE_MODELS[name]
+
+
+def test_build_queue_unknown_name_lists_the_registry_names():
+    with pytest.raises(ParameterError, match="power_prob") as err:
+        build_queue("powr")
+    assert "did you mean 'power'" in str(err.value)
 
 
 def test_build_queue_power_keeps_n():
@@ -127,3 +141,37 @@ def test_backtest_task_runs_in_a_sync_sweep_without_failures():
     assert len(res.frame) == 4
     assert len(res.failed) == 0
     assert res.frame["fills"].gt(0).all()
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_build_strategy_accepts_every_registered_strategy(name, data):
+    from qlib.strategy import strategy_parameters
+
+    allowed = set(strategy_parameters(name))
+    params = {k: v for k, v in {"gamma": 0.1, "order_qty": 1.0, "max_position": 5.0,
+                                "levels": 2, "step_ticks": 1.0, "offset_ticks": 1.0}.items()
+              if k in allowed}
+    try:
+        spec = build_strategy(name, data, **params)
+    except ParameterError as exc:  # a strategy with other required fields: named in the message
+        assert "missing" in str(exc) or "required" in str(exc), str(exc)
+        return
+    assert spec is not None
+
+
+def test_tasks_module_uses_public_apis_only():
+    """No private module imported, no private name read from another module."""
+    tree = ast.parse(Path(tasks_module.__file__).read_text())
+    private = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            parts = (node.module or "").split(".")
+            private += [node.module for p in parts if p.startswith("_") and p != "__future__"]
+            private += [a.name for a in node.names if a.name.startswith("_")]
+        elif isinstance(node, ast.Import):
+            private += [a.name for a in node.names
+                        if any(p.startswith("_") for p in a.name.split("."))]
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("_") \
+                and not node.attr.startswith("__"):
+            private.append(node.attr)
+    assert private == []
