@@ -422,12 +422,76 @@ def _source_cell_index(path: Path, source: str, executed_index: int) -> int:
     return min(matches, key=lambda i: abs(i - executed_index))
 
 
-def _to_html(ipynb: Path, html_path: Path) -> None:
-    import nbformat
+#: The nbconvert ``lab`` page without the scripts it loads from a CDN: require.js (no
+#: output of ours needs an AMD loader: plotly's notebook renderer defines ``Plotly``
+#: globally), MathJax (markdown math stays as its TeX source, e.g. ``$A e^{-k\\delta}$``),
+#: mermaid.js and the ipywidgets HTML manager (reports hold no diagrams and no live
+#: widgets; a widget output falls back to its ``text/plain`` representation).
+_OFFLINE_TEMPLATE = """\
+{%- extends 'index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+"""
+_OFFLINE_TEMPLATE_NAME = "qlib_offline_lab.html.j2"
+#: A MathJax loader from a CDN in an output: plotly's HTML renderers write one per figure
+#: (``include_mathjax="cdn"``, not configurable in its ``notebook`` renderer). Our
+#: figures carry no LaTeX, so the loader is dropped from the page.
+_MATHJAX_SCRIPT_RE = re.compile(
+    r"<script\b[^>]*\bsrc=[\"']https?://[^\"']*mathjax[^\"']*[\"'][^>]*>\s*</script>",
+    re.IGNORECASE)
+
+
+def strip_cdn_mathjax(nb: Any) -> int:
+    """Remove MathJax ``<script src="https://...">`` loaders from ``text/html`` outputs.
+
+    Parameters
+    ----------
+    nb
+        An ``nbformat`` notebook node, changed in place.
+
+    Returns
+    -------
+    int
+        How many loaders were removed.
+    """
+    removed = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data") or {}
+            html_text = data.get("text/html")
+            if html_text is None:
+                continue
+            text = "".join(html_text) if isinstance(html_text, list) else html_text
+            new, n = _MATHJAX_SCRIPT_RE.subn("", text)
+            if n:
+                data["text/html"] = new
+                removed += n
+    return removed
+
+
+def offline_html_exporter() -> Any:
+    """Return the nbconvert exporter of the reports: the ``lab`` page with no CDN script.
+
+    The page loads nothing from the network: plotly.js is inlined by the ``notebook``
+    renderer (one copy per page), and the ``lab`` template's require.js, MathJax,
+    mermaid.js and ipywidgets loaders are left out (see ``_OFFLINE_TEMPLATE``).
+    """
+    import jinja2
     from nbconvert import HTMLExporter
 
+    loader = jinja2.DictLoader({_OFFLINE_TEMPLATE_NAME: _OFFLINE_TEMPLATE})
+    return HTMLExporter(template_name="lab", template_file=_OFFLINE_TEMPLATE_NAME,
+                        extra_loaders=[loader])
+
+
+def _to_html(ipynb: Path, html_path: Path) -> None:
+    import nbformat
+
     nb = nbformat.read(str(ipynb), as_version=4)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    strip_cdn_mathjax(nb)
+    body, _ = offline_html_exporter().from_notebook_node(nb)
     _atomic_write_text(html_path, body)
 
 
