@@ -23,6 +23,14 @@ Queue models
 The formulas, and what was checked against hftbacktest 2.4.x, are in the module
 docstrings of the two kernel modules.
 
+Names
+-----
+:data:`QUEUE_MODELS` and :data:`LATENCY_MODELS` are the one registry of each concept:
+canonical names, the aliases a user may type (``"power"``, ``"log"``, ``"risk_averse"``,
+``"feed"``, ...) and the constructor (:meth:`ModelRegistry.build`). Every name-taking API
+(``backtest(queue="power")``, :func:`queue_from_name`, :func:`latency_from_name`,
+:func:`qlib.engine.tasks.build_queue`) resolves names through them.
+
 Examples
 --------
 >>> from qlib.engine.models import ConstantLatency, PowerProbQueue

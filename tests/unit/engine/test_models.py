@@ -15,10 +15,13 @@ import pytest
 from qlib.engine import _latency_kernels as LK
 from qlib.engine import _queue_kernels as QK
 from qlib.engine.models import (
+    LATENCY_MODELS,
+    QUEUE_MODELS,
     ConstantLatency,
     FeedProportionalLatency,
     L3FifoQueue,
     LogProbQueue,
+    ModelRegistry,
     PowerProbQueue,
     ReplayLatency,
     RiskAdverseQueue,
@@ -366,6 +369,35 @@ def test_from_name_builds_models():
     assert latency_from_name("constant", entry_ns=5, response_ns=6).latencies("modify") == (5, 6)
     assert isinstance(latency_from_name("feed", entry_mul=2.0), FeedProportionalLatency)
     assert isinstance(latency_from_name("replay", log=[[0, 1, 2]]), ReplayLatency)
+
+
+def test_queue_registry_is_the_one_table_of_names():
+    assert list(QUEUE_MODELS) == ["risk_adverse", "power_prob", "log_prob", "l3_fifo"]
+    assert dict(QUEUE_MODELS.aliases) == {
+        "risk_averse": "risk_adverse", "power": "power_prob", "prob_power": "power_prob",
+        "log": "log_prob", "prob_log": "log_prob", "l3": "l3_fifo"}
+    for alias, name in QUEUE_MODELS.aliases.items():
+        assert QUEUE_MODELS[alias] is QUEUE_MODELS[name]
+        assert type(queue_from_name(alias)) is QUEUE_MODELS[name]
+    assert "Power" in QUEUE_MODELS and "fifo" not in QUEUE_MODELS and 3 not in QUEUE_MODELS
+    assert QUEUE_MODELS.get("fifo") is None  # Mapping semantics: a miss is a KeyError
+    assert QUEUE_MODELS.name_of(PowerProbQueue(n=3.0)) == "power_prob"
+    assert LATENCY_MODELS.canonical("intp") == "replay"
+    assert isinstance(QUEUE_MODELS, ModelRegistry)
+
+
+def test_registries_are_read_only():
+    with pytest.raises(TypeError):
+        QUEUE_MODELS["fifo"] = L3FifoQueue  # type: ignore[index]
+    with pytest.raises(TypeError):
+        QUEUE_MODELS.aliases["fifo"] = "l3_fifo"  # type: ignore[index]
+
+
+def test_registry_unknown_name_suggests_the_closest():
+    with pytest.raises(ParameterError, match="did you mean 'power'"):
+        QUEUE_MODELS.canonical("powr")
+    with pytest.raises(ParameterError, match="expected one of"):
+        QUEUE_MODELS.name_of(object())
 
 
 @pytest.mark.parametrize(
