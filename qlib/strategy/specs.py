@@ -672,19 +672,6 @@ class CustomStrategy(Strategy):
         return self.fn
 
 
-def __getattr__(name: str) -> Any:
-    """``_REGISTRY``/``_ALIASES``: read-only views of :data:`qlib.strategy.STRATEGIES`.
-
-    Kept only until ``qlib/engine/tasks.py`` reads the public registry; there is one
-    registry, in :mod:`qlib.strategy.registry`.
-    """
-    if name in ("_REGISTRY", "_ALIASES"):
-        from qlib.strategy import registry
-
-        return registry.STRATEGIES.classes() if name == "_REGISTRY" else registry.ALIASES
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def make_view(**values: Any) -> np.ndarray:
     """Return a 1-element :data:`qlib.dtypes.VIEW_DTYPE` array for tests and notebooks.
 

@@ -234,7 +234,7 @@ def test_registry_is_read_only_and_resolves_aliases():
 
 def test_no_second_registry_in_specs():
     from qlib.strategy import specs
-    assert "_REGISTRY" not in vars(specs) and "_ALIASES" not in vars(specs)
+    assert not hasattr(specs, "_REGISTRY") and not hasattr(specs, "_ALIASES")
 
 
 def test_view_and_intent_dtypes_match_the_signature():
