@@ -166,3 +166,44 @@ def trade_flow_value(state, ts_ns, halflife_ns):
     """Return the signed trade flow decayed to ``ts_ns`` (quantity units)."""
     dt = max(ts_ns - state[FLOW_LAST_TS], 0.0)
     return state[FLOW_SUM] * math.exp(-_LN2 * dt / halflife_ns)
+
+
+# one state array for every stateful feature of a view: [OFI | volatility | trade flow]
+FS_OFI = 0
+FS_VOL = FS_OFI + OFI_N
+FS_FLOW = FS_VOL + VOL_N
+FEATURE_STATE_N = FS_FLOW + FLOW_N
+
+
+@njit(cache=True, _nrt=False)
+def features_on_book(fstate, ts_ns, bid_px, bid_qty, ask_px, ask_qty, halflife_ns):
+    """Update the book-driven features after a change of the best levels (local time).
+
+    ``fstate`` is a float64 array of :data:`FEATURE_STATE_N` zeros at the start: the OFI
+    state (:func:`ofi_update`) and the volatility state (:func:`ewma_vol_update`, on the
+    mid in ticks) live in its slices. A book with an empty side (price <= 0) updates
+    neither (OFI resumes from the next two-sided book).
+    """
+    if not (bid_px > 0 and ask_px > 0):
+        return
+    ofi_update(fstate[FS_OFI:FS_VOL], bid_px, bid_qty, ask_px, ask_qty)
+    ewma_vol_update(fstate[FS_VOL:FS_FLOW], ts_ns, 0.5 * (bid_px + ask_px), halflife_ns)
+
+
+@njit(cache=True, _nrt=False)
+def features_on_trade(fstate, ts_ns, side, qty, halflife_ns):
+    """Update the trade-driven feature (:func:`trade_flow_update`) with one market trade."""
+    trade_flow_update(fstate[FS_FLOW:FEATURE_STATE_N], ts_ns, side, qty, halflife_ns)
+
+
+@njit(cache=True, _nrt=False)
+def features_at_decision(fstate, ts_ns, halflife_ns):
+    """Return ``(ofi, volatility, trade_flow)`` at a decision; the OFI sum restarts.
+
+    ``ofi`` is the sum of :math:`e_n` since the previous decision (:func:`ofi_take`),
+    ``volatility`` :func:`ewma_vol_value` and ``trade_flow`` :func:`trade_flow_value`, both
+    decayed to ``ts_ns``.
+    """
+    return (ofi_take(fstate[FS_OFI:FS_VOL]),
+            ewma_vol_value(fstate[FS_VOL:FS_FLOW], ts_ns, halflife_ns),
+            trade_flow_value(fstate[FS_FLOW:FEATURE_STATE_N], ts_ns, halflife_ns))

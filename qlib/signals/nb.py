@@ -26,6 +26,13 @@ name           view field          value at a decision
 ============== =================== ==========================================================
 
 A feature not requested is not computed (its field holds NaN).
+
+For an engine: one float64 state array of :data:`FEATURE_STATE_N` zeros per run;
+:func:`features_on_book` after each change of the local best levels,
+:func:`features_on_trade` after each local market trade, both in local-time order and
+only for events with ``ts_local <= `` the decision time; then at the decision
+:func:`features_at_decision` for ``ofi``, ``volatility`` and ``trade_flow``, and
+:func:`imbalance_levels` / :func:`weighted_mid` on the local book levels.
 """
 
 from __future__ import annotations
@@ -35,11 +42,15 @@ from collections.abc import Iterable
 
 from qlib.errors import ParameterError
 from qlib.signals._feature_kernels import (
+    FEATURE_STATE_N,
     FLOW_N,
     OFI_N,
     VOL_N,
     ewma_vol_update,
     ewma_vol_value,
+    features_at_decision,
+    features_on_book,
+    features_on_trade,
     imbalance_levels,
     ofi_take,
     ofi_update,
@@ -51,6 +62,7 @@ from qlib.signals._feature_kernels import (
 __all__ = [
     "FEATURES",
     "FEATURE_HALFLIFE_NS",
+    "FEATURE_STATE_N",
     "FLOW_N",
     "OFI_N",
     "VIEW_LEVELS",
@@ -59,6 +71,9 @@ __all__ = [
     "ewma_vol_update",
     "ewma_vol_value",
     "feature_field",
+    "features_at_decision",
+    "features_on_book",
+    "features_on_trade",
     "imbalance_levels",
     "ofi_take",
     "ofi_update",

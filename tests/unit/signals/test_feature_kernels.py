@@ -185,3 +185,35 @@ def test_feature_names(names, fields):
 def test_bad_feature_names(names, needle):
     with pytest.raises(ParameterError, match=needle):
         fnb.check_features(names)
+
+
+def test_combined_feature_state_equals_the_separate_kernels():
+    rng = np.random.default_rng(21)
+    n = 300
+    ts = np.cumsum(rng.integers(1, 20_000_000, n)).astype(float)
+    bid = 1000 + np.cumsum(rng.integers(-1, 2, n)).astype(float)
+    ask = bid + rng.integers(1, 3, n)
+    bq, aq = rng.integers(1, 9, n).astype(float), rng.integers(1, 9, n).astype(float)
+    bid[17] = 0.0  # one book with an empty side: skipped by both
+    is_trade = rng.random(n) < 0.3
+    side, qty = rng.choice([-1, 1], n), rng.integers(1, 5, n).astype(float)
+    fs, fs_py = np.zeros(fnb.FEATURE_STATE_N), np.zeros(fnb.FEATURE_STATE_N)
+    o, v, f = np.zeros(fnb.OFI_N), np.zeros(fnb.VOL_N), np.zeros(fnb.FLOW_N)
+    for i in range(n):
+        if is_trade[i]:
+            fnb.features_on_trade(fs, ts[i], side[i], qty[i], HL)
+            fnb.features_on_trade.py_func(fs_py, ts[i], side[i], qty[i], HL)
+            fnb.trade_flow_update(f, ts[i], side[i], qty[i], HL)
+        else:
+            fnb.features_on_book(fs, ts[i], bid[i], bq[i], ask[i], aq[i], HL)
+            fnb.features_on_book.py_func(fs_py, ts[i], bid[i], bq[i], ask[i], aq[i], HL)
+            if bid[i] > 0:
+                fnb.ofi_update(o, bid[i], bq[i], ask[i], aq[i])
+                fnb.ewma_vol_update(v, ts[i], 0.5 * (bid[i] + ask[i]), HL)
+        if i % 50 == 49:
+            got = fnb.features_at_decision(fs, ts[i] + 1e6, HL)
+            want = (fnb.ofi_take(o), fnb.ewma_vol_value(v, ts[i] + 1e6, HL),
+                    fnb.trade_flow_value(f, ts[i] + 1e6, HL))
+            assert got == want
+            assert fnb.features_at_decision.py_func(fs_py, ts[i] + 1e6, HL) == got
+            assert got[0] != 0.0 or got[2] != 0.0  # the features moved
