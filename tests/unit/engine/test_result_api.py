@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 import qlib.data
-from qlib.dtypes import BT_FILL_DTYPE, BT_RECORD_DTYPE, ORDER_DTYPE, ORDER_JOURNAL_DTYPE, POSITION_DTYPE
+from qlib.dtypes import (
+    BT_FILL_DTYPE,
+    BT_RECORD_DTYPE,
+    ORDER_DTYPE,
+    ORDER_JOURNAL_DTYPE,
+    POSITION_DTYPE,
+)
 from qlib.engine import BacktestResult, ConstantLatency, backtest
 from qlib.engine.result import RATIO_PERIODS
 from qlib.errors import ParameterError
