@@ -732,3 +732,58 @@ def apply_events(events, start, book, orders):
                         np.empty(0, dtype=np.int64), 0, np.empty((0, 2, 1), dtype=np.int64),
                         np.empty((0, 2, 1), dtype=np.float64))
     return st, row
+
+
+# ------------------------------------------------------------------ for other layers' loops
+# Re-exported by :mod:`qlib.book.nb`: what a loop outside this package (the backtest
+# engine) needs to update and read the book without touching ``hdr`` or ``win`` itself.
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def set_level_inline(book, s, key, q):
+    """:func:`set_level` with its common case written out, for inlining into a hot loop.
+
+    Same result as :func:`set_level`. The in-window update, and the removal of the best
+    level when another level lies within the top eighth of the window below it, are done
+    here; everything else (a key outside the window, the first level of a side, the
+    best removed with no level near it) calls :func:`set_level`.
+    """
+    win = book.win
+    hdr = book.hdr
+    w = win.shape[1]
+    off = key - hdr[s, H_LO]
+    best = hdr[s, H_BEST]
+    if off >= 0 and off < w:
+        win[s, key & (w - 1)] = q
+        if key >= best:
+            if q > 0.0:
+                if best == EMPTY:
+                    set_level(book, s, key, q)  # first level: centre the window
+                else:
+                    hdr[s, H_BEST] = key
+            elif key == best:
+                lo = hdr[s, H_LO]
+                nb = key - 1
+                while nb >= lo and win[s, nb & (w - 1)] == 0.0:
+                    nb -= 1
+                if nb - lo >= (w >> 3):
+                    hdr[s, H_BEST] = nb
+                else:
+                    set_level(book, s, key, q)  # the cold search of the book
+    else:
+        set_level(book, s, key, q)
+
+
+@njit(cache=True, _nrt=False)
+def overflow_room(book, extra):
+    """True when both sides' overflows can take a full window plus ``extra`` more levels."""
+    lim = book.ovf_key.shape[1] - 2 * book.win.shape[1] - 2 - extra
+    return book.hdr[0, H_NOVF] <= lim and book.hdr[1, H_NOVF] <= lim
+
+
+@njit(cache=True, _nrt=False)
+def is_crossed(book):
+    """True when both sides hold a level and the best bid is at or above the best ask."""
+    bb = book.hdr[0, H_BEST]
+    ba = book.hdr[1, H_BEST]
+    return bb != EMPTY and ba != EMPTY and bb >= -ba

@@ -1,15 +1,10 @@
 """How the backtest loop reads and writes the L2 book (kernels only).
 
 On price-level data the engine applies events with :func:`_apply_l2` instead of the
-book's replay kernel: numba passes a call's array arguments flattened on the stack (a
-push per word: ~130 of them for a replay call, measured ~150 ns a call), so the hot
-path, a depth update inside the window, is written out here and inlined into the loop;
-the cold paths (a level outside the window, the best removed with nothing near it,
-clears and snapshots) call the book's kernels. Same semantics as
-:func:`qlib.book._l2_kernels.replay`. The engine reads the book with the book's own
-readers (``best_px``, ``level_qty``, ``top_levels``), compiled without reference counting
-for this: a reference-counted kernel taking the book costs ~50 ns a call in its prologue
-and epilogue (measured).
+book's replay kernel, so that the hot path, a depth update, is inlined into the loop
+(:func:`qlib.book.nb.set_level_inline`); the other kinds call the book's kernels. Same
+semantics as :func:`qlib.book.nb.replay`. The book is only touched through
+:mod:`qlib.book.nb`. Why inlining pays: ``benchmarks/RESULTS.md``, issue 11.
 """
 
 from __future__ import annotations
@@ -17,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qlib.book import _l2_kernels as _b
+from qlib.book import nb as _b
 from qlib.engine._consts import (
     _CLEAR,
     _DEPTH,
@@ -32,9 +27,6 @@ from qlib.enums import (
     Status,
 )
 
-_replay = _b.replay
-
-
 @njit(cache=True, _nrt=False)
 def _mid2(book):
     """Twice the mid in ticks (an integer), or 0 when a side is empty."""
@@ -47,7 +39,7 @@ def _mid2(book):
 
 @njit(cache=True, _nrt=False)
 def _apply_other_l2(book, kind, side, px_tick, qty, flags):
-    """:func:`qlib.book._l2_kernels.apply_other` for price-level kinds only (no order map)."""
+    """The book's ``apply_other`` for price-level kinds only (no order map)."""
     if kind == _TRADE or kind == _QUOTE or kind >= EventKind.HALT:
         if kind > EventKind.TRADE_SUBTICK:
             return np.int64(Status.UNKNOWN_KIND)
@@ -74,11 +66,8 @@ def _apply_other_l2(book, kind, side, px_tick, qty, flags):
             _b.set_level(book, 1, -px_tick, qty)
         else:
             return np.int64(Status.UNKNOWN_KIND)
-        if kind == _SNAPSHOT and (flags & _LAST_FLAG) != 0:
-            bb = book.hdr[0, _b.H_BEST]
-            ba = book.hdr[1, _b.H_BEST]
-            if bb != _b.EMPTY and ba != _b.EMPTY and bb >= -ba:
-                return np.int64(Status.CROSSED)
+        if kind == _SNAPSHOT and (flags & _LAST_FLAG) != 0 and _b.is_crossed(book):
+            return np.int64(Status.CROSSED)
         return np.int64(_OK)
     return np.int64(Status.UNKNOWN_KIND)
 
@@ -96,32 +85,7 @@ def _apply_l2(book, e):
             if not (q < np.inf):
                 return np.int64(Status.NON_FINITE)
             return np.int64(Status.UNKNOWN_KIND)
-        s = (1 - side) >> 1
-        key = e["px_tick"] * side
-        win = book.win
-        hdr = book.hdr
-        w = win.shape[1]
-        off = key - hdr[s, _b.H_LO]
-        best = hdr[s, _b.H_BEST]
-        if off >= 0 and off < w:
-            win[s, key & (w - 1)] = q
-            if key >= best:
-                if q > 0.0:
-                    if best == _b.EMPTY:
-                        _b.set_level(book, s, key, q)  # first level: centre the window
-                    else:
-                        hdr[s, _b.H_BEST] = key
-                elif key == best:
-                    lo = hdr[s, _b.H_LO]
-                    nb = key - 1
-                    while nb >= lo and win[s, nb & (w - 1)] == 0.0:
-                        nb -= 1
-                    if nb - lo >= (w >> 3):
-                        hdr[s, _b.H_BEST] = nb
-                    else:
-                        _b.set_level(book, s, key, q)  # the cold search of the book
-        else:
-            _b.set_level(book, s, key, q)
+        _b.set_level_inline(book, (1 - side) >> 1, e["px_tick"] * side, q)
         return np.int64(_OK)
     if kind == _TRADE:
         return np.int64(_OK)
@@ -145,8 +109,7 @@ def _apply_range_fast(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
 @njit(cache=True, _nrt=False)
 def _book_room(book, extra):
     """True when both overflows can take a full window plus ``extra`` more levels."""
-    lim = book.ovf_key.shape[1] - 2 * book.win.shape[1] - 2 - extra
-    return book.hdr[0, _b.H_NOVF] <= lim and book.hdr[1, _b.H_NOVF] <= lim
+    return _b.overflow_room(book, extra)
 
 
 @njit(cache=True)
@@ -154,5 +117,5 @@ def _apply_range(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
     """Apply ``ev[a:b]`` to a book with the flat replay kernel; ``(status, row)``."""
     if b <= a:
         return _OK, b
-    st, row, _ = _replay(ev, a, b, book, orders, no_bbo, no_rows, 0, no_px, no_qty)
+    st, row, _ = _b.replay(ev, a, b, book, orders, no_bbo, no_rows, 0, no_px, no_qty)
     return st, row

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qlib.book import _l2_kernels as _b
+from qlib.book import nb as _b
 from qlib.engine import _latency_kernels as _lat
 from qlib.engine import _queue_kernels as _q
 from qlib.engine._book_io import (

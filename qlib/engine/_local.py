@@ -8,12 +8,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from qlib.book import _l2_kernels as _b
+from qlib.book import nb as _b
 from qlib.engine import _latency_kernels as _lat
 from qlib.engine._book_io import (
     _apply_l2,
     _book_room,
-    _replay,
 )
 from qlib.engine._consts import (
     _APPROVED,
@@ -102,8 +101,8 @@ from qlib.enums import (
     OrderEvent,
     OrderStatus,
 )
-from qlib.oms import _kernels as _oms
-from qlib.risk import _pretrade_kernels as _risk
+from qlib.oms import nb as _oms
+from qlib.risk import nb as _risk
 
 
 @njit(cache=True, _nrt=False, inline="always")
@@ -151,7 +150,7 @@ def _local_to(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, n
     j = _local_end(ts_loc, stop, i, bound)
     if j == i:
         return _OK, -1
-    st, row, _ = _replay(ev, i, j, lbook, lorders, no_bbo, no_rows, 0, no_px, no_qty)
+    st, row, _ = _b.replay(ev, i, j, lbook, lorders, no_bbo, no_rows, 0, no_px, no_qty)
     if st != _OK:
         if st != _CAPACITY:
             return st, row
@@ -371,7 +370,7 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     v["n_open"] = n_open
     v["tick_size"] = fcfg[G_TICK_SIZE]
     v["lot_size"] = fcfg[G_LOT]
-    v["killed"] = r_ist[_risk.I_KILLED]
+    v["killed"] = _risk.kill_switch_tripped(r_ist)
 
 
 @njit(cache=True, _nrt=False)

@@ -41,13 +41,18 @@ from qlib.engine import _latency_kernels as _lat
 from qlib.engine._book_io import (
     _apply_range,
 )
+from qlib.dtypes import SUBTICK_SCALE
 from qlib.engine._consts import (
+    MAX_PX_TICK,
+    MAX_QTY,
+    PRICED_LUT,
     _ADD,
     _CAPACITY,
     _INF_TS,
     _LN2,
     _MODIFY,
     _OK,
+    _TRADE_SUBTICK,
 )
 from qlib.engine._exchange import (
     _arrive_cancel,
@@ -115,8 +120,8 @@ from qlib.engine._state import (
 from qlib.enums import (
     OrderAction,
 )
-from qlib.risk import _pretrade_kernels as _risk
-from qlib.strategy._kernels import decide_builtin
+from qlib.risk import nb as _risk
+from qlib.strategy.nb import decide_builtin
 
 
 @njit(cache=True, _nrt=False)
@@ -127,9 +132,19 @@ def decide(kind, view, params, state, out):
 
 @njit(cache=True, _nrt=False)
 def scan_events(ev, synth_flag):
-    """One pass over the events for the wrapper: ``(first row whose ts_exch is before the
-    previous one or -1, rows of order-level kinds, rows flagged ``synth_flag``)``."""
+    """One pass over the events for the wrapper, before the loop runs.
+
+    Returns ``(bad_order, n_l3, n_synth, bad_value)``: the first row whose ``ts_exch``
+    is before the previous one (-1: none), the rows of order-level kinds, the rows
+    flagged ``synth_flag``, and the first row whose price or quantity the engine cannot
+    compute with (-1: none): ``qty`` outside ``[0, MAX_QTY]`` or NaN, ``|px_tick|`` above
+    ``MAX_PX_TICK`` (``MAX_PX_TICK * SUBTICK_SCALE`` for ``TRADE_SUBTICK``), or
+    ``px_tick < 1`` on a kind of ``PRICED_KINDS`` (see :mod:`qlib.engine._consts`).
+    The common row (``1 <= px_tick <= MAX_PX_TICK``, ``0 <= qty <= MAX_QTY``) takes one
+    test; only the others get the exact rule.
+    """
     bad = -1
+    bad_value = -1
     n_l3 = 0
     n_synth = 0
     prev = ev[0]["ts_exch"] if ev.shape[0] > 0 else 0
@@ -144,7 +159,15 @@ def scan_events(ev, synth_flag):
             n_l3 += 1
         if (e["flags"] & synth_flag) != 0:
             n_synth += 1
-    return bad, n_l3, n_synth
+        px = e["px_tick"]
+        q = e["qty"]
+        if not ((px >= 1) & (px <= MAX_PX_TICK) & (q >= 0.0) & (q <= MAX_QTY)) \
+                and bad_value < 0:
+            lim = MAX_PX_TICK * SUBTICK_SCALE if k == _TRADE_SUBTICK else MAX_PX_TICK
+            if px > lim or px < -lim or (PRICED_LUT[k] and px < 1) \
+                    or not ((q >= 0.0) and (q <= MAX_QTY)):
+                bad_value = i
+    return bad, n_l3, n_synth, bad_value
 
 
 @njit(cache=True, _nrt=False)
@@ -313,7 +336,7 @@ def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg
                 _risk.update_reference(r_ist, r_fst, 0, ist[I_LAST_MD_TS], np.int64(np.round(mid)))
                 _risk.mark_pnl(r_ist, r_fst, r_journal, t_dec,
                                _equity(fcfg, positions, cash, mid) - fcfg[G_CAPITAL])
-            if r_ist[_risk.I_KILLED] != 0:
+            if _risk.kill_switch_tripped(r_ist) != 0:
                 # every decision while tripped: what was acknowledged since gets its cancel
                 ist[I_KILL_SEEN] = 1
                 if ist[I_N_WORK] > 0:

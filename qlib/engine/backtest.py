@@ -74,6 +74,7 @@ from qlib.dtypes import (
 )
 from qlib.engine import _loop, _variants
 from qlib.engine import _state as S
+from qlib.engine._consts import MAX_PX_TICK, MAX_QTY, PRICED_LUT
 from qlib.engine.fees import Fees
 from qlib.engine.models import (
     ConstantLatency,
@@ -134,65 +135,28 @@ def _ns(value: Any, name: str, *, positive: bool = True) -> int:
 #: ``t + d`` on the engine's int64 clocks cannot overflow for any time before 2200.
 _MAX_DURATION_NS = 2**62
 
-#: Largest ``px_tick`` the backtest accepts (``2**53 // SUBTICK_SCALE`` = 9,007,199,254
-#: ticks; ``TRADE_SUBTICK`` rows, in millionths of a tick, up to ``2**53``). Below it a
-#: price is exact in float64 even in sub-ticks (``px_tick * SUBTICK_SCALE <= 2**53``), so
-#: the float fill prices, notionals and P&L are computed from exact prices, and the int64
-#: sums the engine and the strategies form (``bid + ask``, ``px +/- k`` ticks, window
-#: offsets) stay 2**30 below int64's range. No market comes near: a tick is rarely finer
-#: than 1e-7 of the price (BTCUSDT at 0.01 USDT is 6e6 ticks, LOBSTER's GOOG 6e4).
-MAX_PX_TICK = 2**53 // SUBTICK_SCALE
-
-#: Largest event ``qty`` the backtest accepts (2**53, exact as a float64 integer): with
-#: prices below :data:`MAX_PX_TICK` a notional ``px_tick * qty`` stays below 2**86, far
-#: from float64 overflow, and sums of level quantities keep their integer part exact.
-MAX_QTY = float(2**53)
-
-#: Kinds whose ``px_tick`` must be a price (>= 1 tick): everything the book applies or
-#: our orders match against. ``CLEAR``, ``HALT`` and ``RESUME_*`` carry no price, and
-#: ``QUOTE`` rows are a venue cross-check the engine does not read (the bound still holds).
-_PRICED_KINDS = np.array([EventKind.ADD, EventKind.CANCEL, EventKind.DELETE,
-                          EventKind.EXECUTE, EventKind.MODIFY, EventKind.TRADE,
-                          EventKind.DEPTH, EventKind.SNAPSHOT, EventKind.TRADE_SUBTICK],
-                         dtype=np.uint8)
-_PRICED_LUT = np.zeros(256, dtype=bool)
-_PRICED_LUT[_PRICED_KINDS] = True
-
-
-_CHUNK = 8192  #: rows per block of :func:`_check_events` (both fields read while cached)
-_PX_SPAN = np.uint64(MAX_PX_TICK - 1)
-_QTY_BITS = np.float64(MAX_QTY).view(np.uint64)
 
 
 def _check_events(ev: np.ndarray, row0: int) -> None:
     """Refuse prices and quantities the engine cannot compute with (see :data:`MAX_PX_TICK`).
 
     ``row0`` is the row of ``ev[0]`` in the array the caller passed, so messages name it.
-
-    One pass, in blocks of :data:`_CHUNK` rows so that ``qty`` is read while its cache
-    lines are still loaded for ``px_tick`` (the fields are strided: one record apart),
-    with two unsigned comparisons: ``px_tick - 1`` as uint64 exceeds ``MAX_PX_TICK - 1``
-    exactly when ``px_tick < 1`` or ``px_tick > MAX_PX_TICK``, and the bits of a float64
-    ``qty`` as uint64 exceed those of :data:`MAX_QTY` exactly when it is negative
-    (sign bit), NaN, infinite or above the bound (IEEE 754 orders non-negative floats
-    as their bit patterns). The few rows flagged (``CLEAR`` rows with ``px_tick = 0``,
-    sub-tick prints, ``-0.0``) get the exact rule in :func:`_refuse_flagged`.
+    :func:`backtest` does not call this: it reads the same row from its one
+    :func:`qlib.engine._loop.scan_events` pass over the events.
     """
-    pxu = ev["px_tick"].view(np.uint64)
-    qtyu = ev["qty"].view(np.uint64)
-    one = np.uint64(1)
-    for a in range(0, ev.shape[0], _CHUNK):
-        flag = (pxu[a:a + _CHUNK] - one) > _PX_SPAN
-        flag |= qtyu[a:a + _CHUNK] > _QTY_BITS
-        if flag.any():
-            _refuse_flagged(ev, a + np.flatnonzero(flag), row0)
+    bad_value = _loop.scan_events(ev, np.uint8(0))[3]
+    if bad_value >= 0:
+        _refuse_flagged(ev, np.array([bad_value]), row0)
 
 
 def _refuse_flagged(ev: np.ndarray, flagged: np.ndarray, row0: int) -> None:
-    """The exact rule of :func:`_check_events` on the rows it flagged; raise on the first bad."""
+    """Raise a :class:`DataQualityError` for the first of the rows ``flagged`` whose price or
+    quantity the engine cannot compute with (the rule of :func:`qlib.engine._loop.scan_events`,
+    which finds the row; see :data:`MAX_PX_TICK`); ``row0`` is the row of ``ev[0]`` in the
+    array the caller passed, so the message names it."""
     kind, px, qty = ev["kind"][flagged], ev["px_tick"][flagged], ev["qty"][flagged]
     limit = np.where(kind == EventKind.TRADE_SUBTICK, MAX_PX_TICK * SUBTICK_SCALE, MAX_PX_TICK)
-    priced = _PRICED_LUT[kind]
+    priced = PRICED_LUT[kind]
     bad_px = (px > limit) | (px < -limit) | (priced & (px < 1))
     bad_qty = ~((qty >= 0.0) & (qty <= MAX_QTY))  # NaN fails both comparisons
     where = np.flatnonzero(bad_px | bad_qty)
@@ -558,12 +522,14 @@ def backtest(
         raise ParameterError("data has no events")
     if len(ev) == 0:
         raise ParameterError(f"no events between start={_show(start)} and stop={_show(stop)}")
-    bad_row, n_l3, n_synth = _loop.scan_events(ev, np.uint8(EventFlag.TS_LOCAL_SYNTH))
+    bad_row, n_l3, n_synth, bad_value = _loop.scan_events(ev,
+                                                          np.uint8(EventFlag.TS_LOCAL_SYNTH))
     if bad_row >= 0:
         raise DataQualityError(f"events are not sorted by ts_exch at row {lo + bad_row} "
                                f"(ts_exch={int(ev['ts_exch'][bad_row])}, after "
                                f"{int(ev['ts_exch'][bad_row - 1])})")
-    _check_events(ev, lo)
+    if bad_value >= 0:
+        _refuse_flagged(ev, np.array([bad_value]), lo)
     is_l3 = n_l3 > 0
     if q_kind == QueueModelKind.L3_FIFO and not is_l3:
         raise ParameterError("queue=L3FifoQueue() needs order-level (L3) events; these are L2")
