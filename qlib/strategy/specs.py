@@ -96,6 +96,8 @@ class Strategy:
         Registry name (:func:`strategy_from_name`) or the custom strategy's name.
     state_size : int
         Length of the float64 ``state`` array the engine allocates (zeros) for the kernel.
+    features : tuple of str
+        Named features the engine fills in the view (``()`` for the built-ins).
     kernel
         The jitted kernel ``fn(view, params, state, out) -> int``.
     """
@@ -103,6 +105,8 @@ class Strategy:
     kind: ClassVar[StrategyKind]
     name: str
     state_size: int
+    #: Named view features the kernel reads (:mod:`qlib.signals.nb`); none for built-ins.
+    features: tuple[str, ...] = ()
 
     def params_array(self) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError

@@ -260,3 +260,12 @@ def test_a_decorated_strategy_backtests_and_with_params_reuses_the_compiled_kern
     assert st50["traded_qty"] <= 50.0 * r50.counters["fills"] + 1e-9  # every fill <= 50
     assert r.stats()["traded_qty"] > 50.0 * r.counters["fills"] * 0.5  # the default: 100
     assert len(s.fn.overloads) == 1
+
+
+def test_every_spec_says_which_features_it_reads():
+    from qlib.strategy import TouchMM
+
+    assert TouchMM(1.0, 2.0).features == ()
+    assert skewed_mm().features == ()
+    assert strategy(lambda view, p, state, out: 0, params={},
+                    features=["microprice"]).features == ("microprice",)
