@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.qlib-installed
 # pytest workers: 2 cores here and in CI; --dist loadfile keeps a notebook's cells on one worker
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: setup reports test lab bench lock clean
+.PHONY: setup warm reports test lab bench lock clean
 
 setup: $(STAMP)
 
@@ -18,7 +18,13 @@ $(STAMP): pyproject.toml requirements.lock requirements-peers.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -c requirements.lock -e ".[test]"
 	$(PY) -m pip install --quiet --no-deps -r requirements-peers.txt
+	$(PY) -m qlib.warm
 	touch $(STAMP)
+
+# Compile (or load) every cached numba kernel the notebooks use: part of the set-up above;
+# run it again after editing qlib's kernels so the next notebook starts warm (idempotent).
+warm: $(STAMP)
+	$(PY) -m qlib.warm
 
 reports: $(STAMP)
 	$(PY) -m qlib.reports run-all
