@@ -126,9 +126,9 @@ def test_l3_lobster_level_totals_equal_orderbook_file_every_row(shared_data, lev
     out_row = np.zeros(n, np.int64)
     # Act
     status, row, n_last = _replay_depth(*book.state, ev, levels, out_px, out_qty, out_row)
-    # Assert: every message row except the 50 dropped sub-tick trades is compared
+    # Assert: every message row is compared (sub-tick trades are kept as TRADE_SUBTICK)
     assert status == 0, (status, row)
-    assert n_last == ob.shape[0] - 50
+    assert n_last == ob.shape[0]
     want_px, want_qty = _file_depth(ob)
     rows = out_row[:n_last]
     assert np.array_equal(out_px[:n_last], want_px[rows])
