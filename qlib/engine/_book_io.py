@@ -94,9 +94,10 @@ def _apply_l2(book, e):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _apply_range_fast(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
-    """:func:`_apply_range` for price-level data, inline (the L2 variant's ``_apply_range``).
+def _apply_range_l2(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
+    """Apply ``ev[a:b]`` (price-level kinds only) to a book, inline; ``(status, row)``.
 
+    The L2 loop's replay (:func:`qlib.engine._loop.make_loop`).
     The caller guarantees overflow room (``_book_room``) for ``b - a`` events.
     """
     for i in range(a, b):
@@ -113,8 +114,9 @@ def _book_room(book, extra):
 
 
 @njit(cache=True)
-def _apply_range(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
-    """Apply ``ev[a:b]`` to a book with the flat replay kernel; ``(status, row)``."""
+def _apply_range_l3(ev, a, b, book, orders, no_bbo, no_rows, no_px, no_qty):
+    """Apply ``ev[a:b]`` (any kind; ``orders`` is the order map) to a book with the book's
+    replay kernel; ``(status, row)``. The L3 loop's replay."""
     if b <= a:
         return _OK, b
     st, row, _ = _b.replay(ev, a, b, book, orders, no_bbo, no_rows, 0, no_px, no_qty)

@@ -14,7 +14,7 @@ from qlib.engine import _latency_kernels as _lat
 from qlib.engine import _queue_kernels as _q
 from qlib.engine._book_io import (
     _apply_l2,
-    _apply_range,
+    _apply_range_l2,
     _book_room,
     _mid2,
 )
@@ -341,11 +341,12 @@ def _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, ts, resp_ns):
 
 
 @njit(cache=True)
-def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry, orders, oq,
-                ox, work, mli, mlf, lot):
+def _exch_event_l3(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry, orders,
+                   oq, ox, work, mli, mlf, lot):
     """Apply event ``i`` to the exchange book with every hook on our resting orders.
 
-    The general path (any event kind, L3 queue positions); ``(status, row)``.
+    Order-level data (any event kind, typed-dict order maps, L3 queue positions);
+    ``(status, row)``.
     """
     if not _book_room(xbook, 0):
         ist[I_CAP_WHAT] = CAP_XBOOK
@@ -416,9 +417,9 @@ def _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3ent
 @njit(cache=True, _nrt=False)
 def _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
                    orders, oq, ox, work, mli, mlf, lot):
-    """:func:`_exch_event` for price-level data: no order maps, the book applied by
-    :func:`qlib.engine._book_io._apply_l2` (the L2 variant's ``_exch_event``,
-    :mod:`qlib.engine._variants`)."""
+    """:func:`_exch_event_l3` for price-level data: no order maps, the book applied by
+    :func:`qlib.engine._book_io._apply_l2`; called by :func:`_exch_run_l2` for the kinds
+    that are not depth updates or trades."""
     if not _book_room(xbook, 0):
         ist[I_CAP_WHAT] = CAP_XBOOK
         return _CAPACITY, i
@@ -469,13 +470,30 @@ def _refresh_levels(ist, orders, oq, ox, work, xbook):
 
 
 @njit(cache=True)
-def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                  orders, oq, ox, work, mli, mlf, lot, no_bbo, no_rows, no_px, no_qty):
-    """L2 events with our orders resting: the fast path.
+def _exch_run_l3(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
+                 orders, oq, ox, work, mli, mlf, lot, no_bbo, no_rows, no_px, no_qty):
+    """Order-level events with our orders resting, up to exchange time ``bound``: one
+    :func:`_exch_event_l3` per event, until none of ours rests; ``(status, row)``."""
+    st, row = _OK, -1
+    while ist[I_EX] < stop and ev[ist[I_EX]]["ts_exch"] <= bound:
+        st, row = _exch_event_l3(ev, ist[I_EX], ist, fst, icfg, lat_p, lat_log, qp, xbook,
+                                 xorders, l3entry, orders, oq, ox, work, mli, mlf, lot)
+        if st != _OK:
+            break
+        if ist[I_N_RESTING] == 0:
+            break
+    return st, row
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
+                 orders, oq, ox, work, mli, mlf, lot, no_bbo, no_rows, no_px, no_qty):
+    """Price-level events with our orders resting, up to exchange time ``bound``.
 
     A depth update at a resting order's price moves its queue estimate from the level
     quantity we last saw there (``OQ_LVL``) to the new one, with no book access; the
-    book itself is updated in runs by the flat replay kernel. Only the events that can
+    book itself is updated in runs
+    (:func:`qlib.engine._book_io._apply_range_l2`). Only the events that can
     fill an order (a trade at or through its price, an opposite level at or through it)
     and the rare kinds (clear, snapshot) flush the run and take the general path.
     """
@@ -511,7 +529,8 @@ def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xo
                 elif q > 0.0 and ((os_ > 0 and px <= opx) or (os_ < 0 and px >= opx)):
                     cross = True
             if cross:
-                st, row = _apply_range(ev, a, i + 1, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
+                st, row = _apply_range_l2(ev, a, i + 1, xbook, xorders, no_bbo, no_rows, no_px,
+                                          no_qty)
                 if st != _OK:
                     return st, row
                 a = i + 1
@@ -536,7 +555,8 @@ def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xo
                                                or (aggr > 0 and px >= o["px_tick"])):
                         hit = True
                 if hit:
-                    st, row = _apply_range(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
+                    st, row = _apply_range_l2(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px,
+                                              no_qty)
                     if st != _OK:
                         return st, row
                     a = i  # a trade print leaves the book as it is
@@ -552,18 +572,18 @@ def _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xo
         elif kind == _QUOTE or kind >= EventKind.HALT:
             pass
         else:
-            st, row = _apply_range(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
+            st, row = _apply_range_l2(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
             if st != _OK:
                 return st, row
             ist[I_N_EXCH_EVENTS] += i - ist[I_EX]
             ist[I_EX] = i
-            st, row = _exch_event(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders,
-                                  l3entry, orders, oq, ox, work, mli, mlf, lot)
+            st, row = _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders,
+                                     l3entry, orders, oq, ox, work, mli, mlf, lot)
             if st != _OK:
                 return st, row
             a = i + 1
         i += 1
-    st, row = _apply_range(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
+    st, row = _apply_range_l2(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
     if st != _OK:
         return st, row
     ist[I_N_EXCH_EVENTS] += i - ist[I_EX]

@@ -140,9 +140,10 @@ def _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view):
 
 
 @njit(cache=True)
-def _local_to(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo, no_rows,
-              no_px, no_qty):
-    """Apply the events whose local time is ``<= bound`` to the local book; ``(status, row)``.
+def _local_to_l3(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
+                 no_rows, no_px, no_qty):
+    """Apply the events whose local time is ``<= bound`` to the local book (order-level
+    data: the book's replay kernel with its order map); ``(status, row)``.
 
     On ``CAPACITY`` the rows before ``row`` are applied and accounted for.
     """
@@ -162,9 +163,10 @@ def _local_to(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, n
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _local_to_fast(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
-                   no_rows, no_px, no_qty):
-    """:func:`_local_to` for price-level data, inline (the L2 variant's ``_local_to``)."""
+def _local_to_l2(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
+                 no_rows, no_px, no_qty):
+    """:func:`_local_to_l3` for price-level data, inline: no order map, each event applied
+    by :func:`qlib.engine._book_io._apply_l2`."""
     j = ist[I_LO]
     if j >= stop or ts_loc[j] > bound:
         return np.int64(_OK), np.int64(-1)

@@ -26,20 +26,22 @@ book up to the decision or record that reads it; the messages due together, and 
 responses due before the next decision, in one step each. The result equals the
 event-by-event order above (the parity and no-look-ahead tests check it).
 
-On price-level data :mod:`qlib.engine._variants` compiles a copy of :func:`run_loop`
-without reference counting whose books are applied inline
-(:func:`qlib.engine._book_io._apply_l2`); on
-order-level data this module's loop runs as written (typed-dict order maps).
+The loop is built by :func:`make_loop` for price-level (L2) or order-level (L3) data, and
+for the built-in strategies or a user's kernel; the functions each variant calls are
+written in its source.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 from numba import njit
 
 from qlib.engine import _latency_kernels as _lat
 from qlib.engine._book_io import (
-    _apply_range,
+    _apply_range_l2,
+    _apply_range_l3,
 )
 from qlib.dtypes import SUBTICK_SCALE
 from qlib.engine._consts import (
@@ -58,15 +60,16 @@ from qlib.engine._exchange import (
     _arrive_cancel,
     _arrive_submit,
     _exch_end,
-    _exch_event,
-    _exch_scan_l2,
+    _exch_run_l2,
+    _exch_run_l3,
 )
 from qlib.engine._local import (
     _cancel_all,
     _compact_work,
     _equity,
     _fill_view,
-    _local_to,
+    _local_to_l2,
+    _local_to_l3,
     _on_response,
     _reconcile,
     _record,
@@ -75,7 +78,6 @@ from qlib.engine._local import (
 from qlib.engine._state import (
     C_DEC_INTERVAL,
     C_FEED_HL,
-    C_L2_ONLY,
     C_LAT_KIND,
     C_REC_INTERVAL,
     C_STRATEGY,
@@ -122,12 +124,6 @@ from qlib.enums import (
 )
 from qlib.risk import nb as _risk
 from qlib.strategy.nb import decide_builtin
-
-
-@njit(cache=True, _nrt=False)
-def decide(kind, view, params, state, out):
-    """The strategy call of the cached loop: the built-in kernels (see :mod:`qlib.strategy`)."""
-    return decide_builtin(kind, view, params, state, out)
 
 
 @njit(cache=True, _nrt=False)
@@ -188,187 +184,283 @@ def local_clock(ev, ts_loc):
     return n
 
 
-@njit(cache=True)
-def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
-             lat_p, lat_log, qp, s_params, s_state, view, intents, used,
-             orders, table, journal, jlen, ox, oq, work, mxi, mli, mlf,
-             positions, lots_qty, lots_px, cash, r_ist, r_fst, r_journal,
-             fills, recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty):
-    """Run the backtest from where ``ist`` says until the end or a full buffer.
+def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
+    """Build the backtest loop for one kind of data and one strategy call.
 
-    Returns ``(status, row)``: ``OK`` at the end; ``CAPACITY`` with ``ist[I_CAP_WHAT]``
-    naming the buffer to grow (nothing half-done: call again after growing); another
-    Status with the event row for bad data. See :func:`qlib.engine.backtest`.
+    Parameters
+    ----------
+    l2 : bool
+        True for price-level data (no order-level kinds): the books are applied inline
+        (:func:`qlib.engine._book_io._apply_range_l2`, :func:`qlib.engine._exchange._exch_run_l2`,
+        :func:`qlib.engine._local._local_to_l2`), no order map is read (placeholder arrays
+        take the maps' places) and the loop is compiled without reference counting.
+        False for order-level data: the book's replay kernel with typed-dict order maps
+        (the ``_l3`` functions), with reference counting (the maps need it).
+    decide : callable, optional
+        A user's kernel ``fn(view, params, state, out) -> int``; None calls the built-in
+        strategies (:func:`qlib.strategy.nb.decide_builtin`, by ``StrategyKind``).
+
+    Returns
+    -------
+    The jitted loop ``run_loop(...) -> (status, row)``.
+
+    Notes
+    -----
+    Which functions a loop calls is written in its source, as branches on the closure
+    constants ``L2`` and ``CUSTOM``; numba reads closure variables as constants and
+    removes the branch not taken before typing (its dead-branch pruning), so the L2 loop
+    never types the order-map functions. The built-in loops close over plain bools only,
+    so their on-disk cache entries are found again by every process (one cache file per
+    ``__qualname__``); a user's kernel is a closure variable, which numba cannot key a
+    cache entry on, so such a loop is compiled once per process and kernel
+    (:func:`loop_for` keeps it).
     """
-    stop = ist[I_STOP]
-    lot = fcfg[G_LOT]
-    dec_iv = icfg[C_DEC_INTERVAL]
-    rec_iv = icfg[C_REC_INTERVAL]
-    feed_a = 1.0 - np.exp(-_LN2 / max(icfg[C_FEED_HL], 1))  # per market-data event
-    n_int = intents.shape[0]
-    while True:
-        # room for one more step of every kind
-        if jlen[0] + 4 * n_int + 4 * work.shape[0] + 16 > journal.shape[0]:
-            ist[I_CAP_WHAT] = CAP_JOURNAL
-            return _CAPACITY, -1
-        if ist[I_N_ORDERS] + n_int + 1 > orders.shape[0]:
-            ist[I_CAP_WHAT] = CAP_ORDERS
-            return _CAPACITY, -1
-        if ist[I_N_FILLS] + 1 > fills.shape[0]:
-            ist[I_CAP_WHAT] = CAP_FILLS
-            return _CAPACITY, -1
-        if ist[I_N_REC] + 2 > recs.shape[0]:
-            ist[I_CAP_WHAT] = CAP_RECORDS
-            return _CAPACITY, -1
-        if positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
-            ist[I_CAP_WHAT] = CAP_LOTS
-            return _CAPACITY, -1
-        if ist[I_MX_LEN] + n_int + work.shape[0] > mxi.shape[0] or \
-                ist[I_ML_LEN] + 4 * WALK_LEVELS + 4 * work.shape[0] > mli.shape[0]:
-            ist[I_CAP_WHAT] = CAP_MSGS
-            return _CAPACITY, -1
-        i_ex = ist[I_EX]
-        i_lo = ist[I_LO]
-        # the exchange book is only read when an order of ours rests there or is on its
-        # way: while neither is the case it lags, and catches up (the same events, in
-        # the same order) before the next message reaches it
-        idle_x = ist[I_N_RESTING] == 0 and ist[I_MX_LEN] == 0
-        if i_lo >= stop and (i_ex >= stop or idle_x):
-            break
-        t_ex = ev[i_ex]["ts_exch"] if (i_ex < stop and not idle_x) else _INF_TS
-        t_mx = mxi[ist[I_MX_HEAD], MX_DUE] if ist[I_MX_LEN] > 0 else _INF_TS
-        t_ml = mli[ist[I_ML_HEAD], ML_DUE] if ist[I_ML_LEN] > 0 else _INF_TS
-        t_dec = ist[I_NEXT_DEC]
-        t_rec = ist[I_NEXT_REC]
-        if t_ex <= t_mx and t_ex <= t_dec:
-            # 1. the exchange book up to the next time our orders can change, with our
-            #    resting orders' queue positions and fills
-            bound = min(t_mx, t_dec)
-            if ist[I_N_RESTING] == 0:
-                # nothing of ours rests: one replay call for the whole run
-                j = _exch_end(ev, stop, i_ex, bound)
-                st, row = _OK, -1
-                if j > i_ex:
-                    st, row = _apply_range(ev, i_ex, j, xbook, xorders, no_bbo, no_rows, no_px,
-                                           no_qty)
-                if st != _OK:
-                    ist[I_EX] = row
-                    if st == _CAPACITY:
-                        ist[I_CAP_WHAT] = CAP_XBOOK
-                else:
-                    ist[I_N_EXCH_EVENTS] += j - i_ex
-                    ist[I_EX] = j
-            elif icfg[C_L2_ONLY] != 0:
-                st, row = _exch_scan_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
-                                        xbook, xorders, l3entry, orders, oq, ox, work, mli, mlf, lot,
-                                        no_bbo, no_rows, no_px, no_qty)
-            else:
-                st, row = _OK, -1
-                while ist[I_EX] < stop and ev[ist[I_EX]]["ts_exch"] <= bound:
-                    st, row = _exch_event(ev, ist[I_EX], ist, fst, icfg, lat_p, lat_log, qp,
-                                          xbook, xorders, l3entry, orders, oq, ox, work, mli,
-                                          mlf, lot)
-                    if st != _OK:
-                        break
-                    if ist[I_N_RESTING] == 0:
-                        break
-            if st != _OK:
-                return st, row
-        elif t_mx <= t_ml and t_mx <= t_dec and t_mx <= t_rec:
-            # 3. messages of ours reach the exchange: every one due before the next
-            #    exchange event (they do not touch the local side, which only sees
-            #    their responses, due later)
-            while True:
-                h = ist[I_MX_HEAD]
-                mkind = mxi[h, MX_KIND]
-                slot = mxi[h, MX_SLOT]
-                t_m = mxi[h, MX_DUE]
-                ist[I_MX_HEAD] = (h + 1) % mxi.shape[0]
-                ist[I_MX_LEN] -= 1
-                action = OrderAction.SUBMIT if mkind == M_SUBMIT else OrderAction.CANCEL
-                resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, action, t_m,
-                                             np.int64(fst[F_FEED_LAT]))
-                if mkind == M_SUBMIT:
-                    ok = _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px,
-                                        lvl_qty, qp, slot, t_m, resp, lot)
-                else:
-                    ok = _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, t_m, resp)
-                if not ok:
-                    ist[I_CAP_WHAT] = CAP_MSGS
-                    return _CAPACITY, -1
-                if ist[I_MX_LEN] == 0 or mxi[ist[I_MX_HEAD], MX_DUE] >= t_ex \
-                        or ist[I_ML_LEN] + 2 * WALK_LEVELS + 8 > mli.shape[0]:
-                    break
-        elif t_ml <= t_dec and t_ml <= t_rec:
-            # 4. responses reach the strategy: every one due up to the next decision or
-            #    record (nothing else reads what they change)
-            bound = min(t_dec, t_rec)
-            while True:
-                h = ist[I_ML_HEAD]
-                t_r = mli[h, ML_DUE]
-                ist[I_ML_HEAD] = (h + 1) % mli.shape[0]
-                ist[I_ML_LEN] -= 1
-                st = _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, h,
-                                  positions, lots_qty, lots_px, cash, fills, r_ist, r_fst,
-                                  r_journal, t_r)
-                if st != _OK:
-                    return st, -1
-                if ist[I_ML_LEN] == 0 or mli[ist[I_ML_HEAD], ML_DUE] > bound \
-                        or ist[I_N_FILLS] + 1 > fills.shape[0] \
-                        or jlen[0] + 8 > journal.shape[0] \
-                        or positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
-                    break
-            _compact_work(ist, orders, work)
-            _sync_risk(ist, orders, work, r_ist, r_fst)
-        elif t_dec <= t_rec:
-            # 5. the strategy decides, on the local book of every event seen by t_dec
-            st, row = _local_to(ev, ts_loc, stop, t_dec, ist, fst, feed_a, lbook, lorders, view,
-                                no_bbo, no_rows, no_px, no_qty)
-            if st != _OK:
-                return st, row
-            if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
-                break  # the data ended before this decision
-            ist[I_NEXT_DEC] = t_dec + dec_iv
-            _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders,
-                       work, view, r_ist, t_dec)
-            mid = fst[F_LAST_MID]
-            if mid > 0.0:
-                _risk.update_reference(r_ist, r_fst, 0, ist[I_LAST_MD_TS], np.int64(np.round(mid)))
-                _risk.mark_pnl(r_ist, r_fst, r_journal, t_dec,
-                               _equity(fcfg, positions, cash, mid) - fcfg[G_CAPITAL])
-            if _risk.kill_switch_tripped(r_ist) != 0:
-                # every decision while tripped: what was acknowledged since gets its cancel
-                ist[I_KILL_SEEN] = 1
-                if ist[I_N_WORK] > 0:
-                    st = _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p,
-                                     lat_log, fst, r_ist, t_dec)
-                    if st != _OK:
-                        return st, -1
-                    _sync_risk(ist, orders, work, r_ist, r_fst)
-            else:
-                ist[I_KILL_SEEN] = 0
-                ist[I_N_DEC] += 1
-                n = decide(icfg[C_STRATEGY], view, s_params, s_state, intents)
-                n = min(n, n_int)
-                if n > 0 or (n == 0 and ist[I_N_WORK] > 0):  # 0 with nothing working: no-op
-                    st = _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi,
-                                    mli, mlf, lat_p, lat_log, intents, n, used, r_ist, r_fst,
-                                    r_journal, t_dec)
-                    if st != _OK:
-                        return st, -1
-                    _sync_risk(ist, orders, work, r_ist, r_fst)
-        else:
-            # 6. an interval record
-            st, row = _local_to(ev, ts_loc, stop, t_rec, ist, fst, feed_a, lbook, lorders, view,
-                                no_bbo, no_rows, no_px, no_qty)
-            if st != _OK:
-                return st, row
-            if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
+    L2 = bool(l2)
+    CUSTOM = decide is not None
+    user_decide = decide
+
+    def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
+                 lat_p, lat_log, qp, s_params, s_state, view, intents, used,
+                 orders, table, journal, jlen, ox, oq, work, mxi, mli, mlf,
+                 positions, lots_qty, lots_px, cash, r_ist, r_fst, r_journal,
+                 fills, recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty):
+        """Run the backtest from where ``ist`` says until the end or a full buffer.
+
+        Returns ``(status, row)``: ``OK`` at the end; ``CAPACITY`` with ``ist[I_CAP_WHAT]``
+        naming the buffer to grow (nothing half-done: call again after growing); another
+        Status with the event row for bad data. See :func:`qlib.engine.backtest`.
+        """
+        stop = ist[I_STOP]
+        lot = fcfg[G_LOT]
+        dec_iv = icfg[C_DEC_INTERVAL]
+        rec_iv = icfg[C_REC_INTERVAL]
+        feed_a = 1.0 - np.exp(-_LN2 / max(icfg[C_FEED_HL], 1))  # per market-data event
+        n_int = intents.shape[0]
+        while True:
+            # room for one more step of every kind
+            if jlen[0] + 4 * n_int + 4 * work.shape[0] + 16 > journal.shape[0]:
+                ist[I_CAP_WHAT] = CAP_JOURNAL
+                return _CAPACITY, -1
+            if ist[I_N_ORDERS] + n_int + 1 > orders.shape[0]:
+                ist[I_CAP_WHAT] = CAP_ORDERS
+                return _CAPACITY, -1
+            if ist[I_N_FILLS] + 1 > fills.shape[0]:
+                ist[I_CAP_WHAT] = CAP_FILLS
+                return _CAPACITY, -1
+            if ist[I_N_REC] + 2 > recs.shape[0]:
+                ist[I_CAP_WHAT] = CAP_RECORDS
+                return _CAPACITY, -1
+            if positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
+                ist[I_CAP_WHAT] = CAP_LOTS
+                return _CAPACITY, -1
+            if ist[I_MX_LEN] + n_int + work.shape[0] > mxi.shape[0] or \
+                    ist[I_ML_LEN] + 4 * WALK_LEVELS + 4 * work.shape[0] > mli.shape[0]:
+                ist[I_CAP_WHAT] = CAP_MSGS
+                return _CAPACITY, -1
+            i_ex = ist[I_EX]
+            i_lo = ist[I_LO]
+            # the exchange book is only read when an order of ours rests there or is on its
+            # way: while neither is the case it lags, and catches up (the same events, in
+            # the same order) before the next message reaches it
+            idle_x = ist[I_N_RESTING] == 0 and ist[I_MX_LEN] == 0
+            if i_lo >= stop and (i_ex >= stop or idle_x):
                 break
-            ist[I_NEXT_REC] = t_rec + rec_iv
-            _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, t_rec)
-    # the final record, at the last local event
-    last = ts_loc[stop - 1] if stop > 0 else 0
-    if ist[I_LAST_REC_TS] < last:
-        _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, last)
-    return _OK, -1
+            t_ex = ev[i_ex]["ts_exch"] if (i_ex < stop and not idle_x) else _INF_TS
+            t_mx = mxi[ist[I_MX_HEAD], MX_DUE] if ist[I_MX_LEN] > 0 else _INF_TS
+            t_ml = mli[ist[I_ML_HEAD], ML_DUE] if ist[I_ML_LEN] > 0 else _INF_TS
+            t_dec = ist[I_NEXT_DEC]
+            t_rec = ist[I_NEXT_REC]
+            if t_ex <= t_mx and t_ex <= t_dec:
+                # 1. the exchange book up to the next time our orders can change, with our
+                #    resting orders' queue positions and fills
+                bound = min(t_mx, t_dec)
+                if ist[I_N_RESTING] == 0:
+                    # nothing of ours rests: one replay call for the whole run
+                    j = _exch_end(ev, stop, i_ex, bound)
+                    st, row = _OK, -1
+                    if j > i_ex:
+                        if L2:
+                            st, row = _apply_range_l2(ev, i_ex, j, xbook, xorders, no_bbo, no_rows,
+                                                      no_px, no_qty)
+                        else:
+                            st, row = _apply_range_l3(ev, i_ex, j, xbook, xorders, no_bbo, no_rows,
+                                                      no_px, no_qty)
+                    if st != _OK:
+                        ist[I_EX] = row
+                        if st == _CAPACITY:
+                            ist[I_CAP_WHAT] = CAP_XBOOK
+                    else:
+                        ist[I_N_EXCH_EVENTS] += j - i_ex
+                        ist[I_EX] = j
+                elif L2:
+                    st, row = _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
+                                           xbook, xorders, l3entry, orders, oq, ox, work, mli, mlf,
+                                           lot, no_bbo, no_rows, no_px, no_qty)
+                else:
+                    st, row = _exch_run_l3(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
+                                           xbook, xorders, l3entry, orders, oq, ox, work, mli, mlf,
+                                           lot, no_bbo, no_rows, no_px, no_qty)
+                if st != _OK:
+                    return st, row
+            elif t_mx <= t_ml and t_mx <= t_dec and t_mx <= t_rec:
+                # 3. messages of ours reach the exchange: every one due before the next
+                #    exchange event (they do not touch the local side, which only sees
+                #    their responses, due later)
+                while True:
+                    h = ist[I_MX_HEAD]
+                    mkind = mxi[h, MX_KIND]
+                    slot = mxi[h, MX_SLOT]
+                    t_m = mxi[h, MX_DUE]
+                    ist[I_MX_HEAD] = (h + 1) % mxi.shape[0]
+                    ist[I_MX_LEN] -= 1
+                    action = OrderAction.SUBMIT if mkind == M_SUBMIT else OrderAction.CANCEL
+                    resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, action, t_m,
+                                                 np.int64(fst[F_FEED_LAT]))
+                    if mkind == M_SUBMIT:
+                        ok = _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px,
+                                            lvl_qty, qp, slot, t_m, resp, lot)
+                    else:
+                        ok = _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, t_m, resp)
+                    if not ok:
+                        ist[I_CAP_WHAT] = CAP_MSGS
+                        return _CAPACITY, -1
+                    if ist[I_MX_LEN] == 0 or mxi[ist[I_MX_HEAD], MX_DUE] >= t_ex \
+                            or ist[I_ML_LEN] + 2 * WALK_LEVELS + 8 > mli.shape[0]:
+                        break
+            elif t_ml <= t_dec and t_ml <= t_rec:
+                # 4. responses reach the strategy: every one due up to the next decision or
+                #    record (nothing else reads what they change)
+                bound = min(t_dec, t_rec)
+                while True:
+                    h = ist[I_ML_HEAD]
+                    t_r = mli[h, ML_DUE]
+                    ist[I_ML_HEAD] = (h + 1) % mli.shape[0]
+                    ist[I_ML_LEN] -= 1
+                    st = _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, h,
+                                      positions, lots_qty, lots_px, cash, fills, r_ist, r_fst,
+                                      r_journal, t_r)
+                    if st != _OK:
+                        return st, -1
+                    if ist[I_ML_LEN] == 0 or mli[ist[I_ML_HEAD], ML_DUE] > bound \
+                            or ist[I_N_FILLS] + 1 > fills.shape[0] \
+                            or jlen[0] + 8 > journal.shape[0] \
+                            or positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
+                        break
+                _compact_work(ist, orders, work)
+                _sync_risk(ist, orders, work, r_ist, r_fst)
+            elif t_dec <= t_rec:
+                # 5. the strategy decides, on the local book of every event seen by t_dec
+                if L2:
+                    st, row = _local_to_l2(ev, ts_loc, stop, t_dec, ist, fst, feed_a, lbook,
+                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                else:
+                    st, row = _local_to_l3(ev, ts_loc, stop, t_dec, ist, fst, feed_a, lbook,
+                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                if st != _OK:
+                    return st, row
+                if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
+                    break  # the data ended before this decision
+                ist[I_NEXT_DEC] = t_dec + dec_iv
+                _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders,
+                           work, view, r_ist, t_dec)
+                mid = fst[F_LAST_MID]
+                if mid > 0.0:
+                    _risk.update_reference(r_ist, r_fst, 0, ist[I_LAST_MD_TS],
+                                           np.int64(np.round(mid)))
+                    _risk.mark_pnl(r_ist, r_fst, r_journal, t_dec,
+                                   _equity(fcfg, positions, cash, mid) - fcfg[G_CAPITAL])
+                if _risk.kill_switch_tripped(r_ist) != 0:
+                    # every decision while tripped: what was acknowledged since gets its cancel
+                    ist[I_KILL_SEEN] = 1
+                    if ist[I_N_WORK] > 0:
+                        st = _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi,
+                                         lat_p, lat_log, fst, r_ist, t_dec)
+                        if st != _OK:
+                            return st, -1
+                        _sync_risk(ist, orders, work, r_ist, r_fst)
+                else:
+                    ist[I_KILL_SEEN] = 0
+                    ist[I_N_DEC] += 1
+                    if CUSTOM:
+                        n = user_decide(view, s_params, s_state, intents)
+                    else:
+                        n = decide_builtin(icfg[C_STRATEGY], view, s_params, s_state, intents)
+                    n = min(n, n_int)
+                    if n > 0 or (n == 0 and ist[I_N_WORK] > 0):  # 0 with nothing working: no-op
+                        st = _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal,
+                                        jlen, mxi, mli, mlf, lat_p, lat_log, intents, n, used,
+                                        r_ist, r_fst, r_journal, t_dec)
+                        if st != _OK:
+                            return st, -1
+                        _sync_risk(ist, orders, work, r_ist, r_fst)
+            else:
+                # 6. an interval record
+                if L2:
+                    st, row = _local_to_l2(ev, ts_loc, stop, t_rec, ist, fst, feed_a, lbook,
+                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                else:
+                    st, row = _local_to_l3(ev, ts_loc, stop, t_rec, ist, fst, feed_a, lbook,
+                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                if st != _OK:
+                    return st, row
+                if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
+                    break
+                ist[I_NEXT_REC] = t_rec + rec_iv
+                _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, t_rec)
+        # the final record, at the last local event
+        last = ts_loc[stop - 1] if stop > 0 else 0
+        if ist[I_LAST_REC_TS] < last:
+            _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, last)
+        return _OK, -1
+
+    run_loop.__qualname__ = run_loop.__name__ = (
+        "run_loop_" + ("l2" if L2 else "l3") + ("_custom" if CUSTOM else ""))
+    return njit(cache=not CUSTOM, _nrt=not L2)(run_loop)
+
+
+#: The loops of the built-in strategies (compiled on first use, cached on disk).
+run_loop_l2 = make_loop(l2=True)
+run_loop_l3 = make_loop(l2=False)
+
+_CUSTOM: dict[tuple[int, bool], Callable] = {}
+
+
+def _without_refcounts(fn: Callable, params: np.ndarray, state_size: int) -> Callable:
+    """``fn`` recompiled with ``_nrt=False`` when it allows it (a kernel that allocates
+    does not), else ``fn`` itself.
+
+    A user's kernel compiled with numba's default reference counting pays for it in its
+    prologue and epilogue at every decision (``benchmarks/RESULTS.md``, issue 11). The
+    test call runs the kernel once on a zeroed view (kernels are pure by contract: their
+    output goes to ``out`` and ``state``, both scratch copies of the run's own sizes here).
+    """
+    from numba.core.errors import NumbaError
+
+    from qlib.dtypes import INTENT_DTYPE, VIEW_DTYPE
+
+    py = getattr(fn, "py_func", None)
+    if py is None:
+        return fn
+    fast = njit(_nrt=False)(py)
+    try:
+        fast(np.zeros(1, VIEW_DTYPE), params.copy(), np.zeros(max(state_size, 1)),
+             np.zeros(32, INTENT_DTYPE))
+    except NumbaError:
+        return fn
+    except Exception:  # noqa: BLE001 - the kernel itself raised on the zero view: keep fn
+        return fn
+    return fast
+
+
+def loop_for(custom_fn: Callable | None, l2: bool, params: np.ndarray | None = None,
+             state_size: int = 1) -> Callable:
+    """The loop to run: cached on disk for the built-in strategies, one per process and
+    custom kernel otherwise (see :func:`make_loop`)."""
+    if custom_fn is None:
+        return run_loop_l2 if l2 else run_loop_l3
+    key = (id(custom_fn), bool(l2))
+    if key not in _CUSTOM:
+        fn = _without_refcounts(custom_fn, np.zeros(1) if params is None else params,
+                                state_size)
+        _CUSTOM[key] = make_loop(l2=l2, decide=fn)
+    return _CUSTOM[key]

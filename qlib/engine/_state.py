@@ -66,7 +66,6 @@ C_LAT_KIND = 5
 C_Q_KIND = 6
 C_SIGMA_HL = 7  # sigma half-life, ns
 C_FEED_HL = 8  # feed-latency EWMA half-life, in market-data events
-C_L2_ONLY = 9  # 1: the events hold no order-level kinds (the batched fast path applies)
 C_PARTIAL = 10  # 1: partial fills; 0: a released maker order fills completely
 N_ICFG = 12
 

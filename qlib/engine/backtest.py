@@ -1,6 +1,6 @@
 r"""Tick-by-tick backtest: :func:`backtest` runs a strategy kernel over a day of events.
 
-The whole event loop is one jitted kernel (:func:`qlib.engine._loop.run_loop`); this
+The whole event loop is one jitted kernel (built by :func:`qlib.engine._loop.make_loop`); this
 module validates the inputs, allocates the state, calls the kernel, grows a buffer
 when the kernel says it is full and calls it again where it stopped, and wraps the
 arrays in a :class:`~qlib.engine.result.BacktestResult`.
@@ -72,7 +72,7 @@ from qlib.dtypes import (
     VIEW_DTYPE,
     require_dtype,
 )
-from qlib.engine import _loop, _variants
+from qlib.engine import _loop
 from qlib.engine import _state as S
 from qlib.engine._consts import MAX_PX_TICK, MAX_QTY, PRICED_LUT
 from qlib.engine.fees import Fees
@@ -567,7 +567,6 @@ def backtest(
     icfg[S.C_Q_KIND] = int(q_kind)
     icfg[S.C_SIGMA_HL] = sigma_hl
     icfg[S.C_FEED_HL] = 1_000  # events: the feed latency is an EWMA over ~1,000 events
-    icfg[S.C_L2_ONLY] = int(not is_l3)
     icfg[S.C_PARTIAL] = int(bool(partial_fills))
     fcfg = np.zeros(S.N_FCFG, dtype=np.float64)
     fcfg[S.G_TICK_VALUE] = inst.tick_size * inst.multiplier
@@ -621,8 +620,8 @@ def backtest(
 
     if not is_l3:
         xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)  # placeholders: no order maps
-    run = _variants.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not is_l3,
-                             s_params, int(spec.state_size))
+    run = _loop.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not is_l3,
+                         s_params, int(spec.state_size))
     n_calls = 0
     t_loop0 = time.perf_counter()
     while True:

@@ -25,6 +25,7 @@ LAYER = {
     "engine": 5,
     "plots": 6,
     "reports": 7, "sweep": 7,
+    "warm": 7,  # the set-up command's numba cache warmer: runs every layer, like a report
 }
 
 #: (importing module, imported module) pairs that break a rule today, with their owner.
