@@ -47,8 +47,8 @@ Data structure
 Since the "jitted order books" work these wrappers run on the windowed L2 book of
 :mod:`qlib.book.l2` (a dense ring of ``W`` ticks around the touch per side, the far
 levels in a sorted overflow; its docstring has the design and the measurements). The
-first version's sorted array per side is kept in :mod:`qlib.book._kernels` as the
-reference implementation (it measured 171 ns/event on the Binance COIN-M session;
+first version's sorted array per side is kept as the test oracle
+``tests/oracle/sorted_book.py`` (it measured 171 ns/event on the Binance COIN-M session;
 ``benchmarks/bench_l2.py`` compares the two). Results are identical: same levels,
 same statuses, same counters.
 

@@ -1,9 +1,11 @@
-"""First-version price-level book (sorted arrays per side): the reference implementation.
+"""First-version price-level book (sorted arrays per side): the test oracle of the L2 book.
 
-No longer used by :mod:`qlib.book.replay` (which runs on :mod:`qlib.book._l2_kernels`);
-kept as the reference the L2 book is measured and tested against
-(``benchmarks/bench_l2.py``, ``tests/parity/test_l2_parity.py``) and for callers that
-drive :func:`apply_event` directly. Arrays in, status codes out. No pandas, no I/O.
+Was ``qlib.book._kernels``. The library runs on :mod:`qlib.book._l2_kernels` (through
+:mod:`qlib.book.nb` and :mod:`qlib.book.replay`); this book is kept, outside the library,
+as the independent reference the L2 book is tested against
+(``tests/parity/test_l2_parity.py``, ``tests/unit/book/test_l2.py``,
+``tests/unit/data/test_lobster_resync.py``) and measured against
+(``benchmarks/bench_l2.py``). Arrays in, status codes out. No pandas, no I/O.
 
 Layout of the book state (see :mod:`qlib.book.replay` for the reasons):
 

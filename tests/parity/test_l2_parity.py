@@ -1,12 +1,12 @@
 """Each kernel of qlib.book._l2_kernels agrees with its ``.py_func`` on the same inputs,
-and the L2 book agrees with the first-version sorted-array book (qlib.book._kernels)."""
+and the L2 book agrees with the first-version sorted-array book (tests/oracle/sorted_book.py)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from qlib.book import _kernels as OLD
+from oracle import sorted_book as OLD
 from qlib.book import _l2_kernels as K
 from qlib.book.l2 import new_l2_book, new_orders
 from qlib.dtypes import BBO_DTYPE, empty_events

@@ -176,7 +176,7 @@ def test_replay_l2_equals_first_version_book_on_mixed_stream(window):
 
 
 def _old_final(ev):
-    from qlib.book import _kernels as old
+    from oracle import sorted_book as old
     from qlib.dtypes import BBO_DTYPE
 
     keys = np.zeros((2, 1 << 14), dtype=np.int64)

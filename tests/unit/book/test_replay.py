@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from numba import types
 from numba.typed import Dict
+from oracle import sorted_book
 
-from qlib.book import BookReplay, _kernels, bbo, count_crossed, replay_bbo, replay_book
+from qlib.book import BookReplay, bbo, count_crossed, replay_bbo, replay_book
 from qlib.data.market_data import MarketData
 from qlib.data.report import ValidationReport
 from qlib.dtypes import BBO_DTYPE, empty_events
@@ -189,7 +190,7 @@ def _run(fn, ev, cap=4):
     keys = np.zeros((2, cap), dtype=np.int64)
     qtys = np.zeros((2, cap), dtype=np.float64)
     counts = np.zeros(2, dtype=np.int64)
-    stats = np.zeros(_kernels.N_STATS, dtype=np.int64)
+    stats = np.zeros(sorted_book.N_STATS, dtype=np.int64)
     orders = Dict.empty(key_type=types.uint64,
                         value_type=types.Tuple((types.int64, types.int64, types.float64)))
     out = np.zeros(len(ev), dtype=BBO_DTYPE)
@@ -202,15 +203,15 @@ def test_replay_bbo_kernel_jit_matches_py_func():
                (K.ADD, SELL, 103, 2.0, 4), (K.MODIFY, SELL, 102, 1.0, 4), (K.CANCEL, BUY, 100, 3.0, 77),
                (K.DELETE, SELL, 102, 0.0, 4), (K.DEPTH, SELL, 105, 1.0), (K.DEPTH, SELL, 106, 1.0),
                (K.CLEAR, BUY, 0, 0.0), (K.TRADE, BUY, 104, 1.0)])
-    jit = _run(_kernels.replay_bbo, ev, 3)
-    py = _run(_kernels.replay_bbo.py_func, ev, 3)
+    jit = _run(sorted_book.replay_bbo, ev, 3)
+    py = _run(sorted_book.replay_bbo.py_func, ev, 3)
     assert jit[:2] == py[:2]
     assert jit[0] == Status.CAPACITY  # 3 ask levels fill capacity 3 before the CLEAR
     np.testing.assert_array_equal(jit[2], py[2])
     np.testing.assert_array_equal(jit[3], py[3])
     np.testing.assert_array_equal(jit[4], py[4])
     assert jit[5] == py[5]
-    full_jit, full_py = _run(_kernels.replay_bbo, ev, 16), _run(_kernels.replay_bbo.py_func, ev, 16)
+    full_jit, full_py = _run(sorted_book.replay_bbo, ev, 16), _run(sorted_book.replay_bbo.py_func, ev, 16)
     assert full_jit[:2] == full_py[:2] == (Status.OK, len(ev))
     np.testing.assert_array_equal(full_jit[2], full_py[2])
 

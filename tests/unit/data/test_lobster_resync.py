@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from lobster_dbn_builders import simulate_lobster, write_lobster
 from numba import njit
+from oracle import sorted_book as book_kernels
 
-from qlib.book import _kernels as book_kernels
 from qlib.book import bbo, replay_book
 from qlib.book.replay import _new_orders
 from qlib.data import _lobster_kernels as lk
