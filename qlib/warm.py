@@ -10,7 +10,7 @@ simulated market, so that the caches are filled by ``make`` instead:
 ========== ==============================================================================
 group      what runs
 ========== ==============================================================================
-simulate   ``qlib.data.simulate`` (the order-level simulator) and ``qlib.data.to_l2``
+simulate   ``qlib.data.simulate`` (the order-level simulator) and ``qlib.book.to_l2``
 book       ``qlib.book.bbo`` and ``depth_snapshots`` (book replay; the L2 replay runs in
            the backtest group)
 signals    trades, OFI regression, Kyle's lambda, VPIN, PIN, realised volatility,
@@ -69,7 +69,7 @@ def _market() -> Any:
 
 
 def _simulate() -> str:
-    from qlib.data import to_l2
+    from qlib.book import to_l2
 
     data = _market()
     l2 = to_l2(data)
@@ -128,7 +128,7 @@ def _risk() -> str:
 
 
 def _backtest() -> str:
-    from qlib.data import to_l2
+    from qlib.book import to_l2
     from qlib.engine import ConstantLatency, backtest
     from qlib.engine.tasks import build_queue, build_strategy
 
