@@ -2,8 +2,9 @@ r"""An order-level (L3) book: every resting order, its price level and its place
 
 :class:`L3Book` applies :data:`qlib.dtypes.EVENT_DTYPE` arrays (LOBSTER, Databento MBO,
 the simulated market) order by order and answers "how much is ahead of order X" in
-one call. The kernels are in :mod:`qlib.book._l3_kernels`; the matching engine
-(:mod:`qlib.book.matching`) runs on the same state.
+one call. The kernels are in :mod:`qlib.book._l3_kernels` (applying events) over
+:mod:`qlib.book._l3_store` (the layout, order-id map, levels and queues; re-exported by
+``_l3_kernels``); the matching engine (:mod:`qlib.book.matching`) runs on the same state.
 
 Data structure
 --------------
