@@ -13,8 +13,8 @@ group      what runs
 simulate   ``qlib.data.simulate`` (the order-level simulator) and ``qlib.book.to_l2``
 book       ``qlib.book.bbo`` and ``depth_snapshots`` (book replay; the L2 replay runs in
            the backtest group)
-signals    trades, OFI regression, Kyle's lambda, VPIN, PIN, realised volatility,
-           mark-outs, trade clustering (notebook 01)
+signals    trades, OFI regression, Kyle's lambda, VPIN, realised volatility, mark-outs,
+           trade clustering (notebook 01; PIN is a scipy fit with no numba kernel, left out)
 risk       returns, VaR by method, rolling VaR and its backtest, metrics, greeks ladder,
            stress test, pre-trade check latency sample (notebook 03)
 backtest   ``qlib.engine.backtest`` of the built-in strategies notebook 02 runs, with each
@@ -94,7 +94,6 @@ def _signals() -> str:
     sg.ofi_regression(bbo, "1s")
     sg.kyle_lambda_profile(tape, bbo, "1s", "5min", empty="drop")
     sg.vpin(tape, n_buckets=20, window=5)
-    sg.pin(sg.pin_counts(tape, "30s"))
     sg.realized_volatility(bbo, "5min")
     sg.realized_volatility(bbo, estimator="two_scale")
     sg.markout_curve(sg.markouts(tape, bbo, tick_size=data.instrument.tick_size))
