@@ -1,9 +1,10 @@
 r"""Tick-by-tick backtest: :func:`backtest` runs a strategy kernel over a day of events.
 
-The whole event loop is one jitted kernel (built by :func:`qlib.engine._loop.make_loop`); this
-module validates the inputs, allocates the state, calls the kernel, grows a buffer
-when the kernel says it is full and calls it again where it stopped, and wraps the
-arrays in a :class:`~qlib.engine.result.BacktestResult`.
+The whole event loop is one jitted kernel (built by :func:`qlib.engine._loop.make_loop`).
+:func:`backtest` is four steps: :func:`_configure` checks the inputs and cuts the
+replayed slice, :func:`_allocate` makes the loop's state, :func:`_run_until_done` calls
+the kernel, growing a buffer when the kernel says it is full and calling it again where
+it stopped, and :func:`_wrap` makes the :class:`~qlib.engine.result.BacktestResult`.
 
 Two books are replayed from the same events: the **exchange** book at ``ts_exch``,
 against which our orders are matched, and the **local** book at ``ts_local``, the only
@@ -43,6 +44,7 @@ References
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import difflib
 import functools
@@ -478,6 +480,116 @@ def backtest(
         :data:`MAX_PX_TICK` (the bound that keeps prices exact in float64 and the
         int64 tick arithmetic far from overflow).
     """
+    cfg = _configure(data, strategy, latency=latency, queue=queue, fees=fees, risk=risk,
+                     start=start, stop=stop, seed=seed, instrument=instrument,
+                     decision_interval=decision_interval, record_interval=record_interval,
+                     depth_levels=depth_levels, market_impact=market_impact,
+                     partial_fills=partial_fills, feed_latency=feed_latency,
+                     sigma_halflife=sigma_halflife, capital=capital, session_end=session_end)
+    state = _allocate(cfg)
+    n_calls, t_loop0, t_loop = _run_until_done(cfg, state)
+    return _wrap(cfg, state, n_calls, t_loop0, t_loop)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config:
+    """What :func:`_configure` settles before anything is allocated: the checked
+    parameters, the replayed slice of events and its local clock."""
+
+    t_start: float  # perf_counter at the call
+    inst: Instrument
+    spec: Any  # the strategy spec
+    latency: Any
+    queue: Any
+    fees: Fees
+    risk: RiskConfig
+    seed: int
+    capital: float
+    dec_iv: int  # ns between decisions
+    rec_iv: int  # ns between interval records
+    sigma_hl: int  # ns
+    depth_levels: int
+    market_impact: bool
+    partial_fills: bool
+    lat_kind: int  # LatencyModelKind
+    lat_p: np.ndarray  # latency model parameters
+    lat_log: np.ndarray  # replayed latency log (ReplayLatency)
+    q_kind: int  # QueueModelKind
+    qp: np.ndarray  # queue model parameters
+    ev: np.ndarray  # the replayed events (EVENT_DTYPE, contiguous)
+    ts_loc: np.ndarray  # their local times (int64 ns, non-decreasing)
+    is_l3: bool  # the events hold order-level kinds
+    feed_desc: str  # where the local clock came from
+    n_reordered: int  # local times raised to keep the feed in order
+    start: Any
+    stop: Any
+    ts_end: int  # session end, ns
+
+
+@dataclasses.dataclass
+class _State:
+    """Everything the loop reads and writes, in the order of its arguments
+    (:func:`qlib.engine._loop.make_loop`); the buffers the loop asks for are grown in
+    place by :func:`_grow`."""
+
+    ev: np.ndarray
+    ts_loc: np.ndarray
+    xbook: Any  # exchange book (qlib.book.L2Book)
+    xorders: Any  # its order map (L3) or a placeholder array (L2)
+    lbook: Any  # local book
+    lorders: Any
+    l3entry: Any  # L3 entry counters of the exchange's orders, or a placeholder
+    ist: np.ndarray  # int64 loop registers (qlib.engine._state I_*)
+    fst: np.ndarray  # float64 loop registers (F_*)
+    icfg: np.ndarray  # int64 configuration (C_*)
+    fcfg: np.ndarray  # float64 configuration (G_*)
+    lat_p: np.ndarray
+    lat_log: np.ndarray
+    qp: np.ndarray
+    s_params: np.ndarray  # strategy parameters
+    s_state: np.ndarray  # strategy state
+    view: np.ndarray  # VIEW_DTYPE, 1 row
+    intents: np.ndarray  # INTENT_DTYPE, MAX_INTENTS rows
+    used: np.ndarray
+    orders: np.ndarray  # ORDER_DTYPE
+    table: np.ndarray  # the order state machine's TRANSITIONS
+    journal: np.ndarray  # ORDER_JOURNAL_DTYPE
+    jlen: np.ndarray  # its length, 1 row
+    ox: np.ndarray  # per order: exchange side (OX_*)
+    oq: np.ndarray  # per order: queue model (OQ_*)
+    work: np.ndarray  # slots of working orders
+    mxi: np.ndarray  # ring of messages to the exchange (MX_*)
+    mli: np.ndarray  # ring of messages to local, int part (ML_*)
+    mlf: np.ndarray  # ... float part (MLF_*)
+    positions: np.ndarray  # POSITION_DTYPE, 1 row
+    lots_qty: np.ndarray  # FIFO lot ring
+    lots_px: np.ndarray
+    cash: np.ndarray
+    r_ist: np.ndarray  # pre-trade risk state (qlib.risk.nb)
+    r_fst: np.ndarray
+    r_journal: np.ndarray
+    fills: np.ndarray  # BT_FILL_DTYPE
+    recs: np.ndarray  # BT_RECORD_DTYPE
+    lvl_px: np.ndarray  # scratch: levels an aggressive order walks
+    lvl_qty: np.ndarray
+    no_bbo: np.ndarray  # empty outputs of the book's replay kernel
+    no_rows: np.ndarray
+    no_px: np.ndarray
+    no_qty: np.ndarray
+    prt: PreTradeRisk  # the risk object the result keeps
+
+    def loop_args(self) -> tuple:
+        """The loop's arguments, in order (every field but ``prt``)."""
+        return tuple(getattr(self, f.name) for f in dataclasses.fields(self)[:-1])
+
+
+def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any, risk: Any,
+               start: Any, stop: Any, seed: Any, instrument: Any, decision_interval: Any,
+               record_interval: Any, depth_levels: Any, market_impact: Any,
+               partial_fills: Any, feed_latency: Any, sigma_halflife: Any, capital: Any,
+               session_end: Any) -> _Config:
+    """Check every parameter, cut the replayed slice, scan it once (order, kinds, values)
+    and make its local clock; raise before anything is allocated."""
     t_start = time.perf_counter()
     events, inst = _resolve_data(data, instrument)
     if inst.inverse:
@@ -548,26 +660,40 @@ def backtest(
         feed_desc = "data ts_local"
     # a local time is never before its exchange time, and a feed delivers in order
     n_reordered = int(_loop.local_clock(ev, ts_loc))
+    if risk.capital == 0.0 and capital != 0.0:
+        risk = dataclasses.replace(risk, capital=float(capital))
+    return _Config(
+        t_start=t_start, inst=inst, spec=spec, latency=latency, queue=queue, fees=fees,
+        risk=risk, seed=seed, capital=capital, dec_iv=dec_iv, rec_iv=rec_iv,
+        sigma_hl=sigma_hl, depth_levels=int(depth_levels), market_impact=market_impact,
+        partial_fills=partial_fills, lat_kind=int(lat_kind), lat_p=lat_p, lat_log=lat_log,
+        q_kind=int(q_kind), qp=qp, ev=ev, ts_loc=ts_loc, is_l3=is_l3, feed_desc=feed_desc,
+        n_reordered=n_reordered, start=start, stop=stop,
+        ts_end=_session_end(session_end, stop, int(ts_loc[0])))
 
-    # state
+
+def _allocate(cfg: _Config) -> _State:
+    """The loop's registers, configuration, books and first-size buffers."""
+    inst, spec, fees, ev, ts_loc = cfg.inst, cfg.spec, cfg.fees, cfg.ev, cfg.ts_loc
+    dec_iv, rec_iv, capital = cfg.dec_iv, cfg.rec_iv, cfg.capital
     ist = np.zeros(S.N_IST, dtype=np.int64)
     fst = np.zeros(S.N_FST, dtype=np.float64)
     ist[S.I_STOP] = len(ev)
     ist[S.I_TS_START] = int(ts_loc[0])
-    ist[S.I_TS_END] = _session_end(session_end, stop, int(ts_loc[0]))
+    ist[S.I_TS_END] = cfg.ts_end
     ist[S.I_NEXT_DEC] = int(ts_loc[0]) + dec_iv
     ist[S.I_NEXT_REC] = int(ts_loc[0]) + rec_iv
     icfg = np.zeros(S.N_ICFG, dtype=np.int64)
     icfg[S.C_DEC_INTERVAL] = dec_iv
     icfg[S.C_REC_INTERVAL] = rec_iv
-    icfg[S.C_DEPTH_LEVELS] = int(depth_levels)
-    icfg[S.C_IMPACT] = int(bool(market_impact))
+    icfg[S.C_DEPTH_LEVELS] = cfg.depth_levels
+    icfg[S.C_IMPACT] = int(cfg.market_impact)
     icfg[S.C_STRATEGY] = int(spec.kind)
-    icfg[S.C_LAT_KIND] = int(lat_kind)
-    icfg[S.C_Q_KIND] = int(q_kind)
-    icfg[S.C_SIGMA_HL] = sigma_hl
+    icfg[S.C_LAT_KIND] = cfg.lat_kind
+    icfg[S.C_Q_KIND] = cfg.q_kind
+    icfg[S.C_SIGMA_HL] = cfg.sigma_hl
     icfg[S.C_FEED_HL] = 1_000  # events: the feed latency is an EWMA over ~1,000 events
-    icfg[S.C_PARTIAL] = int(bool(partial_fills))
+    icfg[S.C_PARTIAL] = int(cfg.partial_fills)
     fcfg = np.zeros(S.N_FCFG, dtype=np.float64)
     fcfg[S.G_TICK_VALUE] = inst.tick_size * inst.multiplier
     fcfg[S.G_TICK_SIZE] = inst.tick_size
@@ -580,8 +706,11 @@ def backtest(
     # overflow room for a window move plus a scan of events (qlib.engine._book_io._book_room)
     cap = 2 * _l2.DEFAULT_WINDOW + 2 * 4096 + 64
     xbook, lbook = _l2.new_l2_book(capacity=cap), _l2.new_l2_book(capacity=cap)
-    xorders, lorders = _l2.new_orders(), _l2.new_orders()
-    l3entry = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    if cfg.is_l3:
+        xorders, lorders = _l2.new_orders(), _l2.new_orders()
+        l3entry = Dict.empty(key_type=types.uint64, value_type=types.int64)
+    else:  # placeholders: the L2 loop reads no order map
+        xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)
     s_params = np.ascontiguousarray(spec.params_array(), dtype=np.float64)
     s_state = np.zeros(max(int(spec.state_size), 1), dtype=np.float64)
     view = np.zeros(1, dtype=VIEW_DTYPE)
@@ -605,11 +734,7 @@ def backtest(
     lots_qty = np.zeros((1, 1024), dtype=np.float64)
     lots_px = np.zeros((1, 1024), dtype=np.float64)
     cash = np.array([float(capital)], dtype=np.float64)
-    if risk.capital == 0.0 and capital != 0.0:
-        import dataclasses
-
-        risk = dataclasses.replace(risk, capital=float(capital))
-    prt = PreTradeRisk(risk, [inst], journal_capacity=1024)
+    prt = PreTradeRisk(cfg.risk, [inst], journal_capacity=1024)
     fills = np.zeros(4096, dtype=BT_FILL_DTYPE)
     n_rec = int(min((ts_loc[-1] - ts_loc[0]) // rec_iv + 4, 1_000_000))
     recs = np.zeros(max(n_rec, 16), dtype=BT_RECORD_DTYPE)
@@ -617,61 +742,82 @@ def backtest(
     lvl_qty = np.zeros((1, 2, S.WALK_LEVELS), dtype=np.float64)
     no_bbo, no_rows = np.zeros(0, dtype=BBO_DTYPE), np.zeros(0, dtype=np.int64)
     no_px, no_qty = np.zeros((0, 2, 1), dtype=np.int64), np.zeros((0, 2, 1), dtype=np.float64)
+    return _State(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
+                  cfg.lat_p, cfg.lat_log, cfg.qp, s_params, s_state, view, intents, used,
+                  orders, TRANSITIONS, journal, jlen, ox, oq, work, mxi, mli, mlf, positions,
+                  lots_qty, lots_px, cash, prt.istate, prt.fstate, prt.journal_array, fills,
+                  recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty, prt)
 
-    if not is_l3:
-        xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)  # placeholders: no order maps
-    run = _loop.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not is_l3,
-                         s_params, int(spec.state_size))
+
+def _run_until_done(cfg: _Config, s: _State) -> tuple[int, float, float]:
+    """Call the loop until it reports the end, growing the buffer it names each time it
+    stops on a full one; ``(calls, perf_counter at the start, seconds)``."""
+    spec = cfg.spec
+    run = _loop.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not cfg.is_l3,
+                         s.s_params, int(spec.state_size))
     n_calls = 0
     t_loop0 = time.perf_counter()
     while True:
         n_calls += 1
-        status, row = run(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
-                          lat_p, lat_log, qp, s_params, s_state, view, intents, used,
-                          orders, TRANSITIONS, journal, jlen, ox, oq, work, mxi, mli, mlf,
-                          positions, lots_qty, lots_px, cash, prt.istate, prt.fstate,
-                          prt.journal_array, fills, recs, lvl_px, lvl_qty, no_bbo, no_rows,
-                          no_px, no_qty)
+        status, row = run(*s.loop_args())
         if status == Status.OK:
             break
         if status != Status.CAPACITY:
             if row >= 0:
-                _l2.raise_status(ev, int(status), int(row))
+                _l2.raise_status(s.ev, int(status), int(row))
             raise EngineError(f"backtest loop stopped with {Status(int(status)).name}"
-                              + _last_refusal(journal[: jlen[0]]))
-        what = int(ist[S.I_CAP_WHAT])
-        ist[S.I_CAP_WHAT] = S.CAP_NONE
-        if what == S.CAP_ORDERS:
-            orders, ox, oq = _grow_rows(orders), _grow_rows(ox), _grow_rows(oq)
-        elif what == S.CAP_JOURNAL:
-            journal = _grow_rows(journal)
-        elif what == S.CAP_FILLS:
-            fills = _grow_rows(fills)
-        elif what == S.CAP_RECORDS:
-            recs = _grow_rows(recs)
-        elif what == S.CAP_XBOOK:
-            xbook = _l2.grow(xbook)
-        elif what == S.CAP_LBOOK:
-            lbook = _l2.grow(lbook)
-        elif what == S.CAP_LOTS:
-            cap = lots_qty.shape[1]
-            h, n = int(positions[0]["lot_head"]), int(positions[0]["lot_len"])
-            lots_qty = _linearize_ring(lots_qty.T, h, n, 2 * cap).T.copy()
-            lots_px = _linearize_ring(lots_px.T, h, n, 2 * cap).T.copy()
-            positions[0]["lot_head"] = 0
-        elif what == S.CAP_MSGS:
-            mxi = _linearize_ring(mxi, int(ist[S.I_MX_HEAD]), int(ist[S.I_MX_LEN]), 2 * mxi.shape[0])
-            ist[S.I_MX_HEAD] = 0
-            h, n = int(ist[S.I_ML_HEAD]), int(ist[S.I_ML_LEN])
-            mli = _linearize_ring(mli, h, n, 2 * mli.shape[0])
-            mlf = _linearize_ring(mlf, h, n, 2 * mlf.shape[0])
-            ist[S.I_ML_HEAD] = 0
-        elif what == S.CAP_WORK:
-            work = _grow_rows(work)
-        else:
-            raise EngineError(f"backtest loop reported a full buffer it does not name ({what})")
+                              + _last_refusal(s.journal[: s.jlen[0]]))
+        _grow(s)
+    return n_calls, t_loop0, time.perf_counter() - t_loop0
 
-    t_loop = time.perf_counter() - t_loop0
+
+def _grow(s: _State) -> None:
+    """Grow the buffer the loop named in ``ist[I_CAP_WHAT]`` (rings linearised)."""
+    ist = s.ist
+    what = int(ist[S.I_CAP_WHAT])
+    ist[S.I_CAP_WHAT] = S.CAP_NONE
+    if what == S.CAP_ORDERS:
+        s.orders, s.ox, s.oq = _grow_rows(s.orders), _grow_rows(s.ox), _grow_rows(s.oq)
+    elif what == S.CAP_JOURNAL:
+        s.journal = _grow_rows(s.journal)
+    elif what == S.CAP_FILLS:
+        s.fills = _grow_rows(s.fills)
+    elif what == S.CAP_RECORDS:
+        s.recs = _grow_rows(s.recs)
+    elif what == S.CAP_XBOOK:
+        s.xbook = _l2.grow(s.xbook)
+    elif what == S.CAP_LBOOK:
+        s.lbook = _l2.grow(s.lbook)
+    elif what == S.CAP_LOTS:
+        cap = s.lots_qty.shape[1]
+        h, n = int(s.positions[0]["lot_head"]), int(s.positions[0]["lot_len"])
+        s.lots_qty = _linearize_ring(s.lots_qty.T, h, n, 2 * cap).T.copy()
+        s.lots_px = _linearize_ring(s.lots_px.T, h, n, 2 * cap).T.copy()
+        s.positions[0]["lot_head"] = 0
+    elif what == S.CAP_MSGS:
+        s.mxi = _linearize_ring(s.mxi, int(ist[S.I_MX_HEAD]), int(ist[S.I_MX_LEN]),
+                                2 * s.mxi.shape[0])
+        ist[S.I_MX_HEAD] = 0
+        h, n = int(ist[S.I_ML_HEAD]), int(ist[S.I_ML_LEN])
+        s.mli = _linearize_ring(s.mli, h, n, 2 * s.mli.shape[0])
+        s.mlf = _linearize_ring(s.mlf, h, n, 2 * s.mlf.shape[0])
+        ist[S.I_ML_HEAD] = 0
+    elif what == S.CAP_WORK:
+        s.work = _grow_rows(s.work)
+    else:
+        raise EngineError(f"backtest loop reported a full buffer it does not name ({what})")
+
+
+def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
+          ) -> BacktestResult:
+    """The result: the used rows of every buffer, counters, timings and parameters."""
+    ist, fst, fcfg, oq = s.ist, s.fst, s.fcfg, s.oq
+    ev, fills, recs, orders, journal, jlen = s.ev, s.fills, s.recs, s.orders, s.journal, s.jlen
+    inst, spec, prt, positions, cash = cfg.inst, cfg.spec, s.prt, s.positions, s.cash
+    capital, n_reordered, t_start = cfg.capital, cfg.n_reordered, cfg.t_start
+    latency, queue, fees, risk, seed = cfg.latency, cfg.queue, cfg.fees, cfg.risk, cfg.seed
+    dec_iv, rec_iv, feed_desc, start, stop = (cfg.dec_iv, cfg.rec_iv, cfg.feed_desc, cfg.start,
+                                              cfg.stop)
     return BacktestResult(
         instrument=inst,
         strategy=spec,
@@ -699,8 +845,8 @@ def backtest(
         params={
             "latency": latency, "queue": queue, "fees": fees, "risk": risk, "seed": seed,
             "decision_interval_ns": dec_iv, "record_interval_ns": rec_iv,
-            "depth_levels": int(depth_levels), "market_impact": bool(market_impact),
-            "partial_fills": bool(partial_fills),
+            "depth_levels": cfg.depth_levels, "market_impact": cfg.market_impact,
+            "partial_fills": cfg.partial_fills,
             "feed_latency": feed_desc, "start": start, "stop": stop,
             "session_end_ns": int(ist[S.I_TS_END]),
         },
