@@ -14,7 +14,7 @@ touched before timing):
 2. Every real Binance session (all events: snapshot, diffs, trades, bookTickers): the
    same bare loop, the L2 apply for several window widths, the L2 book writing the BBO
    per event (``replay_book``), and the alternatives: the first-version sorted arrays
-   (``qlib.book._kernels``), a typed-dict book and a dense array over the whole price
+   (``tests/oracle/sorted_book.py``), a typed-dict book and a dense array over the whole price
    range (both from ``bench_load_binance.py``, writing best bid/ask per event).
 3. ``depth_snapshots`` of the LOBSTER GOOG day at levels 1, 5, 10.
 
@@ -40,7 +40,9 @@ from numba.typed import Dict
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_load_binance import _dense_book, _dict_book, sessions
 
-from qlib.book import _kernels as OLD
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from oracle import sorted_book as OLD  # the first-version book, kept as the tests' oracle
+
 from qlib.book import _l2_kernels as K
 from qlib.book.depth import depth_snapshots
 from qlib.book.l2 import DEFAULT_WINDOW, new_l2_book, new_orders
@@ -265,7 +267,7 @@ def main() -> None:
         t = _l2_bbo(ev, DEFAULT_WINDOW)
         print(_row(f"L2 + BBO record per event, W={DEFAULT_WINDOW}", t, n, bare_t))
         t = _old_sorted(ev)
-        print(_row("first-version sorted arrays + BBO (qlib.book._kernels)", t, n, bare_t))
+        print(_row("first-version sorted arrays + BBO (tests/oracle/sorted_book.py)", t, n, bare_t))
         out = np.zeros((n, 2), dtype=np.int64)
         t = best_of(lambda ev=ev, out=out: _dict_book(
             ev, Dict.empty(types.int64, types.float64), Dict.empty(types.int64, types.float64), out))

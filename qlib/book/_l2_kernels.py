@@ -53,7 +53,7 @@ STAT_RECENTRE_DOWN = 3
 N_STATS = 4
 
 #: Relative tolerance under which an L3-aggregated level counts as empty (float
-#: residue of ``a - b`` on decimal quantities); same as :mod:`qlib.book._kernels`.
+#: residue of ``a - b`` on decimal quantities); same as the test oracle ``tests/oracle/sorted_book.py``.
 QTY_REL_EPS = 1e-9
 
 _LAST = np.uint8(EventFlag.LAST)

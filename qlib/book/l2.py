@@ -45,7 +45,7 @@ ticks), then the overflow from its end; reading the BBO is two loads.
 
 Measured alternatives (``benchmarks/bench_l2.py``; the table is in
 ``benchmarks/RESULTS.md``): the first-version sorted array per side
-(:mod:`qlib.book._kernels`, kept as the reference implementation; 171 ns/event on the
+(``tests/oracle/sorted_book.py``, kept as the test oracle; 171 ns/event on the
 COIN-M session), a typed-dict book with best tracking and a rescan when the best
 empties (42 ns), a dense array over the whole observed price range (3 ns, but its
 memory grows with the range: gigabytes for a spot book with a 0.01 tick), and this
