@@ -13,6 +13,8 @@ __all__ = [
     "BBO_DTYPE",
     "BT_FILL_DTYPE",
     "BT_RECORD_DTYPE",
+    "ENGINE_MSG_TO_EXCH_DTYPE",
+    "ENGINE_MSG_TO_LOCAL_DTYPE",
     "EVENT_DTYPE",
     "EVENT_FIELDS",
     "FILL_DTYPE",
@@ -616,3 +618,66 @@ def require_dtype(arr: object, dtype: np.dtype, *, name: str) -> np.ndarray:
     if arr.dtype != dtype:
         raise SchemaError(f"{name} must have dtype {dtype}, was {arr.dtype}")
     return arr
+
+
+# ----------------------------------------------------------------------------------------
+# Engine state (qlib.engine, issue 11). Owned by the engine; other helpers: add nothing here.
+# ----------------------------------------------------------------------------------------
+
+ENGINE_MSG_TO_EXCH_DTYPE = np.dtype(
+    [
+        ("due", "i8"),
+        ("kind", "i8"),
+        ("slot", "i8"),
+    ],
+    align=True,
+)
+"""A message of ours on its way to the simulated exchange: one row of the backtest loop's
+to-exchange ring (FIFO, as on one session).
+
+Fields
+------
+due : int64
+    Exchange time it arrives, ns since the epoch, UTC.
+kind : int64
+    ``M_SUBMIT`` (0, a new order) or ``M_CANCEL`` (1) (:mod:`qlib.engine._state`).
+slot : int64
+    Row of the order in the loop's order arrays.
+"""
+
+ENGINE_MSG_TO_LOCAL_DTYPE = np.dtype(
+    [
+        ("due", "i8"),
+        ("kind", "i8"),
+        ("slot", "i8"),
+        ("px_tick", "i8"),
+        ("liquidity", "i8"),
+        ("ts_exch", "i8"),
+        ("qty", "f8"),
+        ("mid_tick", "f8"),
+    ],
+    align=True,
+)
+"""A response of the simulated exchange on its way to the strategy: one row of the
+backtest loop's to-local ring.
+
+Fields
+------
+due : int64
+    Local time it arrives, ns since the epoch, UTC.
+kind : int64
+    ``R_ACK``, ``R_REJECT``, ``R_FILL``, ``R_CANCEL_ACK``, ``R_CANCEL_REJECT`` or
+    ``R_EXPIRE`` (:mod:`qlib.engine._state`).
+slot : int64
+    Row of the order in the loop's order arrays.
+px_tick : int64
+    Fill price in ticks (fills only).
+liquidity : int64
+    :class:`qlib.enums.LiquiditySide` of a fill.
+ts_exch : int64
+    Exchange time the response was made (of the fill, for a fill), ns since the epoch.
+qty : float64
+    Filled quantity (fills only).
+mid_tick : float64
+    Exchange mid at the fill, in ticks (0.0 when a side was empty).
+"""

@@ -65,17 +65,6 @@ from qlib.engine._state import (
     I_N_REJECT_VENUE,
     I_N_RESTING,
     I_N_WORK,
-    ML_DUE,
-    ML_KIND,
-    ML_LIQ,
-    ML_PX,
-    ML_SLOT,
-    ML_TS_EXCH,
-    MLF_MID,
-    MLF_QTY,
-    MX_DUE,
-    MX_KIND,
-    MX_SLOT,
     OQ_FRONT,
     OQ_LEAVES,
     OQ_LVL,
@@ -100,45 +89,45 @@ from qlib.enums import (
 
 
 @njit(cache=True, _nrt=False)
-def _push_local(ist, mli, mlf, due, kind, slot, px, liq, ts_exch, qty, mid):
+def _push_local(ist, ml, due, kind, slot, px, liq, ts_exch, qty, mid):
     """Queue a response to the strategy (FIFO: never due before the previous one)."""
-    cap = mli.shape[0]
+    cap = ml.shape[0]
     if ist[I_ML_LEN] >= cap:
         return False
     due = max(due, ist[I_ML_LAST])
     ist[I_ML_LAST] = due
     k = (ist[I_ML_HEAD] + ist[I_ML_LEN]) % cap
-    mli[k, ML_DUE] = due
-    mli[k, ML_KIND] = kind
-    mli[k, ML_SLOT] = slot
-    mli[k, ML_PX] = px
-    mli[k, ML_LIQ] = liq
-    mli[k, ML_TS_EXCH] = ts_exch
-    mlf[k, MLF_QTY] = qty
-    mlf[k, MLF_MID] = mid
+    ml[k]["due"] = due
+    ml[k]["kind"] = kind
+    ml[k]["slot"] = slot
+    ml[k]["px_tick"] = px
+    ml[k]["liquidity"] = liq
+    ml[k]["ts_exch"] = ts_exch
+    ml[k]["qty"] = qty
+    ml[k]["mid_tick"] = mid
     ist[I_ML_LEN] += 1
     return True
 
 
 @njit(cache=True, _nrt=False)
-def _push_exch(ist, mxi, due, kind, slot):
+def _push_exch(ist, mx, due, kind, slot):
     """Queue a message to the exchange (FIFO, as on one session)."""
-    cap = mxi.shape[0]
+    cap = mx.shape[0]
     if ist[I_MX_LEN] >= cap:
         return False
     due = max(due, ist[I_MX_LAST])
     ist[I_MX_LAST] = due
     k = (ist[I_MX_HEAD] + ist[I_MX_LEN]) % cap
-    mxi[k, MX_DUE] = due
-    mxi[k, MX_KIND] = kind
-    mxi[k, MX_SLOT] = slot
+    mx[k]["due"] = due
+    mx[k]["kind"] = kind
+    mx[k]["slot"] = slot
     ist[I_MX_LEN] += 1
     ist[I_N_MSG_OUT] += 1
     return True
 
 
 @njit(cache=True, _nrt=False)
-def _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, qty, liq, ts, resp_ns, mid2):
+def _exch_fill(ist, fst, orders, oq, ox, ml, slot, px, qty, liq, ts, resp_ns, mid2):
     """Execute ``qty`` of our order ``slot`` at the exchange and report it."""
     oq[slot, OQ_LEAVES] -= qty
     if oq[slot, OQ_LEAVES] <= 1e-9 * orders[slot]["qty"]:
@@ -148,11 +137,11 @@ def _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, qty, liq, ts, resp_
         ox[slot, OX_XSTATE] = XS_DONE
     mid = mid2 * 0.5
     fst[F_EDGE] += orders[slot]["side"] * qty * (mid - px) if mid2 > 0 else 0.0
-    return _push_local(ist, mli, mlf, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
+    return _push_local(ist, ml, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
 
 
 @njit(cache=True, _nrt=False)
-def _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr_side, px, qty,
+def _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, aggr_side, px, qty,
               ts, resp_ns, mid2, l3_ahead_of_slot, partial):
     """A market trade of ``qty`` at ``px`` by an aggressor on ``aggr_side``: our resting
     orders on the other side at a worse price for the aggressor fill fully, those at
@@ -174,7 +163,7 @@ def _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr_si
         opx = o["px_tick"]
         through = (aggr_side < 0 and px < opx) or (aggr_side > 0 and px > opx)
         if through:
-            ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, opx, oq[slot, OQ_LEAVES],
+            ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, opx, oq[slot, OQ_LEAVES],
                              _MAKER, ts, resp_ns, mid2)
         elif px == opx:
             if q_kind == _L3_FIFO:
@@ -188,14 +177,14 @@ def _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr_si
                     f = min(qty, oq[slot, OQ_LEAVES])
                     f = np.floor(f / lot + 1e-9) * lot
                     if f > 0.0:
-                        ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, opx, f, _MAKER,
+                        ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, opx, f, _MAKER,
                                          ts, resp_ns, mid2)
             else:
                 _q.queue_on_trade(q_kind, qp, oq, slot, qty)
                 f = _q.queue_filled_qty(q_kind, qp, oq, slot, lot)
                 if f > 0.0:
                     f = min(f, oq[slot, OQ_LEAVES]) if partial != 0 else oq[slot, OQ_LEAVES]
-                    ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, opx, f, _MAKER, ts,
+                    ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, opx, f, _MAKER, ts,
                                      resp_ns, mid2)
     return ok
 
@@ -229,7 +218,7 @@ def _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, entry):
 
 
 @njit(cache=True, _nrt=False)
-def _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, ts, resp_ns, mid2):
+def _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, ts, resp_ns, mid2):
     """Fill our resting orders that the exchange book's opposite best has reached."""
     bb, _ = _b.best_px(xbook, 1)
     ba, _ = _b.best_px(xbook, -1)
@@ -241,13 +230,13 @@ def _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, ts, resp_ns,
         o = orders[slot]
         px = o["px_tick"]
         if (o["side"] > 0 and ba != 0 and ba <= px) or (o["side"] < 0 and bb != 0 and bb >= px):
-            ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, px, oq[slot, OQ_LEAVES],
+            ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, px, oq[slot, OQ_LEAVES],
                              _MAKER, ts, resp_ns, mid2)
     return ok
 
 
 @njit(cache=True, _nrt=False)
-def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_qty, qp, slot,
+def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, ml, lvl_px, lvl_qty, qp, slot,
                    ts, resp_ns, lot):
     """Our new order reaches the exchange: take liquidity if it crosses, else rest."""
     o = orders[slot]
@@ -267,13 +256,13 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
     if otype == _MARKET and best_opp == 0:
         ox[slot, OX_XSTATE] = XS_DONE
         oq[slot, OQ_LEAVES] = 0.0
-        ok = _push_local(ist, mli, mlf, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
-        return ok & _push_local(ist, mli, mlf, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+        ok = _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+        return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
     if crosses and tif == _GTX:
         ox[slot, OX_XSTATE] = XS_DONE
         oq[slot, OQ_LEAVES] = 0.0
         ist[I_N_REJECT_VENUE] += 1
-        return _push_local(ist, mli, mlf, ts + resp_ns, R_REJECT, slot, 0, 0, ts, 0.0, 0.0)
+        return _push_local(ist, ml, ts + resp_ns, R_REJECT, slot, 0, 0, ts, 0.0, 0.0)
     ok = True
     if crosses:
         n = _b.top_levels(xbook, opp, WALK_LEVELS, lvl_px, lvl_qty, 0)
@@ -286,9 +275,9 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
         if tif == _FOK and avail < qty - 1e-9 * qty:
             ox[slot, OX_XSTATE] = XS_DONE
             oq[slot, OQ_LEAVES] = 0.0
-            ok &= _push_local(ist, mli, mlf, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
-            return ok & _push_local(ist, mli, mlf, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
-        ok &= _push_local(ist, mli, mlf, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+        ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
         for j in range(n):
             if oq[slot, OQ_LEAVES] <= 0.0:
                 break
@@ -299,7 +288,7 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
             if take <= 0.0:
                 continue
             ox[slot, OX_XSTATE] = XS_NONE  # not resting while it takes
-            ok &= _exch_fill(ist, fst, orders, oq, ox, mli, mlf, slot, lp, take, _TAKER, ts,
+            ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, lp, take, _TAKER, ts,
                              resp_ns, mid2)
             if icfg[C_IMPACT] != 0:
                 # lowers or removes an existing level: never needs overflow room
@@ -310,14 +299,14 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
         if otype == _MARKET or tif == _IOC or tif == _FOK:
             ox[slot, OX_XSTATE] = XS_DONE
             oq[slot, OQ_LEAVES] = 0.0
-            return ok & _push_local(ist, mli, mlf, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+            return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
     else:
         if otype == _LIMIT and (tif == _IOC or tif == _FOK):
             ox[slot, OX_XSTATE] = XS_DONE
             oq[slot, OQ_LEAVES] = 0.0
-            ok &= _push_local(ist, mli, mlf, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
-            return ok & _push_local(ist, mli, mlf, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
-        ok &= _push_local(ist, mli, mlf, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+        ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
     # rest the remainder at px, behind the level's current quantity
     ox[slot, OX_XSTATE] = XS_RESTING
     ist[I_N_RESTING] += 1
@@ -330,19 +319,19 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px, lvl_
 
 
 @njit(cache=True, _nrt=False)
-def _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, ts, resp_ns):
+def _arrive_cancel(ist, orders, oq, ox, ml, slot, ts, resp_ns):
     """Our cancel reaches the exchange."""
     if ox[slot, OX_XSTATE] == XS_RESTING:
         ox[slot, OX_XSTATE] = XS_DONE
         oq[slot, OQ_LEAVES] = 0.0
         ist[I_N_RESTING] -= 1
-        return _push_local(ist, mli, mlf, ts + resp_ns, R_CANCEL_ACK, slot, 0, 0, ts, 0.0, 0.0)
-    return _push_local(ist, mli, mlf, ts + resp_ns, R_CANCEL_REJECT, slot, 0, 0, ts, 0.0, 0.0)
+        return _push_local(ist, ml, ts + resp_ns, R_CANCEL_ACK, slot, 0, 0, ts, 0.0, 0.0)
+    return _push_local(ist, ml, ts + resp_ns, R_CANCEL_REJECT, slot, 0, 0, ts, 0.0, 0.0)
 
 
 @njit(cache=True)
 def _exch_event_l3(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry, orders,
-                   oq, ox, work, mli, mlf, lot):
+                   oq, ox, work, ml, lot):
     """Apply event ``i`` to the exchange book with every hook on our resting orders.
 
     Order-level data (any event kind, typed-dict order maps, L3 queue positions);
@@ -364,14 +353,14 @@ def _exch_event_l3(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3
         mid2 = _mid2(xbook)
         ok = True
         if kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
-            ok = _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, side, px, qty,
+            ok = _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, side, px, qty,
                            t_ex, resp, mid2, -1, icfg[C_PARTIAL])
         elif kind == _EXECUTE:
             ent = np.int64(0)
             if q_kind == _L3_FIFO:
                 oid = e["order_id"]
                 ent = l3entry[oid] if oid in l3entry else np.int64(0)
-            ok = _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, -side, px,
+            ok = _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, -side, px,
                            qty, t_ex, resp, mid2, ent, icfg[C_PARTIAL])
         if q_kind == _L3_FIFO and (kind == _CANCEL or kind == _DELETE or kind == _MODIFY):
             oid = e["order_id"]
@@ -394,7 +383,7 @@ def _exch_event_l3(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3
                       _b.level_qty(xbook, side, px))
         elif kind == _CLEAR or kind == _SNAPSHOT:
             _refresh_levels(ist, orders, oq, ox, work, xbook)
-        ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, t_ex, resp,
+        ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, t_ex, resp,
                              _mid2(xbook))
         if not ok:
             ist[I_CAP_WHAT] = CAP_MSGS
@@ -416,7 +405,7 @@ def _exch_event_l3(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3
 
 @njit(cache=True, _nrt=False)
 def _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                   orders, oq, ox, work, mli, mlf, lot):
+                   orders, oq, ox, work, ml, lot):
     """:func:`_exch_event_l3` for price-level data: no order maps, the book applied by
     :func:`qlib.engine._book_io._apply_l2`; called by :func:`_exch_run_l2` for the kinds
     that are not depth updates or trades."""
@@ -434,7 +423,7 @@ def _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3
                                  np.int64(fst[F_FEED_LAT]))
     ok = True
     if ist[I_N_RESTING] > 0 and kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
-        ok = _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, side, px, qty,
+        ok = _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, side, px, qty,
                        t_ex, resp, _mid2(xbook), -1, icfg[C_PARTIAL])
     track = (kind == _DEPTH or kind == _SNAPSHOT) and side != 0
     prev = _b.level_qty(xbook, side, px) if track else 0.0
@@ -447,7 +436,7 @@ def _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3
                       _b.level_qty(xbook, side, px))
         elif kind == _CLEAR:
             _refresh_levels(ist, orders, oq, ox, work, xbook)
-        ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, t_ex, resp,
+        ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, t_ex, resp,
                              _mid2(xbook))
     if not ok:
         ist[I_CAP_WHAT] = CAP_MSGS
@@ -471,13 +460,13 @@ def _refresh_levels(ist, orders, oq, ox, work, xbook):
 
 @njit(cache=True)
 def _exch_run_l3(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                 orders, oq, ox, work, mli, mlf, lot, no_bbo, no_rows, no_px, no_qty):
+                 orders, oq, ox, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
     """Order-level events with our orders resting, up to exchange time ``bound``: one
     :func:`_exch_event_l3` per event, until none of ours rests; ``(status, row)``."""
     st, row = _OK, -1
     while ist[I_EX] < stop and ev[ist[I_EX]]["ts_exch"] <= bound:
         st, row = _exch_event_l3(ev, ist[I_EX], ist, fst, icfg, lat_p, lat_log, qp, xbook,
-                                 xorders, l3entry, orders, oq, ox, work, mli, mlf, lot)
+                                 xorders, l3entry, orders, oq, ox, work, ml, lot)
         if st != _OK:
             break
         if ist[I_N_RESTING] == 0:
@@ -487,7 +476,7 @@ def _exch_run_l3(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
 
 @njit(cache=True, _nrt=False, inline="always")
 def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                 orders, oq, ox, work, mli, mlf, lot, no_bbo, no_rows, no_px, no_qty):
+                 orders, oq, ox, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
     """Price-level events with our orders resting, up to exchange time ``bound``.
 
     A depth update at a resting order's price moves its queue estimate from the level
@@ -536,7 +525,7 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
                 a = i + 1
                 resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.SUBMIT,
                                              e["ts_exch"], np.int64(fst[F_FEED_LAT]))
-                if not _check_crossed(ist, fst, orders, oq, ox, work, xbook, mli, mlf, e["ts_exch"],
+                if not _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, e["ts_exch"],
                                       resp, _mid2(xbook)):
                     ist[I_EX] = a
                     ist[I_CAP_WHAT] = CAP_MSGS
@@ -563,7 +552,7 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
                     resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log,
                                                  OrderAction.SUBMIT, e["ts_exch"],
                                                  np.int64(fst[F_FEED_LAT]))
-                    if not _on_trade(ist, fst, orders, oq, ox, work, mli, mlf, q_kind, qp, lot, aggr,
+                    if not _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, aggr,
                                      px, e["qty"], e["ts_exch"], resp, _mid2(xbook), -1,
                                      icfg[C_PARTIAL]):
                         ist[I_EX] = i + 1
@@ -578,7 +567,7 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
             ist[I_N_EXCH_EVENTS] += i - ist[I_EX]
             ist[I_EX] = i
             st, row = _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders,
-                                     l3entry, orders, oq, ox, work, mli, mlf, lot)
+                                     l3entry, orders, oq, ox, work, ml, lot)
             if st != _OK:
                 return st, row
             a = i + 1

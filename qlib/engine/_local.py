@@ -73,13 +73,6 @@ from qlib.engine._state import (
     I_TS_START,
     M_CANCEL,
     M_SUBMIT,
-    ML_KIND,
-    ML_LIQ,
-    ML_PX,
-    ML_SLOT,
-    ML_TS_EXCH,
-    MLF_MID,
-    MLF_QTY,
     OQ_CUM,
     OQ_FRONT,
     OQ_LEAVES,
@@ -245,11 +238,11 @@ def _compact_work(ist, orders, work):
 
 
 @njit(cache=True, _nrt=False)
-def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, positions, lots_qty,
+def _on_response(ist, fst, fcfg, orders, table, journal, jlen, ml, k, positions, lots_qty,
                  lots_px, cash, fills, r_ist, r_fst, r_journal, ts):
     """Apply one response to the order state machine and the portfolio; return a Status."""
-    kind = mli[k, ML_KIND]
-    slot = mli[k, ML_SLOT]
+    kind = ml[k]["kind"]
+    slot = ml[k]["slot"]
     st = _OK
     if kind == R_ACK:
         st = _oms.order_event(table, orders, slot, OrderEvent.ACK, ts, 0.0, 0, journal, jlen)
@@ -264,9 +257,9 @@ def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, posi
     elif kind == R_EXPIRE:
         st = _oms.order_event(table, orders, slot, OrderEvent.EXPIRE, ts, 0.0, 0, journal, jlen)
     elif kind == R_FILL:
-        qty = mlf[k, MLF_QTY]
-        px = mli[k, ML_PX]
-        liq = mli[k, ML_LIQ]
+        qty = ml[k]["qty"]
+        px = ml[k]["px_tick"]
+        liq = ml[k]["liquidity"]
         side = orders[slot]["side"]
         st = _oms.order_event(table, orders, slot, OrderEvent.FILL, ts, qty, px, journal, jlen)
         if st != _OK:
@@ -289,13 +282,13 @@ def _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, k, posi
             fst[F_TAKER_QTY] += qty
         n = ist[I_N_FILLS]
         f = fills[n]
-        f["ts_exch"] = mli[k, ML_TS_EXCH]
+        f["ts_exch"] = ml[k]["ts_exch"]
         f["ts_local"] = ts
         f["order_id"] = orders[slot]["order_id"]
         f["px_tick"] = px
         f["qty"] = qty
         f["fee"] = fee
-        f["mid_tick"] = mlf[k, MLF_MID]
+        f["mid_tick"] = ml[k]["mid_tick"]
         f["position"] = positions[0]["qty"]
         f["side"] = side
         f["liquidity"] = liq
@@ -403,7 +396,7 @@ def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
 
 
 @njit(cache=True, _nrt=False)
-def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_log, fst, slot,
+def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mx, lat_p, lat_log, fst, slot,
                  r_ist, ts):
     """Send a cancel for ``slot`` if the message throttle allows; return a Status."""
     if _risk.throttle_message(r_ist, ts) != _APPROVED:
@@ -417,13 +410,13 @@ def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_lo
     ox[slot, OX_TS_SENT] = ts
     ist[I_N_CANCEL] += 1
     entry = max(entry, 0)  # a cancel is never refused by the latency log
-    if not _push_exch(ist, mxi, ts + entry, M_CANCEL, slot):
+    if not _push_exch(ist, mx, ts + entry, M_CANCEL, slot):
         return _CAPACITY
     return _OK
 
 
 @njit(cache=True, _nrt=False)
-def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, mli, mlf,
+def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mx, ml,
                lat_p, lat_log, intents, n, used, r_ist, r_fst, r_journal, ts):
     """Turn the strategy's intents into cancels and new orders; return a Status."""
     for j in range(n):
@@ -445,7 +438,7 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, 
                 keep = True
                 break
         if not keep and stt != _PN:  # no cancel before the venue's ack: retried next time
-            st = _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mxi, lat_p, lat_log,
+            st = _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mx, lat_p, lat_log,
                               fst, slot, r_ist, ts)
             if st != _OK:
                 return st
@@ -484,16 +477,16 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mxi, 
         if entry < 0:  # the latency log says the venue refused it
             ist[I_N_REJECT_VENUE] += 1
             ox[slot, OX_XSTATE] = XS_DONE
-            if not _push_local(ist, mli, mlf, ts + resp, R_REJECT, slot, 0, 0, ts, 0.0, 0.0):
+            if not _push_local(ist, ml, ts + resp, R_REJECT, slot, 0, 0, ts, 0.0, 0.0):
                 return _CAPACITY
             continue
-        if not _push_exch(ist, mxi, ts + entry, M_SUBMIT, slot):
+        if not _push_exch(ist, mx, ts + entry, M_SUBMIT, slot):
             return _CAPACITY
     return _OK
 
 
 @njit(cache=True, _nrt=False)
-def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p, lat_log, fst,
+def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mx, lat_p, lat_log, fst,
                 r_ist, ts):
     """Kill switch: cancel every working order (ignores the message throttle).
 
@@ -512,7 +505,7 @@ def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi, lat_p, l
             if st != _OK:
                 return st
             ist[I_N_CANCEL] += 1
-            if not _push_exch(ist, mxi, ts + max(entry, 0), M_CANCEL, slot):
+            if not _push_exch(ist, mx, ts + max(entry, 0), M_CANCEL, slot):
                 return _CAPACITY
     return _OK
 

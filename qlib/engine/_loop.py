@@ -113,10 +113,6 @@ from qlib.engine._state import (
     I_NEXT_REC,
     I_STOP,
     M_SUBMIT,
-    ML_DUE,
-    MX_DUE,
-    MX_KIND,
-    MX_SLOT,
     WALK_LEVELS,
 )
 from qlib.enums import (
@@ -221,7 +217,7 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
 
     def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
                  lat_p, lat_log, qp, s_params, s_state, view, intents, used,
-                 orders, table, journal, jlen, ox, oq, work, mxi, mli, mlf,
+                 orders, table, journal, jlen, ox, oq, work, mx, ml,
                  positions, lots_qty, lots_px, cash, r_ist, r_fst, r_journal,
                  fills, recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty):
         """Run the backtest from where ``ist`` says until the end or a full buffer.
@@ -253,8 +249,8 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
             if positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
                 ist[I_CAP_WHAT] = CAP_LOTS
                 return _CAPACITY, -1
-            if ist[I_MX_LEN] + n_int + work.shape[0] > mxi.shape[0] or \
-                    ist[I_ML_LEN] + 4 * WALK_LEVELS + 4 * work.shape[0] > mli.shape[0]:
+            if ist[I_MX_LEN] + n_int + work.shape[0] > mx.shape[0] or \
+                    ist[I_ML_LEN] + 4 * WALK_LEVELS + 4 * work.shape[0] > ml.shape[0]:
                 ist[I_CAP_WHAT] = CAP_MSGS
                 return _CAPACITY, -1
             i_ex = ist[I_EX]
@@ -266,8 +262,8 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
             if i_lo >= stop and (i_ex >= stop or idle_x):
                 break
             t_ex = ev[i_ex]["ts_exch"] if (i_ex < stop and not idle_x) else _INF_TS
-            t_mx = mxi[ist[I_MX_HEAD], MX_DUE] if ist[I_MX_LEN] > 0 else _INF_TS
-            t_ml = mli[ist[I_ML_HEAD], ML_DUE] if ist[I_ML_LEN] > 0 else _INF_TS
+            t_mx = mx[ist[I_MX_HEAD]]["due"] if ist[I_MX_LEN] > 0 else _INF_TS
+            t_ml = ml[ist[I_ML_HEAD]]["due"] if ist[I_ML_LEN] > 0 else _INF_TS
             t_dec = ist[I_NEXT_DEC]
             t_rec = ist[I_NEXT_REC]
             if t_ex <= t_mx and t_ex <= t_dec:
@@ -294,11 +290,11 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
                         ist[I_EX] = j
                 elif L2:
                     st, row = _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
-                                           xbook, xorders, l3entry, orders, oq, ox, work, mli, mlf,
+                                           xbook, xorders, l3entry, orders, oq, ox, work, ml,
                                            lot, no_bbo, no_rows, no_px, no_qty)
                 else:
                     st, row = _exch_run_l3(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
-                                           xbook, xorders, l3entry, orders, oq, ox, work, mli, mlf,
+                                           xbook, xorders, l3entry, orders, oq, ox, work, ml,
                                            lot, no_bbo, no_rows, no_px, no_qty)
                 if st != _OK:
                     return st, row
@@ -308,24 +304,24 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
                 #    their responses, due later)
                 while True:
                     h = ist[I_MX_HEAD]
-                    mkind = mxi[h, MX_KIND]
-                    slot = mxi[h, MX_SLOT]
-                    t_m = mxi[h, MX_DUE]
-                    ist[I_MX_HEAD] = (h + 1) % mxi.shape[0]
+                    mkind = mx[h]["kind"]
+                    slot = mx[h]["slot"]
+                    t_m = mx[h]["due"]
+                    ist[I_MX_HEAD] = (h + 1) % mx.shape[0]
                     ist[I_MX_LEN] -= 1
                     action = OrderAction.SUBMIT if mkind == M_SUBMIT else OrderAction.CANCEL
                     resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, action, t_m,
                                                  np.int64(fst[F_FEED_LAT]))
                     if mkind == M_SUBMIT:
-                        ok = _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, mli, mlf, lvl_px,
+                        ok = _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, ml, lvl_px,
                                             lvl_qty, qp, slot, t_m, resp, lot)
                     else:
-                        ok = _arrive_cancel(ist, orders, oq, ox, mli, mlf, slot, t_m, resp)
+                        ok = _arrive_cancel(ist, orders, oq, ox, ml, slot, t_m, resp)
                     if not ok:
                         ist[I_CAP_WHAT] = CAP_MSGS
                         return _CAPACITY, -1
-                    if ist[I_MX_LEN] == 0 or mxi[ist[I_MX_HEAD], MX_DUE] >= t_ex \
-                            or ist[I_ML_LEN] + 2 * WALK_LEVELS + 8 > mli.shape[0]:
+                    if ist[I_MX_LEN] == 0 or mx[ist[I_MX_HEAD]]["due"] >= t_ex \
+                            or ist[I_ML_LEN] + 2 * WALK_LEVELS + 8 > ml.shape[0]:
                         break
             elif t_ml <= t_dec and t_ml <= t_rec:
                 # 4. responses reach the strategy: every one due up to the next decision or
@@ -333,15 +329,15 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
                 bound = min(t_dec, t_rec)
                 while True:
                     h = ist[I_ML_HEAD]
-                    t_r = mli[h, ML_DUE]
-                    ist[I_ML_HEAD] = (h + 1) % mli.shape[0]
+                    t_r = ml[h]["due"]
+                    ist[I_ML_HEAD] = (h + 1) % ml.shape[0]
                     ist[I_ML_LEN] -= 1
-                    st = _on_response(ist, fst, fcfg, orders, table, journal, jlen, mli, mlf, h,
+                    st = _on_response(ist, fst, fcfg, orders, table, journal, jlen, ml, h,
                                       positions, lots_qty, lots_px, cash, fills, r_ist, r_fst,
                                       r_journal, t_r)
                     if st != _OK:
                         return st, -1
-                    if ist[I_ML_LEN] == 0 or mli[ist[I_ML_HEAD], ML_DUE] > bound \
+                    if ist[I_ML_LEN] == 0 or ml[ist[I_ML_HEAD]]["due"] > bound \
                             or ist[I_N_FILLS] + 1 > fills.shape[0] \
                             or jlen[0] + 8 > journal.shape[0] \
                             or positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
@@ -373,7 +369,7 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
                     # every decision while tripped: what was acknowledged since gets its cancel
                     ist[I_KILL_SEEN] = 1
                     if ist[I_N_WORK] > 0:
-                        st = _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mxi,
+                        st = _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mx,
                                          lat_p, lat_log, fst, r_ist, t_dec)
                         if st != _OK:
                             return st, -1
@@ -388,7 +384,7 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
                     n = min(n, n_int)
                     if n > 0 or (n == 0 and ist[I_N_WORK] > 0):  # 0 with nothing working: no-op
                         st = _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal,
-                                        jlen, mxi, mli, mlf, lat_p, lat_log, intents, n, used,
+                                        jlen, mx, ml, lat_p, lat_log, intents, n, used,
                                         r_ist, r_fst, r_journal, t_dec)
                         if st != _OK:
                             return st, -1

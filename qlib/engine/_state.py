@@ -107,25 +107,11 @@ OQ_LEAVES = 2
 OQ_LVL = 3  # last known quantity of the exchange level at our price (L2 fast path)
 N_OQ = 4
 
-# --- message rings --------------------------------------------------------------------
-# to exchange: mxi int64 (cap, N_MXI): due, kind, slot
-MX_DUE = 0
-MX_KIND = 1
-MX_SLOT = 2
-N_MXI = 3
+# --- message rings ----------------------------------------------------------------
+# to exchange: mx, qlib.dtypes.ENGINE_MSG_TO_EXCH_DTYPE rows; its kinds:
 M_SUBMIT = 0
 M_CANCEL = 1
-# to local: mli int64 (cap, N_MLI), mlf float64 (cap, N_MLF)
-ML_DUE = 0
-ML_KIND = 1
-ML_SLOT = 2
-ML_PX = 3
-ML_LIQ = 4
-ML_TS_EXCH = 5
-N_MLI = 6
-MLF_QTY = 0
-MLF_MID = 1
-N_MLF = 2
+# to local: ml, qlib.dtypes.ENGINE_MSG_TO_LOCAL_DTYPE rows; its kinds:
 R_ACK = 0
 R_REJECT = 1
 R_FILL = 2

@@ -62,6 +62,8 @@ from numba.typed import Dict
 from qlib.book import l2 as _l2
 from qlib.data.market_data import MarketData
 from qlib.dtypes import (
+    ENGINE_MSG_TO_EXCH_DTYPE,
+    ENGINE_MSG_TO_LOCAL_DTYPE,
     BBO_DTYPE,
     BT_FILL_DTYPE,
     BT_RECORD_DTYPE,
@@ -558,9 +560,8 @@ class _State:
     ox: np.ndarray  # per order: exchange side (OX_*)
     oq: np.ndarray  # per order: queue model (OQ_*)
     work: np.ndarray  # slots of working orders
-    mxi: np.ndarray  # ring of messages to the exchange (MX_*)
-    mli: np.ndarray  # ring of messages to local, int part (ML_*)
-    mlf: np.ndarray  # ... float part (MLF_*)
+    mx: np.ndarray  # ring of messages to the exchange (ENGINE_MSG_TO_EXCH_DTYPE)
+    ml: np.ndarray  # ring of responses to local (ENGINE_MSG_TO_LOCAL_DTYPE)
     positions: np.ndarray  # POSITION_DTYPE, 1 row
     lots_qty: np.ndarray  # FIFO lot ring
     lots_px: np.ndarray
@@ -723,9 +724,8 @@ def _allocate(cfg: _Config) -> _State:
     journal = np.zeros(4 * n_orders0, dtype=ORDER_JOURNAL_DTYPE)
     jlen = np.zeros(1, dtype=np.int64)
     work = np.zeros(1024, dtype=np.int64)
-    mxi = np.zeros((8192, S.N_MXI), dtype=np.int64)
-    mli = np.zeros((16384, S.N_MLI), dtype=np.int64)
-    mlf = np.zeros((16384, S.N_MLF), dtype=np.float64)
+    mx = np.zeros(8192, dtype=ENGINE_MSG_TO_EXCH_DTYPE)
+    ml = np.zeros(16384, dtype=ENGINE_MSG_TO_LOCAL_DTYPE)
     positions = np.zeros(1, dtype=POSITION_DTYPE)
     p = positions[0]
     p["tick_size"], p["multiplier"] = inst.tick_size, inst.multiplier
@@ -744,7 +744,7 @@ def _allocate(cfg: _Config) -> _State:
     no_px, no_qty = np.zeros((0, 2, 1), dtype=np.int64), np.zeros((0, 2, 1), dtype=np.float64)
     return _State(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
                   cfg.lat_p, cfg.lat_log, cfg.qp, s_params, s_state, view, intents, used,
-                  orders, TRANSITIONS, journal, jlen, ox, oq, work, mxi, mli, mlf, positions,
+                  orders, TRANSITIONS, journal, jlen, ox, oq, work, mx, ml, positions,
                   lots_qty, lots_px, cash, prt.istate, prt.fstate, prt.journal_array, fills,
                   recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty, prt)
 
@@ -795,12 +795,11 @@ def _grow(s: _State) -> None:
         s.lots_px = _linearize_ring(s.lots_px.T, h, n, 2 * cap).T.copy()
         s.positions[0]["lot_head"] = 0
     elif what == S.CAP_MSGS:
-        s.mxi = _linearize_ring(s.mxi, int(ist[S.I_MX_HEAD]), int(ist[S.I_MX_LEN]),
-                                2 * s.mxi.shape[0])
+        s.mx = _linearize_ring(s.mx, int(ist[S.I_MX_HEAD]), int(ist[S.I_MX_LEN]),
+                               2 * s.mx.shape[0])
         ist[S.I_MX_HEAD] = 0
         h, n = int(ist[S.I_ML_HEAD]), int(ist[S.I_ML_LEN])
-        s.mli = _linearize_ring(s.mli, h, n, 2 * s.mli.shape[0])
-        s.mlf = _linearize_ring(s.mlf, h, n, 2 * s.mlf.shape[0])
+        s.ml = _linearize_ring(s.ml, h, n, 2 * s.ml.shape[0])
         ist[S.I_ML_HEAD] = 0
     elif what == S.CAP_WORK:
         s.work = _grow_rows(s.work)
