@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -114,6 +115,28 @@ def _numba_threads_env(n: str) -> Iterator[None]:
             os.environ["NUMBA_NUM_THREADS"] = before
 
 
+class _ShutdownNoise(logging.Filter):
+    """Drop the two log lines dask writes while a LocalCluster we own shuts down.
+
+    Both come after every task result has been gathered and say nothing about the
+    sweep: the nanny kills a worker that takes more than its fixed 4 s to exit (a
+    process that has loaded the numba kernels can, on a busy machine), and a worker's
+    heartbeat already in flight when its connection closes is logged with a
+    ``CommClosedError`` traceback (distributed 2026.8, ``Worker.heartbeat``).
+    """
+
+    MESSAGES = ("Worker process still alive after",
+                "Failed to communicate with scheduler during heartbeat")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.MESSAGES)
+
+
+def _quiet_worker_shutdown() -> None:
+    """Run on each worker just before the cluster closes (see :class:`_ShutdownNoise`)."""
+    logging.getLogger("distributed.worker").addFilter(_ShutdownNoise())
+
+
 @contextlib.contextmanager
 def _cluster(mode: str, client: Any, address: str | None,
              n_workers: int | None) -> Iterator[Any]:
@@ -140,14 +163,22 @@ def _cluster(mode: str, client: Any, address: str | None,
         cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1,
                                threads_per_worker=1, processes=True,
                                dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"})
+    nanny_log = logging.getLogger("distributed.nanny")
+    noise = _ShutdownNoise()
     try:
         own = Client(cluster)
         try:
             yield own
         finally:
+            with contextlib.suppress(Exception):
+                own.run(_quiet_worker_shutdown)
             own.close()
     finally:
-        cluster.close()
+        nanny_log.addFilter(noise)
+        try:
+            cluster.close()
+        finally:
+            nanny_log.removeFilter(noise)
 
 
 def _error_row(exc: BaseException | None, traceback: Any, worker: str) -> dict[str, Any]:
