@@ -650,7 +650,7 @@ def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any,
         raise ParameterError(
             "market_impact=True needs price-level (L2) events: on order-level data the book "
             "is the sum of its orders, and taking quantity from a level would leave orders "
-            "the data later cancels or executes; convert with qlib.data.to_l2(events)")
+            "the data later cancels or executes; convert with qlib.book.to_l2(events)")
     if feed_latency is not None or n_synth == len(ev):
         fl = feed_latency or FeedLatency()
         ts_loc = fl.sample(ev["ts_exch"], seed)
@@ -820,13 +820,13 @@ def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
     return BacktestResult(
         instrument=inst,
         strategy=spec,
-        fills=_compact(fills, int(ist[S.I_N_FILLS])),
-        records=_compact(recs, int(ist[S.I_N_REC])),
-        orders=_compact(orders, int(ist[S.I_N_ORDERS])),
-        exch_leaves=oq[: ist[S.I_N_ORDERS], S.OQ_LEAVES].copy(),
-        journal=_compact(journal, int(jlen[0])),
+        fills_array=_compact(fills, int(ist[S.I_N_FILLS])),
+        equity_array=_compact(recs, int(ist[S.I_N_REC])),
+        orders_array=_compact(orders, int(ist[S.I_N_ORDERS])),
+        exch_leaves_array=oq[: ist[S.I_N_ORDERS], S.OQ_LEAVES].copy(),
+        journal_array=_compact(journal, int(jlen[0])),
         risk=prt,
-        positions=positions.copy(),
+        positions_array=positions.copy(),
         cash=float(cash[0]),
         capital=float(capital),
         counters={
@@ -849,7 +849,7 @@ def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
             "feed_latency": feed_desc, "start": start, "stop": stop,
             "session_end_ns": int(ist[S.I_TS_END]),
         },
-        events=ev,
+        events_array=ev,
         final_mid_tick=float(fst[S.F_LAST_MID]),
         edge=float(fst[S.F_EDGE]) * fcfg[S.G_TICK_VALUE],
     )

@@ -537,23 +537,3 @@ def _span(step: pd.Timedelta) -> str:
         if ns >= size and ns % size == 0:
             return f"{ns // size} {unit}"
     return f"{ns} ns"
-
-
-# TRANSITION (issue 11): qlib/engine/backtest.py, being refactored by another change, still
-# builds the result with the keywords of the old constructor. Until it passes the field
-# names, those keywords are renamed here; any other keyword still raises TypeError from the
-# dataclass constructor. Remove this block with that one change to backtest.py.
-_OLD_KEYWORDS = {"fills": "fills_array", "records": "equity_array", "orders": "orders_array",
-                 "exch_leaves": "exch_leaves_array", "journal": "journal_array",
-                 "positions": "positions_array", "events": "events_array"}
-_dataclass_init = BacktestResult.__init__
-
-
-def _init_accepting_old_keywords(self: BacktestResult, **kw: Any) -> None:
-    for old, new in _OLD_KEYWORDS.items():
-        if old in kw:
-            kw[new] = kw.pop(old)
-    _dataclass_init(self, **kw)
-
-
-BacktestResult.__init__ = _init_accepting_old_keywords  # type: ignore[method-assign]
