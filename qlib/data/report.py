@@ -20,6 +20,23 @@ def _jsonable(value: object) -> object:
     return item() if callable(item) else value
 
 
+def _count(store: dict[str, Drop], reason: str, file: str, row: int, count: int) -> None:
+    """Add ``count`` rows under ``reason`` in ``store`` (drops or kept), keeping a few examples."""
+    entry = store.setdefault(reason, Drop(reason))
+    entry.count += count
+    if len(entry.examples) < _EXAMPLES:
+        entry.examples.append((file, int(row)))
+
+
+def _reasons_frame(store: dict[str, Drop]) -> pd.DataFrame:
+    """Rows counted by reason (drops or kept) as a DataFrame with example locations."""
+    return pd.DataFrame(
+        [{"reason": d.reason, "count": d.count,
+          "examples": "; ".join(f"{f}:{r}" for f, r in d.examples)} for d in store.values()],
+        columns=["reason", "count", "examples"],
+    )
+
+
 #: How many example row numbers are kept per drop reason.
 _EXAMPLES = 5
 
@@ -144,17 +161,11 @@ class ValidationReport:
     # -- recording -------------------------------------------------------------
     def drop(self, reason: str, file: str, row: int, count: int = 1) -> None:
         """Record ``count`` rows left out for ``reason``, with ``(file, row)`` as example."""
-        entry = self.drops.setdefault(reason, Drop(reason))
-        entry.count += count
-        if len(entry.examples) < _EXAMPLES:
-            entry.examples.append((file, int(row)))
+        _count(self.drops, reason, file, row, count)
 
     def keep(self, reason: str, file: str, row: int, count: int = 1) -> None:
         """Record ``count`` unusual rows kept for ``reason``, with ``(file, row)`` as example."""
-        entry = self.kept.setdefault(reason, Drop(reason))
-        entry.count += count
-        if len(entry.examples) < _EXAMPLES:
-            entry.examples.append((file, int(row)))
+        _count(self.kept, reason, file, row, count)
 
     def infer(self, fact: str, value: object, basis: str, confidence: str) -> None:
         """Record an inferred fact (see :class:`Inferred`); ``confidence`` from :data:`CONFIDENCE`."""
@@ -266,25 +277,11 @@ class ValidationReport:
 
     def drops_frame(self) -> pd.DataFrame:
         """Return the dropped rows by reason, with example locations."""
-        return pd.DataFrame(
-            [
-                {"reason": d.reason, "count": d.count,
-                 "examples": "; ".join(f"{f}:{r}" for f, r in d.examples)}
-                for d in self.drops.values()
-            ],
-            columns=["reason", "count", "examples"],
-        )
+        return _reasons_frame(self.drops)
 
     def kept_frame(self) -> pd.DataFrame:
         """Return the rows kept with a quirk, by reason, with example locations."""
-        return pd.DataFrame(
-            [
-                {"reason": d.reason, "count": d.count,
-                 "examples": "; ".join(f"{f}:{r}" for f, r in d.examples)}
-                for d in self.kept.values()
-            ],
-            columns=["reason", "count", "examples"],
-        )
+        return _reasons_frame(self.kept)
 
     def inferred_frame(self) -> pd.DataFrame:
         """Return the inferred facts (fact, value, basis, confidence)."""
