@@ -730,16 +730,19 @@ def _bad_metadata(path: Path, field: str) -> Iterator[None]:
         raise _damaged(path, f"its metadata {field!r} is garbage", exc) from exc
 
 
+def _unreadable(path: Path, exc: BaseException) -> Exception:
+    """The error for a partition file Arrow cannot read: gone, or damaged."""
+    if isinstance(exc, FileNotFoundError):
+        return DataNotFoundError(f"store partition {str(path)!r} disappeared while reading")
+    return _damaged(path, "not a readable Parquet file (truncated or overwritten?)", exc)
+
+
 def _read_footer(path: Path) -> pq.FileMetaData:
     """The Parquet footer of a partition file, or DataQualityError naming the file."""
     try:
         return pq.read_metadata(path)
     except (pa.ArrowException, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise DataNotFoundError(f"store partition {str(path)!r} disappeared while reading"
-                                    ) from exc
-        raise _damaged(path, "not a readable Parquet file (truncated or overwritten?)",
-                       exc) from exc
+        raise _unreadable(path, exc) from exc
 
 
 def _read_meta(path: Path, schema: pa.Schema) -> dict[str, Any]:
@@ -777,11 +780,7 @@ def _read_partition(path: Path, date: str) -> tuple[pa.Table, dict[str, Any]]:
     try:
         table = pq.ParquetFile(path, page_checksum_verification=True).read()
     except (pa.ArrowException, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise DataNotFoundError(f"store partition {str(path)!r} disappeared while reading"
-                                    ) from exc
-        raise _damaged(path, "not a readable Parquet file (truncated or overwritten?)",
-                       exc) from exc
+        raise _unreadable(path, exc) from exc
     meta = _read_meta(path, table.schema)
     for name, kind in {**_ARROW_TYPES, "write_row": pa.int64()}.items():
         idx = table.schema.get_field_index(name)
