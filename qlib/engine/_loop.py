@@ -28,13 +28,19 @@ event-by-event order above (the parity and no-look-ahead tests check it).
 
 The loop is built by :func:`make_loop` for price-level (L2) or order-level (L3) data, and
 for the built-in strategies or a user's kernel; the functions each variant calls are
-written in its source.
+written in its source. A user's kernel is not compiled into the loop: the custom variant
+takes it as its last argument, a first-class function of type
+:data:`qlib.strategy.nb.KERNEL_TYPE`, so that one variant per kind of data is compiled
+once, cached on disk, and runs every kernel of :data:`qlib.strategy.nb.KERNEL_SIGNATURE`
+(:func:`loop_for`, :class:`FnLoop`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import numba
 import numpy as np
 from numba import njit
 
@@ -119,7 +125,8 @@ from qlib.enums import (
     OrderAction,
 )
 from qlib.risk import nb as _risk
-from qlib.strategy.nb import decide_builtin
+from qlib.errors import ParameterError
+from qlib.strategy.nb import KERNEL_SIGNATURE, KERNEL_TYPE, decide_builtin
 
 
 @njit(cache=True, _nrt=False)
@@ -180,8 +187,8 @@ def local_clock(ev, ts_loc):
     return n
 
 
-def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
-    """Build the backtest loop for one kind of data and one strategy call.
+def make_loop(*, l2: bool, custom: bool = False) -> Callable:
+    """Build the backtest loop for one kind of data and one kind of strategy call.
 
     Parameters
     ----------
@@ -192,34 +199,37 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
         take the maps' places) and the loop is compiled without reference counting.
         False for order-level data: the book's replay kernel with typed-dict order maps
         (the ``_l3`` functions), with reference counting (the maps need it).
-    decide : callable, optional
-        A user's kernel ``fn(view, params, state, out) -> int``; None calls the built-in
-        strategies (:func:`qlib.strategy.nb.decide_builtin`, by ``StrategyKind``).
+    custom : bool
+        False: the loop calls the built-in strategies, inlined
+        (:func:`qlib.strategy.nb.decide_builtin`, by ``StrategyKind``), and its last
+        argument ``kern`` is ``None``. True: the loop calls ``kern(view, params, state,
+        out)``, its last argument, a first-class function of type
+        :data:`qlib.strategy.nb.KERNEL_TYPE` (run it through :class:`FnLoop`).
 
     Returns
     -------
-    The jitted loop ``run_loop(...) -> (status, row)``.
+    The jitted loop ``run_loop(..., kern) -> (status, row)``.
 
     Notes
     -----
     Which functions a loop calls is written in its source, as branches on the closure
     constants ``L2`` and ``CUSTOM``; numba reads closure variables as constants and
     removes the branch not taken before typing (its dead-branch pruning), so the L2 loop
-    never types the order-map functions. The built-in loops close over plain bools only,
-    so their on-disk cache entries are found again by every process (one cache file per
-    ``__qualname__``); a user's kernel is a closure variable, which numba cannot key a
-    cache entry on, so such a loop is compiled once per process and kernel
-    (:func:`loop_for` keeps it).
+    never types the order-map functions. Every variant closes over plain bools only, so
+    its on-disk cache entries are found again by every process (one cache file per
+    ``__qualname__``). The custom variant's cache entry is keyed by the argument types,
+    and the type of ``kern`` is the kernel's signature, not the kernel: one compiled loop
+    serves every user kernel (numba calls it through its address, see
+    ``benchmarks/RESULTS.md``, issue 11, first result, for the cost per decision).
     """
     L2 = bool(l2)
-    CUSTOM = decide is not None
-    user_decide = decide
+    CUSTOM = bool(custom)
 
     def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
                  lat_p, lat_log, qp, s_params, s_state, view, intents, used,
                  orders, table, journal, jlen, ox, oq, work, mx, ml,
                  positions, lots_qty, lots_px, cash, r_ist, r_fst, r_journal,
-                 fills, recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty):
+                 fills, recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty, kern):
         """Run the backtest from where ``ist`` says until the end or a full buffer.
 
         Returns ``(status, row)``: ``OK`` at the end; ``CAPACITY`` with ``ist[I_CAP_WHAT]``
@@ -378,7 +388,7 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
                     ist[I_KILL_SEEN] = 0
                     ist[I_N_DEC] += 1
                     if CUSTOM:
-                        n = user_decide(view, s_params, s_state, intents)
+                        n = kern(view, s_params, s_state, intents)
                     else:
                         n = decide_builtin(icfg[C_STRATEGY], view, s_params, s_state, intents)
                     n = min(n, n_int)
@@ -411,52 +421,75 @@ def make_loop(*, l2: bool, decide: Callable | None = None) -> Callable:
 
     run_loop.__qualname__ = run_loop.__name__ = (
         "run_loop_" + ("l2" if L2 else "l3") + ("_custom" if CUSTOM else ""))
-    return njit(cache=not CUSTOM, _nrt=not L2)(run_loop)
+    return njit(cache=True, _nrt=not L2)(run_loop)
 
 
 #: The loops of the built-in strategies (compiled on first use, cached on disk).
 run_loop_l2 = make_loop(l2=True)
 run_loop_l3 = make_loop(l2=False)
+#: The loops of user kernels (``kern`` of :data:`qlib.strategy.nb.KERNEL_TYPE`).
+run_loop_l2_custom = make_loop(l2=True, custom=True)
+run_loop_l3_custom = make_loop(l2=False, custom=True)
 
-_CUSTOM: dict[tuple[int, bool], Callable] = {}
 
+class FnLoop:
+    """Call a custom loop compiled for ``kern`` of :data:`~qlib.strategy.nb.KERNEL_TYPE`.
 
-def _without_refcounts(fn: Callable, params: np.ndarray, state_size: int) -> Callable:
-    """``fn`` recompiled with ``_nrt=False`` when it allows it (a kernel that allocates
-    does not), else ``fn`` itself.
-
-    A user's kernel compiled with numba's default reference counting pays for it in its
-    prologue and epilogue at every decision (``benchmarks/RESULTS.md``, issue 11). The
-    test call runs the kernel once on a zeroed view (kernels are pure by contract: their
-    output goes to ``out`` and ``state``, both scratch copies of the run's own sizes here).
+    Calling a jitted function with a dispatcher argument would compile it again for that
+    dispatcher (numba types a dispatcher argument by its identity). Here the loop is
+    compiled (or loaded from the disk cache) once for the argument types of the state,
+    with :data:`~qlib.strategy.nb.KERNEL_TYPE` as the last one, and that overload's entry
+    point is called: it takes any dispatcher compiled for
+    :data:`~qlib.strategy.nb.KERNEL_SIGNATURE` as a function address.
     """
-    from numba.core.errors import NumbaError
 
-    from qlib.dtypes import INTENT_DTYPE, VIEW_DTYPE
+    def __init__(self, loop: Any) -> None:
+        self.loop = loop
+        self._entry: dict[tuple, Callable] = {}
 
-    py = getattr(fn, "py_func", None)
-    if py is None:
+    def __call__(self, *args: Any) -> tuple[int, int]:
+        sig = tuple(numba.typeof(a) for a in args[:-1]) + (KERNEL_TYPE,)
+        entry = self._entry.get(sig)
+        if entry is None:
+            self.loop.compile(sig)
+            entry = self._entry[sig] = self.loop.overloads[sig].entry_point
+        return entry(*args)
+
+
+_FN_LOOPS = {True: FnLoop(run_loop_l2_custom), False: FnLoop(run_loop_l3_custom)}
+
+
+def as_kernel(fn: Any, name: str = "custom") -> Any:
+    """``fn`` compiled for :data:`qlib.strategy.nb.KERNEL_SIGNATURE` (a kernel made by
+    :func:`qlib.strategy.strategy` already is; an older ``@njit`` kernel is compiled for
+    it here, once per dispatcher).
+
+    Raises
+    ------
+    ParameterError
+        If ``fn`` is not a numba dispatcher or does not compile for the signature (the
+        message says why).
+    """
+    sigs = getattr(fn, "signatures", None)
+    if sigs is None or not hasattr(fn, "compile"):
+        raise ParameterError(f"strategy {name!r}: the kernel must be a numba @njit function, "
+                             f"was {fn!r} ({type(fn).__name__})")
+    if tuple(KERNEL_SIGNATURE.args) in [tuple(s) for s in sigs]:
         return fn
-    fast = njit(_nrt=False)(py)
     try:
-        fast(np.zeros(1, VIEW_DTYPE), params.copy(), np.zeros(max(state_size, 1)),
-             np.zeros(32, INTENT_DTYPE))
-    except NumbaError:
-        return fn
-    except Exception:  # noqa: BLE001 - the kernel itself raised on the zero view: keep fn
-        return fn
-    return fast
+        fn.compile(KERNEL_SIGNATURE)
+    except Exception as exc:  # noqa: BLE001 - numba's typing errors have many classes
+        first = " ".join(str(exc).strip().splitlines()[:4])
+        raise ParameterError(
+            f"strategy {name!r}: its kernel does not compile for the engine's signature "
+            f"{KERNEL_SIGNATURE} (view, params, state, out: C-contiguous arrays; return an "
+            f"int): {type(exc).__name__}: {first}") from None
+    return fn
 
 
-def loop_for(custom_fn: Callable | None, l2: bool, params: np.ndarray | None = None,
-             state_size: int = 1) -> Callable:
-    """The loop to run: cached on disk for the built-in strategies, one per process and
-    custom kernel otherwise (see :func:`make_loop`)."""
-    if custom_fn is None:
-        return run_loop_l2 if l2 else run_loop_l3
-    key = (id(custom_fn), bool(l2))
-    if key not in _CUSTOM:
-        fn = _without_refcounts(custom_fn, np.zeros(1) if params is None else params,
-                                state_size)
-        _CUSTOM[key] = make_loop(l2=l2, decide=fn)
-    return _CUSTOM[key]
+def loop_for(custom: bool, l2: bool) -> Callable:
+    """The loop to run, cached on disk: the built-in strategies' (call it with ``kern``
+    None) or the user kernels' (call it with the kernel, see :func:`as_kernel`)."""
+    if custom:
+        return _FN_LOOPS[bool(l2)]
+    return run_loop_l2 if l2 else run_loop_l3

@@ -753,13 +753,14 @@ def _run_until_done(cfg: _Config, s: _State) -> tuple[int, float, float]:
     """Call the loop until it reports the end, growing the buffer it names each time it
     stops on a full one; ``(calls, perf_counter at the start, seconds)``."""
     spec = cfg.spec
-    run = _loop.loop_for(spec.fn if spec.kind == StrategyKind.CUSTOM else None, not cfg.is_l3,
-                         s.s_params, int(spec.state_size))
+    custom = spec.kind == StrategyKind.CUSTOM
+    run = _loop.loop_for(custom, not cfg.is_l3)
+    kern = _loop.as_kernel(spec.fn, spec.name) if custom else None
     n_calls = 0
     t_loop0 = time.perf_counter()
     while True:
         n_calls += 1
-        status, row = run(*s.loop_args())
+        status, row = run(*s.loop_args(), kern)
         if status == Status.OK:
             break
         if status != Status.CAPACITY:

@@ -31,37 +31,80 @@ def test_loop_factory_no_module_swaps_globals():
     assert importlib.util.find_spec("qlib.engine._variants") is None
 
 
-@pytest.mark.parametrize(("loop", "l2"),
-                         [(_loop.run_loop_l2, True), (_loop.run_loop_l3, False)])
-def test_loop_factory_builtin_loop_closes_over_constants_only(loop, l2):
-    # Arrange: the closure of a built-in loop
+@pytest.mark.parametrize(("loop", "l2", "custom"),
+                         [(_loop.run_loop_l2, True, False), (_loop.run_loop_l3, False, False),
+                          (_loop.run_loop_l2_custom, True, True),
+                          (_loop.run_loop_l3_custom, False, True)])
+def test_loop_factory_every_loop_closes_over_constants_only(loop, l2, custom):
+    # Arrange: the closure of a loop
     py = loop.py_func
     cells = dict(zip(py.__code__.co_freevars, (c.cell_contents for c in py.__closure__)))
     # Assert: the variant is named by plain constants (what keeps the disk cache usable)
-    assert cells == {"L2": l2, "CUSTOM": False, "user_decide": None}
+    assert cells == {"L2": l2, "CUSTOM": custom}
     assert not isinstance(loop._cache, NullCache)
     assert loop.targetoptions.get("_nrt", True) is (not l2)
 
 
-def test_loop_factory_custom_kernel_gets_one_uncached_loop_per_kernel_and_kind():
-    # Arrange: a user's kernel (a distinct object per definition)
+def test_loop_factory_custom_loop_is_one_per_kind_whatever_the_kernel():
+    # Arrange: two user kernels (distinct objects, distinct definitions)
     from numba import njit
 
     @njit
-    def kernel(view, params, state, out):
+    def k1(view, params, state, out):
         return -1
 
+    @njit
+    def k2(view, params, state, out):
+        return 0
+
     # Act
-    a = _loop.loop_for(kernel, True)
-    b = _loop.loop_for(kernel, True)
-    c = _loop.loop_for(kernel, False)
-    # Assert: memoized per (kernel, kind); a closure over a dispatcher cannot be cached
-    assert a is b
-    assert a is not c
-    assert isinstance(a._cache, NullCache)
-    py = a.py_func
-    cells = dict(zip(py.__code__.co_freevars, (x.cell_contents for x in py.__closure__)))
-    assert cells["CUSTOM"] is True and cells["L2"] is True
+    a1 = _loop.loop_for(True, True)
+    a2 = _loop.loop_for(True, True)
+    b = _loop.loop_for(True, False)
+    # Assert: the loop does not depend on the kernel; the kernel is an argument
+    assert a1 is a2 and a1 is not b
+    assert isinstance(a1, _loop.FnLoop)
+    assert _loop.as_kernel(k1) is k1 and _loop.as_kernel(k2) is k2
+    from qlib.strategy.nb import KERNEL_SIGNATURE
+    assert tuple(KERNEL_SIGNATURE.args) in [tuple(s) for s in k1.signatures]
+
+
+def test_loop_factory_custom_loop_is_typed_by_signature_not_by_kernel(md):
+    # Arrange: two kernels of the same signature, run on the same market
+    from numba import njit
+
+    @njit
+    def keep(view, params, state, out):
+        return -1
+
+    @njit
+    def flat(view, params, state, out):
+        return 0
+
+    loop = _loop.loop_for(True, False).loop
+    # Act
+    backtest(md, keep)
+    n_after_first = len(loop.signatures)
+    backtest(md, flat)
+    # Assert: the second kernel compiled no new loop overload
+    assert len(loop.signatures) == n_after_first
+    from qlib.strategy.nb import KERNEL_TYPE
+    assert all(sig[-1] == KERNEL_TYPE for sig in loop.signatures)
+
+
+def test_loop_factory_kernel_that_cannot_take_the_signature_is_refused(md):
+    # Arrange: a kernel whose body does not type for the engine's arguments
+    from numba import njit
+
+    from qlib.errors import ParameterError
+
+    @njit
+    def bad(view, params, state, out):
+        return view[0]["no_such_field"]
+
+    # Act / Assert: the message names the strategy and the signature
+    with pytest.raises(ParameterError, match="does not compile for the engine's signature"):
+        _loop.as_kernel(bad, "bad")
 
 
 def test_loop_factory_l2_and_l3_loops_fill_alike_on_the_same_market(md):
