@@ -9,7 +9,8 @@ Each measurement runs in its own process so that nothing else is resident:
   the time of the first
   ``backtest()`` call minus the time of the second one in the same process, for the
   built-in touch strategy on L2 data, on L3 data, and for a custom ``@njit`` kernel
-  (which numba cannot cache: compiled in every process);
+  (since issue 11 the kernel is an argument of the one cached custom loop: warm, only the
+  small kernel itself is compiled);
 * **memory**: a first process writes the synthetic L2 stream of ``--events`` events to
   a ``.npy`` file; a second one loads it, runs a small backtest (so everything is
   imported and compiled), resets its high-water mark (``/proc/self/clear_refs``) and
