@@ -100,7 +100,12 @@ def lobster_float_times(shared: Path, out: Path) -> Path:
 
 
 def tardis_other_symbol(shared: Path, out: Path) -> Path:
-    """The Tardis BTCUSDT futures day as ETHUSDT, prices divided by ten (exact text edit)."""
+    """The Tardis BTCUSDT futures day as ETHUSDT, prices divided by ten (exact text edit).
+
+    Beside the trades and quotes it writes the ``book_snapshot_5`` file Tardis would ship
+    for the day, with the quote as level 0 and deeper levels empty (the shared set has no
+    book file; a backtest needs a book to quote against).
+    """
     directory = out / "tardis_eth"
     directory.mkdir(parents=True, exist_ok=True)
     for src in sorted((shared / TARDIS).glob("*.csv")):
@@ -116,7 +121,22 @@ def tardis_other_symbol(shared: Path, out: Path) -> Path:
                 c[i] = f"{whole[:-1] or '0'}.{whole[-1]}{frac}"
             rows.append(",".join(c))
         (directory / src.name).write_text("\n".join(rows) + "\n")
+        if "ask_price" in header:
+            _tardis_snapshot_from_quotes(header, rows[1:], directory)
     return directory
+
+
+def _tardis_snapshot_from_quotes(header: list[str], rows: list[str], directory: Path) -> None:
+    col = {h: i for i, h in enumerate(header)}
+    head = header[:4] + [f"{side}[{i}].{f}" for i in range(5) for side in ("asks", "bids")
+                         for f in ("price", "amount")]
+    lines = [",".join(head)]
+    for line in rows:
+        c = line.split(",")
+        top = [c[col["ask_price"]], c[col["ask_amount"]], c[col["bid_price"]], c[col["bid_amount"]]]
+        lines.append(",".join(c[:4] + top + [""] * 16))
+    (directory / "binance-futures_book_snapshot_5_2020-02-22_ETHUSDT.csv").write_text(
+        "\n".join(lines) + "\n")
 
 
 #: variant name -> (source, builder)
