@@ -577,8 +577,10 @@ class CustomStrategy(Strategy):
     :func:`qlib.strategy.strategy` builds one from a function ``fn(view, p, state, out)``
     whose ``p.<name>`` reads a parameter; its kernel is compiled once per definition for
     the fixed :data:`qlib.strategy.nb.KERNEL_SIGNATURE`, and :meth:`with_params` only
-    changes data. A kernel passed to the engine as a dispatcher is compiled once per
-    process (numba does not cache a function taking a dispatcher).
+    changes data. The engine calls a custom kernel through a first-class function of that
+    signature, so its custom-strategy loop is compiled once and cached on disk for every
+    kernel; an older ``@njit`` kernel is compiled for the signature once
+    (:func:`qlib.engine._loop.as_kernel`).
     """
 
     fn: Callable[..., int]

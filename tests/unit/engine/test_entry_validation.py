@@ -329,3 +329,14 @@ def test_check_events_accepts_negative_zero_qty_and_subtick_prints():
     ev["px_tick"][11] += 1
     with pytest.raises(DataQualityError, match=r"\[row 11, field 'px_tick'\] .*\(TRADE_SUBTICK\)"):
         _check_events(ev, 0)
+
+
+def test_backtest_strategy_naming_features_is_refused_until_the_engine_fills_them():
+    from qlib.strategy import cancel_all, strategy
+
+    @strategy(params={"x": 1.0}, features=("imbalance5",))
+    def wants_imbalance(view, p, state, out):
+        return cancel_all(out)
+
+    with pytest.raises(ParameterError, match=r"names features \('imbalance5',\).*does not fill"):
+        backtest(simulate(n_events=2_000, seed=1), wants_imbalance)
