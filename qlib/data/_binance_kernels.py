@@ -633,3 +633,17 @@ def fill_events(out, order, book_ref, snap_ev, snap_off, lv_off, d_nb, d_nlev, p
                 e["order_id"] = 0
                 r += 1
     return r
+
+
+@njit(cache=True)
+def all_on_step(values, step, hi):
+    """True when every value in ``(0, hi]`` is a whole multiple of ``step`` (to 1e-9 relative).
+
+    One pass, no temporaries: the check behind :func:`qlib.data.binance._grid_from_sample`.
+    """
+    for v in values:
+        if v > 0.0 and v <= hi:
+            q = v / step
+            if abs(q - np.rint(q)) > 1e-9 * max(1.0, abs(q)):
+                return False
+    return True

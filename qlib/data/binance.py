@@ -290,8 +290,7 @@ def _grid_from_sample(srcs: list, what: str) -> GridGuess | None:
     except DataQualityError:
         return None
     for _, a, _ in srcs:
-        v = a[(a > 0) & (a <= _GRID_MAX)] / guess.step
-        if not np.all(np.abs(v - np.rint(v)) <= 1e-9 * np.maximum(1.0, np.abs(v))):
+        if not _bk.all_on_step(a, guess.step, _GRID_MAX):
             return None
     return dataclasses.replace(guess, basis=guess.basis + f"; every one of the {n:,} parsed"
                                f" {what} checked on that step")
