@@ -636,14 +636,16 @@ def fill_events(out, order, book_ref, snap_ev, snap_off, lv_off, d_nb, d_nlev, p
 
 
 @njit(cache=True)
-def all_on_step(values, step, hi):
-    """True when every value in ``(0, hi]`` is a whole multiple of ``step`` (to 1e-9 relative).
+def first_off_step(values, step, hi):
+    """Index of the first value in ``(0, hi]`` that is not a whole multiple of ``step``
+    (to 1e-9 relative), or -1 when there is none.
 
     One pass, no temporaries: the check behind :func:`qlib.data.binance._grid_from_sample`.
     """
-    for v in values:
+    for i in range(values.shape[0]):
+        v = values[i]
         if v > 0.0 and v <= hi:
             q = v / step
             if abs(q - np.rint(q)) > 1e-9 * max(1.0, abs(q)):
-                return False
-    return True
+                return i
+    return -1

@@ -59,9 +59,11 @@ _COINM_OTHER_USD = 10.0
 #: checks them).
 _GRID_MAX = 2.0 ** 53
 #: Parsed values from which :func:`_grid` infers from a strided sample (and checks all).
-_SAMPLE_FROM = 500_000
+_SAMPLE_FROM = 200_000
 #: Values in that sample.
 _SAMPLE = 100_000
+#: Times a value off the sample's step may join the sample before the full sort is used.
+_SAMPLE_ROUNDS = 4
 
 
 def binance_instrument_id(market: str, symbol: str) -> str:
@@ -270,12 +272,13 @@ def _grid_from_sample(srcs: list, what: str) -> GridGuess | None:
     """The grid of a large recording from an evenly strided sample, checked on every value.
 
     Sorting every parsed value (``np.unique``) is most of the cost of :func:`_grid` on a
-    day of depth updates. The gcd of a sample is a multiple of the gcd of all values; when
-    every value lies on the sample's step, that step divides every value, so it *is* the
-    gcd of all values and needs the same decimals: the guess equals the full one except
-    for its count of distinct values, which the basis states. ``None`` (use the full
-    path) for recordings under :data:`_SAMPLE_FROM` values, for a sample with fewer than
-    100 distinct values, or when a value lies off the sample's step.
+    day of depth updates. The gcd of a sample is a multiple of the gcd of all values. When
+    a value lies off the sample's step, it joins the sample and the step is inferred again
+    (at most :data:`_SAMPLE_ROUNDS` times). When every value lies on the step, the step
+    divides every value, so it *is* the gcd of all values and needs the same decimals: the
+    guess equals the full one except for its count of distinct values, which the basis
+    states. ``None`` (use the full path) for recordings under :data:`_SAMPLE_FROM`
+    values, for a sample with fewer than 100 distinct values, or after the last round.
     """
     n = sum(len(a) for _, a, _ in srcs)
     if n < _SAMPLE_FROM:
@@ -285,15 +288,18 @@ def _grid_from_sample(srcs: list, what: str) -> GridGuess | None:
     sample = sample[(sample > 0) & (sample <= _GRID_MAX)]
     if len(sample) < 100:
         return None
-    try:
-        guess = infer_step(sample, what=what, source="a strided sample of the " + what)
-    except DataQualityError:
-        return None
-    for _, a, _ in srcs:
-        if not _bk.all_on_step(a, guess.step, _GRID_MAX):
+    for _ in range(_SAMPLE_ROUNDS):
+        try:
+            guess = infer_step(sample, what=what, source="a strided sample of the " + what)
+        except DataQualityError:
             return None
-    return dataclasses.replace(guess, basis=guess.basis + f"; every one of the {n:,} parsed"
-                               f" {what} checked on that step")
+        off = [(a, _bk.first_off_step(a, guess.step, _GRID_MAX)) for _, a, _ in srcs]
+        off = [a[i] for a, i in off if i >= 0]
+        if not off:
+            return dataclasses.replace(guess, basis=guess.basis + f"; every one of the {n:,}"
+                                       f" parsed {what} checked on that step")
+        sample = np.append(sample, off)
+    return None
 
 
 def _dedupe_trades(p: _Parsed, names: list[str], report: ValidationReport) -> None:
