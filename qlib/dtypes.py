@@ -27,6 +27,8 @@ __all__ = [
     "POSITION_DTYPE",
     "SUBTICK_SCALE",
     "VIEW_DTYPE",
+    "VIEW_FEATURE_FIELDS",
+    "VIEW_LEVELS",
     "empty_events",
     "require_dtype",
 ]
@@ -478,6 +480,9 @@ n_open, n_fills : int64
 """
 
 
+#: Book levels per side a strategy's view carries (:data:`VIEW_DTYPE` ``*_l`` fields).
+VIEW_LEVELS = 10
+
 VIEW_DTYPE = np.dtype(
     [
         ("ts_local", "i8"),
@@ -501,6 +506,15 @@ VIEW_DTYPE = np.dtype(
         ("tick_size", "f8"),
         ("lot_size", "f8"),
         ("killed", "i8"),
+        ("bid_px_l", "i8", (VIEW_LEVELS,)),
+        ("ask_px_l", "i8", (VIEW_LEVELS,)),
+        ("bid_qty_l", "f8", (VIEW_LEVELS,)),
+        ("ask_qty_l", "f8", (VIEW_LEVELS,)),
+        ("imbalance", "f8"),
+        ("microprice_tick", "f8"),
+        ("ofi", "f8"),
+        ("volatility_tick", "f8"),
+        ("trade_flow", "f8"),
     ],
     align=True,
 )
@@ -547,7 +561,19 @@ tick_size, lot_size : float64
     The instrument's price and quantity grid.
 killed : int64
     1 while the pre-trade kill switch is tripped (no order will be approved).
+bid_px_l, ask_px_l : int64[VIEW_LEVELS]
+    Prices in ticks of the local book's first :data:`VIEW_LEVELS` non-empty levels per
+    side, best first (bids descending, asks ascending); 0 past the last level.
+bid_qty_l, ask_qty_l : float64[VIEW_LEVELS]
+    Resting quantity at those levels (0.0 past the last level).
+imbalance, microprice_tick, ofi, volatility_tick, trade_flow : float64
+    The named features the strategy requested (``features=`` of
+    :func:`qlib.strategy.strategy`; the table in :mod:`qlib.signals.nb` gives each
+    formula). A feature not requested holds NaN.
 """
+
+#: The :data:`VIEW_DTYPE` fields of the named features (NaN when not requested).
+VIEW_FEATURE_FIELDS = ("imbalance", "microprice_tick", "ofi", "volatility_tick", "trade_flow")
 
 INTENT_DTYPE = np.dtype(
     [

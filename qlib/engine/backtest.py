@@ -74,6 +74,7 @@ from qlib.dtypes import (
     POSITION_DTYPE,
     SUBTICK_SCALE,
     VIEW_DTYPE,
+    VIEW_FEATURE_FIELDS,
     require_dtype,
 )
 from qlib.engine import _loop
@@ -721,6 +722,8 @@ def _allocate(cfg: _Config) -> _State:
     s_params = np.ascontiguousarray(spec.params_array(), dtype=np.float64)
     s_state = np.zeros(max(int(spec.state_size), 1), dtype=np.float64)
     view = np.zeros(1, dtype=VIEW_DTYPE)
+    for name in VIEW_FEATURE_FIELDS:  # a feature not requested reads NaN
+        view[name] = np.nan
     intents = np.zeros(S.MAX_INTENTS, dtype=INTENT_DTYPE)
     used = np.zeros(S.MAX_INTENTS, dtype=np.bool_)
     n_orders0 = 4096

@@ -40,6 +40,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from qlib.dtypes import VIEW_LEVELS as _VIEW_LEVELS
 from qlib.errors import ParameterError
 from qlib.signals._feature_kernels import (
     FEATURE_STATE_N,
@@ -83,7 +84,7 @@ __all__ = [
 ]
 
 #: Book levels per side the view carries (``bid_px_l``/``bid_qty_l``/``ask_px_l``/``ask_qty_l``).
-VIEW_LEVELS = 10
+VIEW_LEVELS = _VIEW_LEVELS
 #: Half-life of the ``volatility`` and ``trade_flow`` features: 1 s (short-horizon).
 FEATURE_HALFLIFE_NS = 1_000_000_000
 

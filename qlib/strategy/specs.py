@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from qlib.dtypes import INTENT_DTYPE, VIEW_DTYPE, require_dtype
+from qlib.dtypes import INTENT_DTYPE, VIEW_DTYPE, VIEW_FEATURE_FIELDS, require_dtype
 from qlib.enums import StrategyKind
 from qlib.errors import ParameterError
 from qlib.strategy import _kernels as _k
@@ -681,8 +681,11 @@ class CustomStrategy(Strategy):
 def make_view(**values: Any) -> np.ndarray:
     """Return a 1-element :data:`qlib.dtypes.VIEW_DTYPE` array for tests and notebooks.
 
-    Fields not given are 0, except ``tick_size`` and ``lot_size`` (1.0) and
-    ``mid_tick``, which defaults to the mean of the best bid and ask when both are > 0.
+    Fields not given are 0, except ``tick_size`` and ``lot_size`` (1.0), the named
+    feature fields (NaN, as the engine leaves a feature not requested), ``mid_tick``,
+    which defaults to the mean of the best bid and ask when both are > 0, and the level
+    arrays ``bid_px_l``/``bid_qty_l``/``ask_px_l``/``ask_qty_l``, whose first entry
+    defaults to the best level when those arrays are not given.
 
     Raises
     ------
@@ -696,8 +699,14 @@ def make_view(**values: Any) -> np.ndarray:
     v = np.zeros(1, dtype=VIEW_DTYPE)
     v["tick_size"] = 1.0
     v["lot_size"] = 1.0
+    for name in VIEW_FEATURE_FIELDS:
+        v[name] = np.nan
     for key, val in values.items():
         v[key] = val
+    for side in ("bid", "ask"):
+        if f"{side}_px_l" not in values and f"{side}_qty_l" not in values:
+            v[f"{side}_px_l"][0, 0] = v[f"{side}_px_tick"][0]
+            v[f"{side}_qty_l"][0, 0] = v[f"{side}_qty"][0]
     if "mid_tick" not in values and v["bid_px_tick"][0] > 0 and v["ask_px_tick"][0] > 0:
         v["mid_tick"] = 0.5 * (v["bid_px_tick"][0] + v["ask_px_tick"][0])
     return v
