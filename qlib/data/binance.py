@@ -61,7 +61,7 @@ _GRID_MAX = 2.0 ** 53
 #: Parsed values from which :func:`_grid` infers from a strided sample (and checks all).
 _SAMPLE_FROM = 200_000
 #: Values in that sample.
-_SAMPLE = 100_000
+_SAMPLE = 25_000
 #: Times a value off the sample's step may join the sample before the full sort is used.
 _SAMPLE_ROUNDS = 4
 
@@ -268,6 +268,27 @@ def _grid(p: _Parsed, names: list[str], kind: str) -> GridGuess | None:
         raise
 
 
+def _stated_grid(p: _Parsed, names: list[str], kind: str, step: float) -> GridGuess | None:
+    """A registry tick (or lot) that every parsed price (or quantity) lies on, else None.
+
+    One jitted pass per column (:func:`qlib.data._binance_kernels.first_off_step`)
+    instead of :func:`_grid`'s inference: when every value lies on ``step``, the data
+    agree with the registry and :func:`qlib.data.instruments.resolve` keeps its fact,
+    which needs no more than that (``common_step == step`` holds every value). When a
+    value lies off it, the caller infers the grid from the data as for an unlisted
+    symbol, and ``resolve`` reports the registry's value as overridden.
+    """
+    if not step > 0.0:
+        return None
+    srcs = _sources(p, names, kind)
+    if any(_bk.first_off_step(a, step, _GRID_MAX) >= 0 for _, a, _ in srcs):
+        return None
+    n = sum(len(a) for _, a, _ in srcs)
+    what = "prices" if kind == "px" else "quantities"
+    return GridGuess(step=step, decimals=0, distinct=0, confidence="high", common_step=step,
+                     basis=f"every one of the {n:,} parsed {what} lies on the registry's {step:g}")
+
+
 def _grid_from_sample(srcs: list, what: str) -> GridGuess | None:
     """The grid of a large recording from an evenly strided sample, checked on every value.
 
@@ -436,8 +457,18 @@ def _instrument(instrument: Instrument | str | Mapping[str, Any] | None, market:
         if not given and _registry.lookup(iid) is None:
             usd, why = coinm_contract_size(p.symbol)
             known.update(multiplier=usd, multiplier_basis=why)
+    over = instrument if isinstance(instrument, Mapping) else {}
+    row = _registry.lookup(iid) if "instrument_id" not in over else None
+    grids = []
+    for kind, fact in (("px", "tick_size"), ("qty", "lot_size")):
+        if fact in over:  # the caller's value wins: no grid is read (see resolve)
+            grids.append(None)
+            continue
+        stated = getattr(row, fact) if row is not None else None
+        grids.append((stated is not None and _stated_grid(p, names, kind, float(stated)))
+                     or _grid(p, names, kind))
     return _registry.resolve(instrument, instrument_id=iid, report=report,
-                             price_grid=_grid(p, names, "px"), lot_grid=_grid(p, names, "qty"),
+                             price_grid=grids[0], lot_grid=grids[1],
                              venue="BINANCE", market=market, known=known)
 
 

@@ -423,7 +423,7 @@ def load_databento(
         iid = _pick(symbol, ids, names, label)
     defs = _definitions(definitions, dec, report)
     return _load_one(dec, iid, names[iid], ids, names, defs, label, report, instrument,
-                     open_time, include_fills)
+                     open_time, include_fills, release=True)
 
 
 def load_databento_all(
@@ -474,8 +474,14 @@ def _pick(symbol: str, ids: np.ndarray, names: dict[int, str], label: str) -> in
 
 def _load_one(dec: _s.Decoded, iid: int, sym: str, ids: np.ndarray, names: dict[int, str],
               defs: dict[int, object], label: str, report: ValidationReport, instrument: object,
-              open_time: object, include_fills: bool, count_others: bool = True) -> MarketData:
+              open_time: object, include_fills: bool, count_others: bool = True,
+              release: bool = False) -> MarketData:
+    """Load instrument ``iid`` of a decoded file. With ``release`` the records are taken
+    out of ``dec``, so that they are freed once the events are built, before the MBO
+    book check (the peak memory of a first load)."""
     arr, rows = dec.records, dec.rows
+    if release:
+        dec.records = np.zeros(0, dtype=arr.dtype)
     if ids.shape[0] > 1:
         iids = arr["instrument_id"]
         mine = iids == iid
@@ -495,6 +501,7 @@ def _load_one(dec: _s.Decoded, iid: int, sym: str, ids: np.ndarray, names: dict[
     definition = defs.get(iid)
     prices, _ = _required_prices(spec.name, arr)
     inst, facts = _instrument(instrument, dec, sym, prices, definition, report)
+    del prices
     spread = facts.get("instrument_class", "") in _s.SPREAD_CLASSES
     tick_units = _ticks(inst)
     _check_ts(arr, rows, label)
@@ -507,8 +514,11 @@ def _load_one(dec: _s.Decoded, iid: int, sym: str, ids: np.ndarray, names: dict[
         "definition": dict(facts) or None,
     }
     if spec.name == "mbo":
-        ev = _mbo(arr, rows, label, report, tick_units, spread, include_fills, open_time,
-                  dec.meta, inst, provenance)
+        ev, ev_book, action_counts = _mbo(arr, rows, label, report, tick_units, spread,
+                                          include_fills)
+        del arr  # the records are freed here when nothing else holds them
+        _mbo_book_check(ev, ev_book, action_counts, report, open_time, dec.meta, inst,
+                        provenance, include_fills)
     elif spec.name == "trades":
         ev = _trades(arr, rows, label, tick_units, spread)
     else:
@@ -607,9 +617,9 @@ def _mbp(arr: np.ndarray, rows: np.ndarray | None, label: str, report: Validatio
 
 
 def _mbo(arr: np.ndarray, rows: np.ndarray | None, label: str, report: ValidationReport,
-         tick_units: int, spread: bool, include_fills: bool, open_time: object,
-         meta: dbn.Metadata, instrument: Instrument, provenance: dict) -> np.ndarray:
-    """MBO records to L3 events, and the order-by-order book check."""
+         tick_units: int, spread: bool,
+         include_fills: bool) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """MBO records to L3 events: ``(events, book-event mask, records by action)``."""
     n = arr.shape[0]
     # -- actions and sides (lookup tables indexed by the ASCII byte) ----------------
     action = arr["action"].view(np.uint8)
@@ -672,12 +682,13 @@ def _mbo(arr: np.ndarray, rows: np.ndarray | None, label: str, report: Validatio
     if is_none.any():
         _record_drops(report, NONE_ACTION_REASON, label, _file_rows(rows, is_none))
     action_counts = {chr(a): int(k) for a, k in zip(*np.unique(action, return_counts=True))}
-    # release the records (views such as price or action keep them alive) and the
-    # per-record masks before the book check
-    del action, price, kind, side, is_book, bad_side, is_fill, is_none, priced
-    del keep, flags, kept_rows, lost_last, ev_side, ev_fill
+    return ev, ev_book, action_counts
 
-    # -- order-by-order book check ----------------------------------------------------
+
+def _mbo_book_check(ev: np.ndarray, ev_book: np.ndarray, action_counts: dict[str, int],
+                    report: ValidationReport, open_time: object, meta: dbn.Metadata,
+                    instrument: Instrument, provenance: dict, include_fills: bool) -> None:
+    """The order-by-order book check of MBO events, into ``report`` and ``provenance``."""
     open_ns = _open_ns(open_time, meta)
     book_px = ev["px_tick"][ev_book]
     order_idx = np.full(ev.shape[0], -1, dtype=np.int64)
@@ -730,4 +741,3 @@ def _mbo(arr: np.ndarray, rows: np.ndarray | None, label: str, report: Validatio
     ]
     provenance.update(include_fills=include_fills, action_counts=action_counts,
                       book_check=book_check)
-    return ev
