@@ -1,35 +1,79 @@
 """Views: plotly figures of market data and results, pure functions of their inputs."""
 
-from qlib.plots.backtest import (
-                                       attribution_figure,
-                                       equity_figure,
-                                       fills_figure,
-                                       latency_effect_figure,
-                                       markout_figure,
-                                       queue_effect_figure,
-)
-from qlib.plots.data import DEFAULT_MAX_POINTS, event_rates, price_path, spread_and_sizes
-from qlib.plots.microstructure import (
-                                       book_heatmap,
-                                       intraday_profiles,
-                                       kyle_lambda_profile,
-                                       markout_curve,
-                                       ofi_fit,
-                                       pin_fit,
-                                       spread_depth_profile,
-                                       trade_clustering,
-                                       vpin,
-)
-from qlib.plots.risk import (
-                                       drawdown,
-                                       greeks_ladder,
-                                       latency_histogram,
-                                       stress_bar,
-                                       var_backtest,
-                                       var_comparison,
-)
-from qlib.plots.strategy import intensity_fit_figure
-from qlib.plots.sweep import sweep_heatmap
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy loading below binds, spelled out for type checkers
+    from qlib.plots.backtest import (
+                                           attribution_figure,
+                                           equity_figure,
+                                           fills_figure,
+                                           latency_effect_figure,
+                                           markout_figure,
+                                           queue_effect_figure,
+    )
+    from qlib.plots.data import DEFAULT_MAX_POINTS, event_rates, price_path, spread_and_sizes
+    from qlib.plots.microstructure import (
+                                           book_heatmap,
+                                           intraday_profiles,
+                                           kyle_lambda_profile,
+                                           markout_curve,
+                                           ofi_fit,
+                                           pin_fit,
+                                           spread_depth_profile,
+                                           trade_clustering,
+                                           vpin,
+    )
+    from qlib.plots.risk import (
+                                           drawdown,
+                                           greeks_ladder,
+                                           latency_histogram,
+                                           stress_bar,
+                                           var_backtest,
+                                           var_comparison,
+    )
+    from qlib.plots.strategy import intensity_fit_figure
+    from qlib.plots.sweep import sweep_heatmap
+
+#: Submodule -> the public names it defines. They are imported on first use (PEP 562
+#: ``__getattr__``), so importing this package does not import every dependency of every
+#: submodule (scipy, plotly, ...). ``tests/unit/test_lazy_imports.py`` keeps this table,
+#: the ``TYPE_CHECKING`` imports and ``__all__`` in step.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "qlib.plots.backtest": (
+        "attribution_figure",
+        "equity_figure",
+        "fills_figure",
+        "latency_effect_figure",
+        "markout_figure",
+        "queue_effect_figure",
+    ),
+    "qlib.plots.data": ("DEFAULT_MAX_POINTS", "event_rates", "price_path", "spread_and_sizes"),
+    "qlib.plots.microstructure": (
+        "book_heatmap",
+        "intraday_profiles",
+        "kyle_lambda_profile",
+        "markout_curve",
+        "ofi_fit",
+        "pin_fit",
+        "spread_depth_profile",
+        "trade_clustering",
+        "vpin",
+    ),
+    "qlib.plots.risk": (
+        "drawdown",
+        "greeks_ladder",
+        "latency_histogram",
+        "stress_bar",
+        "var_backtest",
+        "var_comparison",
+    ),
+    "qlib.plots.strategy": ("intensity_fit_figure",),
+    "qlib.plots.sweep": ("sweep_heatmap",),
+}
+_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
                                        "DEFAULT_MAX_POINTS",
@@ -60,3 +104,17 @@ __all__ = [
                                        "var_comparison",
                                        "vpin",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first access (PEP 562)."""
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups find it without calling __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

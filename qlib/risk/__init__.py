@@ -6,58 +6,122 @@ additive edits.
 
 from __future__ import annotations
 
-from qlib.risk._frequency import periods_per_year
-from qlib.risk.config import RiskConfig
-from qlib.risk.greeks import (
-    OptionContract,
-    bsm_greeks,
-    bsm_price,
-    greeks_ladder,
-    implied_vol,
-    implied_vol_with_status,
-    portfolio_greeks,
-)
-from qlib.risk.performance import (
-    annual_return,
-    calmar_ratio,
-    downside_risk,
-    hit_rate,
-    max_drawdown,
-    max_drawdown_duration,
-    omega_ratio,
-    sharpe_ratio,
-    sortino_ratio,
-    tail_ratio,
-    turnover,
-)
-from qlib.risk.pretrade import JOURNAL_COLUMNS, PreTradeRisk
-from qlib.risk.returns import (
-    VAR_METHODS,
-    metric_table,
-    pretrade_latency_sample,
-    returns_from_mid,
-    rolling_var,
-    sample_options_book,
-    sample_scenarios,
-    var_by_method,
-)
-from qlib.risk.stress import (
-    Scenario,
-    load_scenarios,
-    scenarios_from_dict,
-    stress_test,
-    worst_interval,
-)
-from qlib.risk.var import (
-    VaRBacktest,
-    VaREstimate,
-    backtest_var,
-    christoffersen_independence,
-    expected_shortfall,
-    kupiec_pof,
-    value_at_risk,
-    var_estimate,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy loading below binds, spelled out for type checkers
+    from qlib.risk._frequency import periods_per_year
+    from qlib.risk.config import RiskConfig
+    from qlib.risk.greeks import (
+        OptionContract,
+        bsm_greeks,
+        bsm_price,
+        greeks_ladder,
+        implied_vol,
+        implied_vol_with_status,
+        portfolio_greeks,
+    )
+    from qlib.risk.performance import (
+        annual_return,
+        calmar_ratio,
+        downside_risk,
+        hit_rate,
+        max_drawdown,
+        max_drawdown_duration,
+        omega_ratio,
+        sharpe_ratio,
+        sortino_ratio,
+        tail_ratio,
+        turnover,
+    )
+    from qlib.risk.pretrade import JOURNAL_COLUMNS, PreTradeRisk
+    from qlib.risk.returns import (
+        VAR_METHODS,
+        metric_table,
+        pretrade_latency_sample,
+        returns_from_mid,
+        rolling_var,
+        sample_options_book,
+        sample_scenarios,
+        var_by_method,
+    )
+    from qlib.risk.stress import (
+        Scenario,
+        load_scenarios,
+        scenarios_from_dict,
+        stress_test,
+        worst_interval,
+    )
+    from qlib.risk.var import (
+        VaRBacktest,
+        VaREstimate,
+        backtest_var,
+        christoffersen_independence,
+        expected_shortfall,
+        kupiec_pof,
+        value_at_risk,
+        var_estimate,
+    )
+
+#: Submodule -> the public names it defines. They are imported on first use (PEP 562
+#: ``__getattr__``), so importing this package does not import every dependency of every
+#: submodule (scipy, plotly, ...). ``tests/unit/test_lazy_imports.py`` keeps this table,
+#: the ``TYPE_CHECKING`` imports and ``__all__`` in step.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "qlib.risk._frequency": ("periods_per_year",),
+    "qlib.risk.config": ("RiskConfig",),
+    "qlib.risk.greeks": (
+        "OptionContract",
+        "bsm_greeks",
+        "bsm_price",
+        "greeks_ladder",
+        "implied_vol",
+        "implied_vol_with_status",
+        "portfolio_greeks",
+    ),
+    "qlib.risk.performance": (
+        "annual_return",
+        "calmar_ratio",
+        "downside_risk",
+        "hit_rate",
+        "max_drawdown",
+        "max_drawdown_duration",
+        "omega_ratio",
+        "sharpe_ratio",
+        "sortino_ratio",
+        "tail_ratio",
+        "turnover",
+    ),
+    "qlib.risk.pretrade": ("JOURNAL_COLUMNS", "PreTradeRisk"),
+    "qlib.risk.returns": (
+        "VAR_METHODS",
+        "metric_table",
+        "pretrade_latency_sample",
+        "returns_from_mid",
+        "rolling_var",
+        "sample_options_book",
+        "sample_scenarios",
+        "var_by_method",
+    ),
+    "qlib.risk.stress": (
+        "Scenario",
+        "load_scenarios",
+        "scenarios_from_dict",
+        "stress_test",
+        "worst_interval",
+    ),
+    "qlib.risk.var": (
+        "VaRBacktest",
+        "VaREstimate",
+        "backtest_var",
+        "christoffersen_independence",
+        "expected_shortfall",
+        "kupiec_pof",
+        "value_at_risk",
+        "var_estimate",
+    ),
+}
+_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__: list[str] = [
     "JOURNAL_COLUMNS",
@@ -104,3 +168,17 @@ __all__: list[str] = [
     "sample_scenarios",
     "var_by_method",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first access (PEP 562)."""
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups find it without calling __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,32 +1,75 @@
 """Microstructure signals over events and books."""
 
-from qlib.signals._regression import RegressionResult
-from qlib.signals.availability import Unavailable, attempt
-from qlib.signals.classify import bulk_volume, lee_ready, signed_flow, tick_rule
-from qlib.signals.kyle import kyle_lambda, kyle_lambda_profile
-from qlib.signals.microprice import MicropriceModel, fit_microprice, stoikov_microprice
-from qlib.signals.ofi import multilevel_ofi, ofi, ofi_regression
-from qlib.signals.pin import PINResult, pin, pin_counts, simulate_pin_counts
-from qlib.signals.prices import book_imbalance, depth_weighted_mid, microprice, mid
-from qlib.signals.seasonality import intraday_profile
-from qlib.signals.spreads import (
-                                  RollSpread,
-                                  effective_spread,
-                                  price_impact,
-                                  quoted_spread,
-                                  realized_spread,
-                                  roll_spread,
-)
-from qlib.signals.tape import trades
-from qlib.signals.toxicity import (
-                                  ClusteringResult,
-                                  markout_curve,
-                                  markouts,
-                                  trade_clustering,
-                                  trade_durations,
-)
-from qlib.signals.volatility import realized_volatility, two_scale_rv
-from qlib.signals.vpin import volume_buckets, vpin
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the lazy loading below binds, spelled out for type checkers
+    from qlib.signals._regression import RegressionResult
+    from qlib.signals.availability import Unavailable, attempt
+    from qlib.signals.classify import bulk_volume, lee_ready, signed_flow, tick_rule
+    from qlib.signals.kyle import kyle_lambda, kyle_lambda_profile
+    from qlib.signals.microprice import MicropriceModel, fit_microprice, stoikov_microprice
+    from qlib.signals.ofi import multilevel_ofi, ofi, ofi_regression
+    from qlib.signals.pin import PINResult, pin, pin_counts, simulate_pin_counts
+    from qlib.signals.prices import book_imbalance, depth_weighted_mid, microprice, mid
+    from qlib.signals.seasonality import intraday_profile
+    from qlib.signals.spreads import (
+                                      RollSpread,
+                                      effective_spread,
+                                      price_impact,
+                                      quoted_spread,
+                                      realized_spread,
+                                      roll_spread,
+    )
+    from qlib.signals.tape import trades
+    from qlib.signals.toxicity import (
+                                      ClusteringResult,
+                                      markout_curve,
+                                      markouts,
+                                      trade_clustering,
+                                      trade_durations,
+    )
+    from qlib.signals.volatility import realized_volatility, two_scale_rv
+    from qlib.signals.vpin import volume_buckets, vpin
+
+#: Submodule -> the public names it defines. They are imported on first use (PEP 562
+#: ``__getattr__``), so importing this package does not import every dependency of every
+#: submodule (scipy, plotly, ...). ``tests/unit/test_lazy_imports.py`` keeps this table,
+#: the ``TYPE_CHECKING`` imports and ``__all__`` in step.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "qlib.signals._regression": ("RegressionResult",),
+    "qlib.signals.availability": ("Unavailable", "attempt"),
+    "qlib.signals.classify": ("bulk_volume", "lee_ready", "signed_flow", "tick_rule"),
+    "qlib.signals.kyle": ("kyle_lambda", "kyle_lambda_profile"),
+    "qlib.signals.microprice": ("MicropriceModel", "fit_microprice", "stoikov_microprice"),
+    "qlib.signals.ofi": ("multilevel_ofi", "ofi", "ofi_regression"),
+    "qlib.signals.pin": ("PINResult", "pin", "pin_counts", "simulate_pin_counts"),
+    "qlib.signals.prices": ("book_imbalance", "depth_weighted_mid", "microprice", "mid"),
+    "qlib.signals.seasonality": ("intraday_profile",),
+    "qlib.signals.spreads": (
+        "RollSpread",
+        "effective_spread",
+        "price_impact",
+        "quoted_spread",
+        "realized_spread",
+        "roll_spread",
+    ),
+    "qlib.signals.tape": ("trades",),
+    "qlib.signals.toxicity": (
+        "ClusteringResult",
+        "markout_curve",
+        "markouts",
+        "trade_clustering",
+        "trade_durations",
+    ),
+    "qlib.signals.volatility": ("realized_volatility", "two_scale_rv"),
+    "qlib.signals.vpin": ("volume_buckets", "vpin"),
+}
+_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "RegressionResult", "RollSpread", "book_imbalance", "bulk_volume", "depth_weighted_mid",
@@ -39,3 +82,37 @@ __all__ = [
     "ClusteringResult", "markout_curve", "markouts", "trade_clustering", "trade_durations",
     "volume_buckets", "vpin",
     "MicropriceModel", "fit_microprice", "stoikov_microprice"]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first access (PEP 562)."""
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups find it without calling __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+#: Public functions named like a submodule of this package (``qlib.signals.ofi`` is the
+#: function :func:`qlib.signals.ofi.ofi`, as it was when this package imported everything
+#: at once). Importing a submodule makes the import system bind it on its package
+#: (``setattr(package, "ofi", module)``), which would hide the function; the module class
+#: below ignores exactly that binding.
+_SHADOWED = frozenset({"microprice", "ofi", "pin", "vpin"})
+
+
+class _Package(types.ModuleType):
+    """This package's module type: a submodule never replaces a function of the same name."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -12,39 +12,83 @@ engines only move data. Write one as a plain function with named parameters with
 functions from :mod:`qlib.strategy.nb`.
 """
 
-from qlib.enums import OrderType, Side, TimeInForce
-from qlib.strategy._kernels import (
-    can_buy,
-    can_sell,
-    cancel_all,
-    decide_builtin,
-    inventory,
-    keep_orders,
-    lots,
-    market_ok,
-    quote,
-    quote_ladder,
-    round_ask,
-    round_bid,
-)
-from qlib.strategy.calibrate import IntensityFit, fit_intensity, trade_depths
-from qlib.strategy.define import strategy
-from qlib.strategy.registry import STRATEGIES, strategy_from_name, strategy_parameters
-from qlib.strategy.specs import (
-    GLFT,
-    MAX_INTENTS,
-    AvellanedaStoikov,
-    DEFAULT_AS_GAMMA,
-    CustomStrategy,
-    GridMM,
-    ImbalanceMM,
-    Strategy,
-    TouchMM,
-    decide,
-    make_view,
-)
+from __future__ import annotations
 
-#: Short alias of :class:`qlib.enums.TimeInForce` (``Tif.GTX`` is post-only).
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from qlib.enums import OrderType, Side, TimeInForce
+
+if TYPE_CHECKING:  # what the lazy loading below binds, spelled out for type checkers
+    from qlib.strategy._kernels import (
+        can_buy,
+        can_sell,
+        cancel_all,
+        decide_builtin,
+        inventory,
+        keep_orders,
+        lots,
+        market_ok,
+        quote,
+        quote_ladder,
+        round_ask,
+        round_bid,
+    )
+    from qlib.strategy.calibrate import IntensityFit, fit_intensity, trade_depths
+    from qlib.strategy.define import strategy
+    from qlib.strategy.registry import STRATEGIES, strategy_from_name, strategy_parameters
+    from qlib.strategy.specs import (
+        GLFT,
+        MAX_INTENTS,
+        AvellanedaStoikov,
+        DEFAULT_AS_GAMMA,
+        CustomStrategy,
+        GridMM,
+        ImbalanceMM,
+        Strategy,
+        TouchMM,
+        decide,
+        make_view,
+    )
+
+#: Submodule -> the public names it defines. They are imported on first use (PEP 562
+#: ``__getattr__``), so importing this package does not import every dependency of every
+#: submodule (scipy, plotly, ...). ``tests/unit/test_lazy_imports.py`` keeps this table,
+#: the ``TYPE_CHECKING`` imports and ``__all__`` in step.
+_LAZY: dict[str, tuple[str, ...]] = {
+    "qlib.strategy._kernels": (
+        "can_buy",
+        "can_sell",
+        "cancel_all",
+        "decide_builtin",
+        "inventory",
+        "keep_orders",
+        "lots",
+        "market_ok",
+        "quote",
+        "quote_ladder",
+        "round_ask",
+        "round_bid",
+    ),
+    "qlib.strategy.calibrate": ("IntensityFit", "fit_intensity", "trade_depths"),
+    "qlib.strategy.define": ("strategy",),
+    "qlib.strategy.registry": ("STRATEGIES", "strategy_from_name", "strategy_parameters"),
+    "qlib.strategy.specs": (
+        "GLFT",
+        "MAX_INTENTS",
+        "AvellanedaStoikov",
+        "DEFAULT_AS_GAMMA",
+        "CustomStrategy",
+        "GridMM",
+        "ImbalanceMM",
+        "Strategy",
+        "TouchMM",
+        "decide",
+        "make_view",
+    ),
+}
+_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
+
 Tif = TimeInForce
 
 __all__ = [
@@ -83,3 +127,17 @@ __all__ = [
     "strategy_parameters",
     "trade_depths",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the submodule that defines ``name`` on first access (PEP 562)."""
+    module = _SOURCE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later lookups find it without calling __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
