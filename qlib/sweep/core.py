@@ -21,7 +21,7 @@ from qlib.sweep._worker import default_warm, run_task, timed_warm
 from qlib.sweep.errors import SweepError
 from qlib.sweep.result import SweepResult
 
-__all__ = ["register_by_value", "sweep"]
+__all__ = ["SweepCluster", "register_by_value", "sweep"]
 
 _TAIL = ("status", "error", "traceback", "elapsed_s", "worker", "attempts")
 
@@ -76,6 +76,10 @@ def _resolve_mode(client: Any, address: str | None, n_workers: int | None,
     if scheduler not in (None, "sync", "distributed"):
         raise ParameterError(f"scheduler was {scheduler!r}, expected None, 'sync' or "
                              "'distributed'")
+    if isinstance(client, SweepCluster):
+        if client.closed:
+            raise ParameterError("client was a closed SweepCluster, expected an open one")
+        client = client.client
     if isinstance(client, str):
         if client != "sync":
             raise ParameterError(f"client was {client!r}, expected a distributed.Client, "
@@ -137,14 +141,106 @@ def _quiet_worker_shutdown() -> None:
     logging.getLogger("distributed.worker").addFilter(_ShutdownNoise())
 
 
+class SweepCluster:
+    """A dask LocalCluster set up for sweeps, shared by several :func:`sweep` calls.
+
+    :func:`sweep` without ``client`` starts its own LocalCluster and closes it when it
+    returns: each sweep then pays for starting the worker processes, importing qlib and
+    loading the numba kernels in each of them, and rebuilding its day of data there
+    (:func:`qlib.engine.tasks.backtest_task` keeps a few days in each process). Several
+    sweeps that pass the same ``SweepCluster`` as ``client`` pay for that once, and find
+    the data their workers built for the previous sweep.
+
+    The cluster is the one :func:`sweep` starts for itself: ``n_workers`` processes (one
+    per CPU by default) of one thread each, no dashboard, ``NUMBA_NUM_THREADS=1`` in the
+    workers only. :meth:`close` (or leaving a ``with`` block) shuts it down without dask's
+    two shutdown log lines (see :class:`_ShutdownNoise`), so a report that ran sweeps has
+    no traceback in it.
+
+    Parameters
+    ----------
+    n_workers
+        Worker processes; default ``os.cpu_count()``.
+
+    Attributes
+    ----------
+    client
+        The connected ``distributed.Client``.
+
+    Raises
+    ------
+    ParameterError
+        If ``n_workers`` is not a positive int.
+
+    Examples
+    --------
+    >>> with SweepCluster(n_workers=2) as cluster:  # doctest: +SKIP
+    ...     a = sweep(task, {"x": [1, 2]}, client=cluster)
+    ...     b = sweep(task, {"x": [3, 4]}, client=cluster)
+    """
+
+    def __init__(self, n_workers: int | None = None) -> None:
+        from distributed import Client, LocalCluster
+
+        if n_workers is not None and (isinstance(n_workers, bool)
+                                      or not isinstance(n_workers, int) or n_workers < 1):
+            raise ParameterError(f"n_workers was {n_workers!r}, expected a positive int")
+        with _numba_threads_env("1"), warnings.catch_warnings():
+            # the scheduler's HTTP server (health, metrics) moves off a busy :8787 and says so
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            self._cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1,
+                                         threads_per_worker=1, processes=True,
+                                         dashboard_address=None,
+                                         env={"NUMBA_NUM_THREADS": "1"})
+        try:
+            self.client = Client(self._cluster)
+        except BaseException:
+            self._cluster.close()
+            raise
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has run."""
+        return self._closed
+
+    def close(self) -> None:
+        """Close the client, then the cluster; quietly, and only once."""
+        if self._closed:
+            return
+        self._closed = True
+        nanny_log = logging.getLogger("distributed.nanny")
+        noise = _ShutdownNoise()
+        try:
+            with contextlib.suppress(Exception):
+                self.client.run(_quiet_worker_shutdown)
+            self.client.close()
+        finally:
+            nanny_log.addFilter(noise)
+            try:
+                self._cluster.close()
+            finally:
+                nanny_log.removeFilter(noise)
+
+    def __enter__(self) -> SweepCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._cluster.workers)} workers"
+        return f"SweepCluster({state})"
+
+
 @contextlib.contextmanager
 def _cluster(mode: str, client: Any, address: str | None,
              n_workers: int | None) -> Iterator[Any]:
     """Yield a connected client; close what was opened here, whatever happens."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if mode == "client":
-        yield client
+        yield client.client if isinstance(client, SweepCluster) else client
         return
     if mode == "address":
         try:
@@ -157,28 +253,8 @@ def _cluster(mode: str, client: Any, address: str | None,
         finally:
             own.close()
         return
-    with _numba_threads_env("1"), warnings.catch_warnings():
-        # the scheduler's HTTP server (health, metrics) moves off a busy :8787 and says so
-        warnings.filterwarnings("ignore", message="Port .* is already in use")
-        cluster = LocalCluster(n_workers=n_workers or os.cpu_count() or 1,
-                               threads_per_worker=1, processes=True,
-                               dashboard_address=None, env={"NUMBA_NUM_THREADS": "1"})
-    nanny_log = logging.getLogger("distributed.nanny")
-    noise = _ShutdownNoise()
-    try:
-        own = Client(cluster)
-        try:
-            yield own
-        finally:
-            with contextlib.suppress(Exception):
-                own.run(_quiet_worker_shutdown)
-            own.close()
-    finally:
-        nanny_log.addFilter(noise)
-        try:
-            cluster.close()
-        finally:
-            nanny_log.removeFilter(noise)
+    with SweepCluster(n_workers) as own:
+        yield own.client
 
 
 def _error_row(exc: BaseException | None, traceback: Any, worker: str) -> dict[str, Any]:
@@ -305,8 +381,9 @@ def sweep(
     fixed
         Keyword arguments passed unchanged to every call; shipped to each worker once.
     client
-        A ``distributed.Client`` to use (left open), or ``"sync"`` (same as
-        ``scheduler="sync"``).
+        A ``distributed.Client`` or a :class:`SweepCluster` to use (left open: several
+        sweeps share its workers, their imports and their cached data), or ``"sync"``
+        (same as ``scheduler="sync"``).
     address
         Scheduler address to connect to with ``distributed.Client(address)``; the
         client is closed afterwards, the cluster left running.
