@@ -1,6 +1,7 @@
 """Command line: ``python -m qlib.reports {run-all,due,run}`` (also ``qlib-reports``).
 
     python -m qlib.reports run-all                 # every entry of reports/schedule.yml, once
+    python -m qlib.reports run-all --jobs 2        # two at a time, each in its own process
     python -m qlib.reports due                     # entries whose time has come (cron: hourly)
     python -m qlib.reports run notebooks/00_data_tour.ipynb -p source tardis -p path /data/x
 
@@ -36,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--only", action="append", default=None, metavar="NAME",
                        help="run only this entry (repeatable)")
         s.add_argument("--timeout", type=float, default=None, help="per-cell timeout, seconds")
+        s.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="reports run at the same time, each in its own process (default 1)")
         if cmd == "due":
             s.add_argument("--now", default=None,
                            help="pretend it is this UTC time (ISO), for testing a schedule")
@@ -94,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             entries = due_entries(entries, read_state(out), now)
             if not entries:
                 print("nothing due", flush=True)
-            outcomes = run_entries(entries, out, now=now, **options)
+            outcomes = run_entries(entries, out, now=now, jobs=args.jobs, **options)
         else:
             outcomes = run_entries(entries, out, now=now, run_date=now.date().isoformat(),
-                                   **options)
+                                   jobs=args.jobs, **options)
     except (QlibError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
