@@ -13,8 +13,11 @@ __all__ = [
     "BBO_DTYPE",
     "BT_FILL_DTYPE",
     "BT_RECORD_DTYPE",
+    "ENGINE_CONFIG_DTYPE",
     "ENGINE_MSG_TO_EXCH_DTYPE",
     "ENGINE_MSG_TO_LOCAL_DTYPE",
+    "ENGINE_ORDER_STATE_DTYPE",
+    "ENGINE_STATE_DTYPE",
     "EVENT_DTYPE",
     "EVENT_FIELDS",
     "FILL_DTYPE",
@@ -706,4 +709,251 @@ qty : float64
     Filled quantity (fills only).
 mid_tick : float64
     Exchange mid at the fill, in ticks (0.0 when a side was empty).
+"""
+
+ENGINE_ORDER_STATE_DTYPE = np.dtype(
+    [
+        ("xstate", "i8"),
+        ("ts_sent", "i8"),
+        ("entry", "i8"),
+        ("ts_arrive", "i8"),
+        ("front", "f8"),
+        ("cum", "f8"),
+        ("leaves", "f8"),
+        ("lvl", "f8"),
+    ],
+    align=True,
+)
+"""The simulated exchange's side of one of our orders: one row per order slot of the
+backtest loop, aligned with its ``ORDER_DTYPE`` rows (row ``i`` is the order in
+``orders[i]``), grown with them. 64 bytes.
+
+Fields
+------
+xstate : int64
+    Where the order is at the exchange: ``XS_NONE`` (0, not there yet or taking
+    liquidity), ``XS_RESTING`` (1, in the queue of its price level) or ``XS_DONE`` (2,
+    filled, cancelled, expired or refused) (:mod:`qlib.engine._state`).
+ts_sent : int64
+    Local time the last request for this order (new order or cancel) was sent, ns since
+    the epoch, UTC.
+entry : int64
+    ``L3_FIFO`` only: the exchange's entry counter when the order came to rest (its
+    priority against the data's orders at the same price); 0 otherwise.
+ts_arrive : int64
+    Exchange time the new order reached the exchange, ns since the epoch, UTC (0 before).
+front : float64
+    The queue model's estimate of the quantity ahead of the order at its price, in
+    quantity units (:mod:`qlib.engine._queue_kernels`; may be slightly negative there).
+cum : float64
+    The probabilistic queue models' market-trade quantity at the order's price since
+    the last depth update, quantity units (0.0 for the others).
+leaves : float64
+    Quantity still open at the exchange, quantity units (0.0 once done).
+lvl : float64
+    Last quantity of the exchange level at the order's price that the loop saw (the L2
+    fast path reads the previous quantity of a depth update from it).
+"""
+
+ENGINE_STATE_DTYPE = np.dtype(
+    [
+        ("i_ex", "i8"),
+        ("i_lo", "i8"),
+        ("stop", "i8"),
+        ("next_dec", "i8"),
+        ("next_rec", "i8"),
+        ("n_orders", "i8"),
+        ("n_fills", "i8"),
+        ("n_rec", "i8"),
+        ("n_work", "i8"),
+        ("n_resting", "i8"),
+        ("mx_head", "i8"),
+        ("mx_len", "i8"),
+        ("mx_last", "i8"),
+        ("ml_head", "i8"),
+        ("ml_len", "i8"),
+        ("ml_last", "i8"),
+        ("cap_what", "i8"),
+        ("last_md_ts", "i8"),
+        ("l3_seq", "i8"),
+        ("kill_seen", "i8"),
+        ("prev_dec_ts", "i8"),
+        ("last_rec_ts", "i8"),
+        ("ts_start", "i8"),
+        ("ts_end", "i8"),
+        ("n_dec", "i8"),
+        ("n_msg_out", "i8"),
+        ("n_submit", "i8"),
+        ("n_cancel", "i8"),
+        ("n_reject_risk", "i8"),
+        ("n_reject_venue", "i8"),
+        ("n_exch_events", "i8"),
+        ("sigma2", "f8"),
+        ("prev_mid", "f8"),
+        ("sig_dt", "f8"),
+        ("sig_a", "f8"),
+        ("feed_lat", "f8"),
+        ("last_mid", "f8"),
+        ("fees", "f8"),
+        ("edge", "f8"),
+        ("traded_qty", "f8"),
+        ("maker_qty", "f8"),
+        ("taker_qty", "f8"),
+    ],
+    align=True,
+)
+"""The backtest loop's registers: one row that holds everything the loop needs to resume,
+so that the Python wrapper can stop it on a full buffer, grow the buffer and call it again
+where it stopped (:func:`qlib.engine.backtest`). The loop writes it through a record
+view of row 0.
+
+Fields
+------
+i_ex : int64
+    Next event row to apply to the exchange book.
+i_lo : int64
+    Next event row to apply to the local book.
+stop : int64
+    Rows ``events[:stop]`` are replayed.
+next_dec : int64
+    Local time of the next strategy decision, ns since the epoch, UTC.
+next_rec : int64
+    Local time of the next interval record, ns since the epoch, UTC.
+n_orders : int64
+    Order slots used (rows of the order arrays).
+n_fills : int64
+    Fill rows written.
+n_rec : int64
+    Interval records written.
+n_work : int64
+    Entries of the working list (slots of orders not yet terminal).
+n_resting : int64
+    Our orders resting at the exchange (``xstate == XS_RESTING``).
+mx_head, mx_len : int64
+    To-exchange message ring (``ENGINE_MSG_TO_EXCH_DTYPE``): first row and length.
+mx_last : int64
+    Due time of the last message queued to the exchange, ns (the ring is FIFO, as one
+    session is).
+ml_head, ml_len : int64
+    To-local response ring (``ENGINE_MSG_TO_LOCAL_DTYPE``): first row and length.
+ml_last : int64
+    Due time of the last response queued to the strategy, ns.
+cap_what : int64
+    Which buffer stopped the loop with ``Status.CAPACITY`` (``CAP_*`` of
+    :mod:`qlib.engine._state`; ``CAP_NONE`` = 0 otherwise).
+last_md_ts : int64
+    Local time of the last market-data event applied to the local book, ns.
+l3_seq : int64
+    Entry counter of orders at the exchange (queue priority; ``L3_FIFO`` only).
+kill_seen : int64
+    1 once the kill switch's cancel-all went out, 0 while it is not tripped.
+prev_dec_ts : int64
+    Local time of the previous decision, ns (the sigma estimate's interval).
+last_rec_ts : int64
+    Time of the last interval record written, ns.
+ts_start : int64
+    Local time of the first replayed event, ns (the view's ``ts_start``).
+ts_end : int64
+    Session end, ns (the view's ``ts_end``).
+n_dec : int64
+    Strategy calls.
+n_msg_out : int64
+    Messages sent to the exchange.
+n_submit : int64
+    New orders sent.
+n_cancel : int64
+    Cancels sent.
+n_reject_risk : int64
+    Intents refused by the pre-trade risk check.
+n_reject_venue : int64
+    Orders refused by the simulated venue (post-only that would cross) or by the
+    latency log.
+n_exch_events : int64
+    Events applied to the exchange book.
+sigma2 : float64
+    EWMA variance rate of the local mid, ticks**2 per second:
+    :math:`\\sigma^2 \\leftarrow (1 - a)\\sigma^2 + a\\,\\Delta m^2 / \\Delta t`, with
+    :math:`a = 1 - 2^{-\\Delta t / h}` for the half-life ``h`` (``sigma_hl``).
+prev_mid : float64
+    Local mid at the previous decision, ticks.
+sig_dt : float64
+    Decision interval, seconds, that ``sig_a`` was computed for.
+sig_a : float64
+    The sigma EWMA weight :math:`a` for ``sig_dt``.
+feed_lat : float64
+    EWMA of ``ts_local - ts_exch`` of the market data, ns.
+last_mid : float64
+    Last two-sided local mid, ticks (0.0 before the book is two-sided).
+fees : float64
+    Fees paid, quote currency (negative: rebates).
+edge : float64
+    Spread capture in ticks times quantity:
+    :math:`\\sum \\text{side} \\cdot q \\cdot (m_{exch} - p)` over our fills, with
+    :math:`m_{exch}` the exchange mid at the fill (multiply by ``tick_value`` for quote
+    currency).
+traded_qty : float64
+    Quantity filled, quantity units.
+maker_qty : float64
+    Quantity filled as maker.
+taker_qty : float64
+    Quantity filled as taker.
+"""
+
+ENGINE_CONFIG_DTYPE = np.dtype(
+    [
+        ("dec_interval", "i8"),
+        ("rec_interval", "i8"),
+        ("depth_levels", "i8"),
+        ("impact", "i8"),
+        ("partial", "i8"),
+        ("strategy", "i8"),
+        ("lat_kind", "i8"),
+        ("q_kind", "i8"),
+        ("sigma_hl", "i8"),
+        ("feed_hl", "i8"),
+        ("tick_size", "f8"),
+        ("tick_value", "f8"),
+        ("lot", "f8"),
+        ("fee_per_qty", "f8"),
+        ("capital", "f8"),
+    ],
+    align=True,
+)
+"""The backtest loop's configuration: one row, written by the Python wrapper
+(:func:`qlib.engine.backtest`) and only read by the loop.
+
+Fields
+------
+dec_interval : int64
+    Time between strategy decisions, ns.
+rec_interval : int64
+    Time between interval records, ns.
+depth_levels : int64
+    Price levels (ticks from each best, inclusive) summed into the view's ``bid_depth``
+    and ``ask_depth``.
+impact : int64
+    1: our aggressive fills remove the liquidity they took from the exchange book.
+partial : int64
+    1: a resting order fills by the quantity the queue model releases; 0: a released
+    order fills completely (hftbacktest's no-partial-fill exchange).
+strategy : int64
+    :class:`qlib.enums.StrategyKind` of a built-in strategy (``CUSTOM`` for a kernel).
+lat_kind : int64
+    :class:`qlib.enums.LatencyModelKind`.
+q_kind : int64
+    :class:`qlib.enums.QueueModelKind`.
+sigma_hl : int64
+    Half-life of the sigma EWMA, ns.
+feed_hl : int64
+    Half-life of the feed-latency EWMA, in market-data events.
+tick_size : float64
+    Price of one tick, quote currency per unit.
+tick_value : float64
+    Quote currency per tick per unit of quantity (``tick_size * multiplier``).
+lot : float64
+    Lot size, quantity units.
+fee_per_qty : float64
+    Fixed fee per unit of quantity filled, quote currency.
+capital : float64
+    Starting capital, quote currency.
 """

@@ -43,34 +43,8 @@ from qlib.engine._consts import (
     _TRADE,
 )
 from qlib.engine._state import (
-    C_IMPACT,
-    C_LAT_KIND,
-    C_PARTIAL,
-    C_Q_KIND,
     CAP_MSGS,
     CAP_XBOOK,
-    F_EDGE,
-    F_FEED_LAT,
-    I_CAP_WHAT,
-    I_EX,
-    I_L3_SEQ,
-    I_ML_HEAD,
-    I_ML_LAST,
-    I_ML_LEN,
-    I_MX_HEAD,
-    I_MX_LAST,
-    I_MX_LEN,
-    I_N_EXCH_EVENTS,
-    I_N_MSG_OUT,
-    I_N_REJECT_VENUE,
-    I_N_RESTING,
-    I_N_WORK,
-    OQ_FRONT,
-    OQ_LEAVES,
-    OQ_LVL,
-    OX_ENTRY,
-    OX_TS_ARRIVE,
-    OX_XSTATE,
     R_ACK,
     R_CANCEL_ACK,
     R_CANCEL_REJECT,
@@ -89,14 +63,14 @@ from qlib.enums import (
 
 
 @njit(cache=True, _nrt=False)
-def _push_local(ist, ml, due, kind, slot, px, liq, ts_exch, qty, mid):
+def _push_local(es, ml, due, kind, slot, px, liq, ts_exch, qty, mid):
     """Queue a response to the strategy (FIFO: never due before the previous one)."""
     cap = ml.shape[0]
-    if ist[I_ML_LEN] >= cap:
+    if es["ml_len"] >= cap:
         return False
-    due = max(due, ist[I_ML_LAST])
-    ist[I_ML_LAST] = due
-    k = (ist[I_ML_HEAD] + ist[I_ML_LEN]) % cap
+    due = max(due, es["ml_last"])
+    es["ml_last"] = due
+    k = (es["ml_head"] + es["ml_len"]) % cap
     ml[k]["due"] = due
     ml[k]["kind"] = kind
     ml[k]["slot"] = slot
@@ -105,43 +79,43 @@ def _push_local(ist, ml, due, kind, slot, px, liq, ts_exch, qty, mid):
     ml[k]["ts_exch"] = ts_exch
     ml[k]["qty"] = qty
     ml[k]["mid_tick"] = mid
-    ist[I_ML_LEN] += 1
+    es["ml_len"] += 1
     return True
 
 
 @njit(cache=True, _nrt=False)
-def _push_exch(ist, mx, due, kind, slot):
+def _push_exch(es, mx, due, kind, slot):
     """Queue a message to the exchange (FIFO, as on one session)."""
     cap = mx.shape[0]
-    if ist[I_MX_LEN] >= cap:
+    if es["mx_len"] >= cap:
         return False
-    due = max(due, ist[I_MX_LAST])
-    ist[I_MX_LAST] = due
-    k = (ist[I_MX_HEAD] + ist[I_MX_LEN]) % cap
+    due = max(due, es["mx_last"])
+    es["mx_last"] = due
+    k = (es["mx_head"] + es["mx_len"]) % cap
     mx[k]["due"] = due
     mx[k]["kind"] = kind
     mx[k]["slot"] = slot
-    ist[I_MX_LEN] += 1
-    ist[I_N_MSG_OUT] += 1
+    es["mx_len"] += 1
+    es["n_msg_out"] += 1
     return True
 
 
 @njit(cache=True, _nrt=False)
-def _exch_fill(ist, fst, orders, oq, ox, ml, slot, px, qty, liq, ts, resp_ns, mid2):
+def _exch_fill(es, orders, oxs, ml, slot, px, qty, liq, ts, resp_ns, mid2):
     """Execute ``qty`` of our order ``slot`` at the exchange and report it."""
-    oq[slot, OQ_LEAVES] -= qty
-    if oq[slot, OQ_LEAVES] <= 1e-9 * orders[slot]["qty"]:
-        oq[slot, OQ_LEAVES] = 0.0
-        if ox[slot, OX_XSTATE] == XS_RESTING:
-            ist[I_N_RESTING] -= 1
-        ox[slot, OX_XSTATE] = XS_DONE
+    oxs[slot]["leaves"] -= qty
+    if oxs[slot]["leaves"] <= 1e-9 * orders[slot]["qty"]:
+        oxs[slot]["leaves"] = 0.0
+        if oxs[slot]["xstate"] == XS_RESTING:
+            es["n_resting"] -= 1
+        oxs[slot]["xstate"] = XS_DONE
     mid = mid2 * 0.5
-    fst[F_EDGE] += orders[slot]["side"] * qty * (mid - px) if mid2 > 0 else 0.0
-    return _push_local(ist, ml, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
+    es["edge"] += orders[slot]["side"] * qty * (mid - px) if mid2 > 0 else 0.0
+    return _push_local(es, ml, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
 
 
 @njit(cache=True, _nrt=False)
-def _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, aggr_side, px, qty,
+def _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, aggr_side, px, qty,
               ts, resp_ns, mid2, l3_ahead_of_slot, partial):
     """A market trade of ``qty`` at ``px`` by an aggressor on ``aggr_side``: our resting
     orders on the other side at a worse price for the aggressor fill fully, those at
@@ -153,9 +127,9 @@ def _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, aggr_side, px
     no-partial-fill exchange) instead of by the released quantity.
     """
     ok = True
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
-        if ox[slot, OX_XSTATE] != XS_RESTING:
+        if oxs[slot]["xstate"] != XS_RESTING:
             continue
         o = orders[slot]
         if o["side"] != -aggr_side:
@@ -163,80 +137,80 @@ def _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, aggr_side, px
         opx = o["px_tick"]
         through = (aggr_side < 0 and px < opx) or (aggr_side > 0 and px > opx)
         if through:
-            ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, opx, oq[slot, OQ_LEAVES],
+            ok &= _exch_fill(es, orders, oxs, ml, slot, opx, oxs[slot]["leaves"],
                              _MAKER, ts, resp_ns, mid2)
         elif px == opx:
             if q_kind == _L3_FIFO:
                 if l3_ahead_of_slot < 0:
                     continue  # a print that is not a visible L3 execution: no queue change
-                if l3_ahead_of_slot < ox[slot, OX_ENTRY]:
-                    oq[slot, OQ_FRONT] = max(oq[slot, OQ_FRONT] - qty, 0.0)
+                if l3_ahead_of_slot < oxs[slot]["entry"]:
+                    oxs[slot]["front"] = max(oxs[slot]["front"] - qty, 0.0)
                     continue
                 # an order behind ours traded: ours would have traded first
-                if oq[slot, OQ_FRONT] <= 0.0:
-                    f = min(qty, oq[slot, OQ_LEAVES])
+                if oxs[slot]["front"] <= 0.0:
+                    f = min(qty, oxs[slot]["leaves"])
                     f = np.floor(f / lot + 1e-9) * lot
                     if f > 0.0:
-                        ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, opx, f, _MAKER,
+                        ok &= _exch_fill(es, orders, oxs, ml, slot, opx, f, _MAKER,
                                          ts, resp_ns, mid2)
             else:
-                _q.queue_on_trade(q_kind, qp, oq, slot, qty)
-                f = _q.queue_filled_qty(q_kind, qp, oq, slot, lot)
+                _q.order_queue_on_trade(q_kind, qp, oxs, slot, qty)
+                f = _q.order_queue_filled_qty(q_kind, qp, oxs, slot, lot)
                 if f > 0.0:
-                    f = min(f, oq[slot, OQ_LEAVES]) if partial != 0 else oq[slot, OQ_LEAVES]
-                    ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, opx, f, _MAKER, ts,
+                    f = min(f, oxs[slot]["leaves"]) if partial != 0 else oxs[slot]["leaves"]
+                    ok &= _exch_fill(es, orders, oxs, ml, slot, opx, f, _MAKER, ts,
                                      resp_ns, mid2)
     return ok
 
 
 @njit(cache=True, _nrt=False)
-def _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev_qty, new_qty):
+def _on_depth(es, orders, oxs, work, q_kind, qp, side, px, prev_qty, new_qty):
     """The level ``px`` on ``side`` changed from ``prev_qty`` to ``new_qty``."""
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
-        if ox[slot, OX_XSTATE] != XS_RESTING:
+        if oxs[slot]["xstate"] != XS_RESTING:
             continue
         o = orders[slot]
         if o["side"] == side and o["px_tick"] == px:
             if q_kind == _L3_FIFO:
-                oq[slot, OQ_FRONT] = min(oq[slot, OQ_FRONT], new_qty)
+                oxs[slot]["front"] = min(oxs[slot]["front"], new_qty)
             else:
-                _q.queue_on_depth(q_kind, qp, oq, slot, prev_qty, new_qty)
-            oq[slot, OQ_LVL] = new_qty
+                _q.order_queue_on_depth(q_kind, qp, oxs, slot, prev_qty, new_qty)
+            oxs[slot]["lvl"] = new_qty
 
 
 @njit(cache=True, _nrt=False)
-def _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, entry):
+def _on_l3_removal(es, orders, oxs, work, side, px, qty, entry):
     """L3_FIFO: ``qty`` left the level ``px`` by a cancel of an order with ``entry``."""
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
-        if ox[slot, OX_XSTATE] != XS_RESTING:
+        if oxs[slot]["xstate"] != XS_RESTING:
             continue
         o = orders[slot]
-        if o["side"] == side and o["px_tick"] == px and entry < ox[slot, OX_ENTRY]:
-            oq[slot, OQ_FRONT] = max(oq[slot, OQ_FRONT] - qty, 0.0)
+        if o["side"] == side and o["px_tick"] == px and entry < oxs[slot]["entry"]:
+            oxs[slot]["front"] = max(oxs[slot]["front"] - qty, 0.0)
 
 
 @njit(cache=True, _nrt=False)
-def _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, ts, resp_ns, mid2):
+def _check_crossed(es, orders, oxs, work, xbook, ml, ts, resp_ns, mid2):
     """Fill our resting orders that the exchange book's opposite best has reached."""
     bb, _ = _b.best_px(xbook, 1)
     ba, _ = _b.best_px(xbook, -1)
     ok = True
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
-        if ox[slot, OX_XSTATE] != XS_RESTING:
+        if oxs[slot]["xstate"] != XS_RESTING:
             continue
         o = orders[slot]
         px = o["px_tick"]
         if (o["side"] > 0 and ba != 0 and ba <= px) or (o["side"] < 0 and bb != 0 and bb >= px):
-            ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, px, oq[slot, OQ_LEAVES],
+            ok &= _exch_fill(es, orders, oxs, ml, slot, px, oxs[slot]["leaves"],
                              _MAKER, ts, resp_ns, mid2)
     return ok
 
 
 @njit(cache=True, _nrt=False)
-def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, ml, lvl_px, lvl_qty, qp, slot,
+def _arrive_submit(es, cf, orders, oxs, xbook, ml, lvl_px, lvl_qty, qp, slot,
                    ts, resp_ns, lot):
     """Our new order reaches the exchange: take liquidity if it crosses, else rest."""
     o = orders[slot]
@@ -251,18 +225,18 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, ml, lvl_px, lvl_qty, q
     mid2 = _mid2(xbook)
     crosses = best_opp != 0 and (otype == _MARKET or (side > 0 and px >= best_opp)
                                  or (side < 0 and px <= best_opp))
-    ox[slot, OX_TS_ARRIVE] = ts
-    oq[slot, OQ_LEAVES] = qty
+    oxs[slot]["ts_arrive"] = ts
+    oxs[slot]["leaves"] = qty
     if otype == _MARKET and best_opp == 0:
-        ox[slot, OX_XSTATE] = XS_DONE
-        oq[slot, OQ_LEAVES] = 0.0
-        ok = _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
-        return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+        oxs[slot]["xstate"] = XS_DONE
+        oxs[slot]["leaves"] = 0.0
+        ok = _push_local(es, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+        return ok & _push_local(es, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
     if crosses and tif == _GTX:
-        ox[slot, OX_XSTATE] = XS_DONE
-        oq[slot, OQ_LEAVES] = 0.0
-        ist[I_N_REJECT_VENUE] += 1
-        return _push_local(ist, ml, ts + resp_ns, R_REJECT, slot, 0, 0, ts, 0.0, 0.0)
+        oxs[slot]["xstate"] = XS_DONE
+        oxs[slot]["leaves"] = 0.0
+        es["n_reject_venue"] += 1
+        return _push_local(es, ml, ts + resp_ns, R_REJECT, slot, 0, 0, ts, 0.0, 0.0)
     ok = True
     if crosses:
         n = _b.top_levels(xbook, opp, WALK_LEVELS, lvl_px, lvl_qty, 0)
@@ -273,210 +247,210 @@ def _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, ml, lvl_px, lvl_qty, q
                 break
             avail += lvl_qty[0, opp, j]
         if tif == _FOK and avail < qty - 1e-9 * qty:
-            ox[slot, OX_XSTATE] = XS_DONE
-            oq[slot, OQ_LEAVES] = 0.0
-            ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
-            return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
-        ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            oxs[slot]["xstate"] = XS_DONE
+            oxs[slot]["leaves"] = 0.0
+            ok &= _push_local(es, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            return ok & _push_local(es, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+        ok &= _push_local(es, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
         for j in range(n):
-            if oq[slot, OQ_LEAVES] <= 0.0:
+            if oxs[slot]["leaves"] <= 0.0:
                 break
             lp = lvl_px[0, opp, j]
             if otype == _LIMIT and ((side > 0 and lp > px) or (side < 0 and lp < px)):
                 break
-            take = min(oq[slot, OQ_LEAVES], lvl_qty[0, opp, j])
+            take = min(oxs[slot]["leaves"], lvl_qty[0, opp, j])
             if take <= 0.0:
                 continue
-            ox[slot, OX_XSTATE] = XS_NONE  # not resting while it takes
-            ok &= _exch_fill(ist, fst, orders, oq, ox, ml, slot, lp, take, _TAKER, ts,
+            oxs[slot]["xstate"] = XS_NONE  # not resting while it takes
+            ok &= _exch_fill(es, orders, oxs, ml, slot, lp, take, _TAKER, ts,
                              resp_ns, mid2)
-            if icfg[C_IMPACT] != 0:
+            if cf["impact"] != 0:
                 # lowers or removes an existing level: never needs overflow room
                 _b.set_level(xbook, opp, lp if opp == 0 else -lp, lvl_qty[0, opp, j] - take)
-        if oq[slot, OQ_LEAVES] <= 0.0:
-            ox[slot, OX_XSTATE] = XS_DONE
+        if oxs[slot]["leaves"] <= 0.0:
+            oxs[slot]["xstate"] = XS_DONE
             return ok
         if otype == _MARKET or tif == _IOC or tif == _FOK:
-            ox[slot, OX_XSTATE] = XS_DONE
-            oq[slot, OQ_LEAVES] = 0.0
-            return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+            oxs[slot]["xstate"] = XS_DONE
+            oxs[slot]["leaves"] = 0.0
+            return ok & _push_local(es, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
     else:
         if otype == _LIMIT and (tif == _IOC or tif == _FOK):
-            ox[slot, OX_XSTATE] = XS_DONE
-            oq[slot, OQ_LEAVES] = 0.0
-            ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
-            return ok & _push_local(ist, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
-        ok &= _push_local(ist, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            oxs[slot]["xstate"] = XS_DONE
+            oxs[slot]["leaves"] = 0.0
+            ok &= _push_local(es, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
+            return ok & _push_local(es, ml, ts + resp_ns, R_EXPIRE, slot, 0, 0, ts, 0.0, 0.0)
+        ok &= _push_local(es, ml, ts + resp_ns, R_ACK, slot, 0, 0, ts, 0.0, 0.0)
     # rest the remainder at px, behind the level's current quantity
-    ox[slot, OX_XSTATE] = XS_RESTING
-    ist[I_N_RESTING] += 1
+    oxs[slot]["xstate"] = XS_RESTING
+    es["n_resting"] += 1
     lq = _b.level_qty(xbook, side, px)
-    _q.queue_new(icfg[C_Q_KIND], qp, oq, slot, lq)
-    oq[slot, OQ_LVL] = lq
-    ist[I_L3_SEQ] += 1
-    ox[slot, OX_ENTRY] = ist[I_L3_SEQ]
+    _q.order_queue_new(cf["q_kind"], qp, oxs, slot, lq)
+    oxs[slot]["lvl"] = lq
+    es["l3_seq"] += 1
+    oxs[slot]["entry"] = es["l3_seq"]
     return ok
 
 
 @njit(cache=True, _nrt=False)
-def _arrive_cancel(ist, orders, oq, ox, ml, slot, ts, resp_ns):
+def _arrive_cancel(es, orders, oxs, ml, slot, ts, resp_ns):
     """Our cancel reaches the exchange."""
-    if ox[slot, OX_XSTATE] == XS_RESTING:
-        ox[slot, OX_XSTATE] = XS_DONE
-        oq[slot, OQ_LEAVES] = 0.0
-        ist[I_N_RESTING] -= 1
-        return _push_local(ist, ml, ts + resp_ns, R_CANCEL_ACK, slot, 0, 0, ts, 0.0, 0.0)
-    return _push_local(ist, ml, ts + resp_ns, R_CANCEL_REJECT, slot, 0, 0, ts, 0.0, 0.0)
+    if oxs[slot]["xstate"] == XS_RESTING:
+        oxs[slot]["xstate"] = XS_DONE
+        oxs[slot]["leaves"] = 0.0
+        es["n_resting"] -= 1
+        return _push_local(es, ml, ts + resp_ns, R_CANCEL_ACK, slot, 0, 0, ts, 0.0, 0.0)
+    return _push_local(es, ml, ts + resp_ns, R_CANCEL_REJECT, slot, 0, 0, ts, 0.0, 0.0)
 
 
 @njit(cache=True)
-def _exch_event_l3(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry, orders,
-                   oq, ox, work, ml, lot):
+def _exch_event_l3(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry, orders,
+                   oxs, work, ml, lot):
     """Apply event ``i`` to the exchange book with every hook on our resting orders.
 
     Order-level data (any event kind, typed-dict order maps, L3 queue positions);
     ``(status, row)``.
     """
     if not _book_room(xbook, 0):
-        ist[I_CAP_WHAT] = CAP_XBOOK
+        es["cap_what"] = CAP_XBOOK
         return _CAPACITY, i
-    q_kind = icfg[C_Q_KIND]
+    q_kind = cf["q_kind"]
     e = ev[i]
     t_ex = e["ts_exch"]
     kind = np.int64(e["kind"])
     side = np.int64(e["side"])
     px = e["px_tick"]
     qty = e["qty"]
-    if ist[I_N_RESTING] > 0:
-        resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.SUBMIT, t_ex,
-                                     np.int64(fst[F_FEED_LAT]))
+    if es["n_resting"] > 0:
+        resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.SUBMIT, t_ex,
+                                     np.int64(es["feed_lat"]))
         mid2 = _mid2(xbook)
         ok = True
         if kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
-            ok = _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, side, px, qty,
-                           t_ex, resp, mid2, -1, icfg[C_PARTIAL])
+            ok = _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, side, px, qty,
+                           t_ex, resp, mid2, -1, cf["partial"])
         elif kind == _EXECUTE:
             ent = np.int64(0)
             if q_kind == _L3_FIFO:
                 oid = e["order_id"]
                 ent = l3entry[oid] if oid in l3entry else np.int64(0)
-            ok = _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, -side, px,
-                           qty, t_ex, resp, mid2, ent, icfg[C_PARTIAL])
+            ok = _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, -side, px,
+                           qty, t_ex, resp, mid2, ent, cf["partial"])
         if q_kind == _L3_FIFO and (kind == _CANCEL or kind == _DELETE or kind == _MODIFY):
             oid = e["order_id"]
             if oid in xorders:
                 rec = xorders[oid]
                 ent = l3entry[oid] if oid in l3entry else np.int64(0)
                 gone = rec[2] if kind != _CANCEL else min(qty, rec[2])
-                _on_l3_removal(ist, orders, oq, ox, work, rec[0], rec[1], gone, ent)
+                _on_l3_removal(es, orders, oxs, work, rec[0], rec[1], gone, ent)
             elif kind != _MODIFY and side != 0:
                 # an order the map does not know (resting before the data's first snapshot,
                 # or a level given without ids): it was there before ours, so ahead of us
-                _on_l3_removal(ist, orders, oq, ox, work, side, px, qty, np.int64(0))
+                _on_l3_removal(es, orders, oxs, work, side, px, qty, np.int64(0))
         track = kind != _TRADE and kind < EventKind.QUOTE and kind != _CLEAR and side != 0
         prev = _b.level_qty(xbook, side, px) if track else 0.0
         st = _b.apply_event(xbook, xorders, e)
         if st != _OK:
             return st, i
         if track:
-            _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev,
+            _on_depth(es, orders, oxs, work, q_kind, qp, side, px, prev,
                       _b.level_qty(xbook, side, px))
         elif kind == _CLEAR or kind == _SNAPSHOT:
-            _refresh_levels(ist, orders, oq, ox, work, xbook)
-        ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, t_ex, resp,
+            _refresh_levels(es, orders, oxs, work, xbook)
+        ok &= _check_crossed(es, orders, oxs, work, xbook, ml, t_ex, resp,
                              _mid2(xbook))
         if not ok:
-            ist[I_CAP_WHAT] = CAP_MSGS
+            es["cap_what"] = CAP_MSGS
             return _CAPACITY, i
     else:
         st = _b.apply_event(xbook, xorders, e)
         if st != _OK:
             return st, i
-    if q_kind == _L3_FIFO and ist[I_N_RESTING] > 0 and e["order_id"] != 0:
+    if q_kind == _L3_FIFO and es["n_resting"] > 0 and e["order_id"] != 0:
         if kind == _ADD or kind == _MODIFY or kind == _SNAPSHOT:
-            ist[I_L3_SEQ] += 1
-            l3entry[e["order_id"]] = ist[I_L3_SEQ]
+            es["l3_seq"] += 1
+            l3entry[e["order_id"]] = es["l3_seq"]
         elif kind == _DELETE and e["order_id"] in l3entry:
             del l3entry[e["order_id"]]
-    ist[I_EX] = i + 1
-    ist[I_N_EXCH_EVENTS] += 1
+    es["i_ex"] = i + 1
+    es["n_exch_events"] += 1
     return _OK, -1
 
 
 @njit(cache=True, _nrt=False)
-def _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                   orders, oq, ox, work, ml, lot):
+def _exch_event_l2(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
+                   orders, oxs, work, ml, lot):
     """:func:`_exch_event_l3` for price-level data: no order maps, the book applied by
     :func:`qlib.engine._book_io._apply_l2`; called by :func:`_exch_run_l2` for the kinds
     that are not depth updates or trades."""
     if not _book_room(xbook, 0):
-        ist[I_CAP_WHAT] = CAP_XBOOK
+        es["cap_what"] = CAP_XBOOK
         return _CAPACITY, i
-    q_kind = icfg[C_Q_KIND]
+    q_kind = cf["q_kind"]
     e = ev[i]
     t_ex = e["ts_exch"]
     kind = np.int64(e["kind"])
     side = np.int64(e["side"])
     px = e["px_tick"]
     qty = e["qty"]
-    resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.SUBMIT, t_ex,
-                                 np.int64(fst[F_FEED_LAT]))
+    resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.SUBMIT, t_ex,
+                                 np.int64(es["feed_lat"]))
     ok = True
-    if ist[I_N_RESTING] > 0 and kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
-        ok = _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, side, px, qty,
-                       t_ex, resp, _mid2(xbook), -1, icfg[C_PARTIAL])
+    if es["n_resting"] > 0 and kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
+        ok = _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, side, px, qty,
+                       t_ex, resp, _mid2(xbook), -1, cf["partial"])
     track = (kind == _DEPTH or kind == _SNAPSHOT) and side != 0
     prev = _b.level_qty(xbook, side, px) if track else 0.0
     st = _apply_l2(xbook, e)
     if st != _OK:
         return st, i
-    if ist[I_N_RESTING] > 0:
+    if es["n_resting"] > 0:
         if track:
-            _on_depth(ist, orders, oq, ox, work, q_kind, qp, side, px, prev,
+            _on_depth(es, orders, oxs, work, q_kind, qp, side, px, prev,
                       _b.level_qty(xbook, side, px))
         elif kind == _CLEAR:
-            _refresh_levels(ist, orders, oq, ox, work, xbook)
-        ok &= _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, t_ex, resp,
+            _refresh_levels(es, orders, oxs, work, xbook)
+        ok &= _check_crossed(es, orders, oxs, work, xbook, ml, t_ex, resp,
                              _mid2(xbook))
     if not ok:
-        ist[I_CAP_WHAT] = CAP_MSGS
+        es["cap_what"] = CAP_MSGS
         return _CAPACITY, i
-    ist[I_EX] = i + 1
-    ist[I_N_EXCH_EVENTS] += 1
+    es["i_ex"] = i + 1
+    es["n_exch_events"] += 1
     return _OK, -1
 
 
 @njit(cache=True, _nrt=False)
-def _refresh_levels(ist, orders, oq, ox, work, xbook):
+def _refresh_levels(es, orders, oxs, work, xbook):
     """Re-read the level at each resting order's price (after a clear or a snapshot row)."""
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
-        if ox[slot, OX_XSTATE] == XS_RESTING:
+        if oxs[slot]["xstate"] == XS_RESTING:
             o = orders[slot]
             lq = _b.level_qty(xbook, np.int64(o["side"]), o["px_tick"])
-            oq[slot, OQ_FRONT] = min(oq[slot, OQ_FRONT], lq)
-            oq[slot, OQ_LVL] = lq
+            oxs[slot]["front"] = min(oxs[slot]["front"], lq)
+            oxs[slot]["lvl"] = lq
 
 
 @njit(cache=True)
-def _exch_run_l3(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                 orders, oq, ox, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
+def _exch_run_l3(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
+                 orders, oxs, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
     """Order-level events with our orders resting, up to exchange time ``bound``: one
     :func:`_exch_event_l3` per event, until none of ours rests; ``(status, row)``."""
     st, row = _OK, -1
-    while ist[I_EX] < stop and ev[ist[I_EX]]["ts_exch"] <= bound:
-        st, row = _exch_event_l3(ev, ist[I_EX], ist, fst, icfg, lat_p, lat_log, qp, xbook,
-                                 xorders, l3entry, orders, oq, ox, work, ml, lot)
+    while es["i_ex"] < stop and ev[es["i_ex"]]["ts_exch"] <= bound:
+        st, row = _exch_event_l3(ev, es["i_ex"], es, cf, lat_p, lat_log, qp, xbook,
+                                 xorders, l3entry, orders, oxs, work, ml, lot)
         if st != _OK:
             break
-        if ist[I_N_RESTING] == 0:
+        if es["n_resting"] == 0:
             break
     return st, row
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                 orders, oq, ox, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
+def _exch_run_l2(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
+                 orders, oxs, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
     """Price-level events with our orders resting, up to exchange time ``bound``.
 
     A depth update at a resting order's price moves its queue estimate from the level
@@ -487,14 +461,14 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
     and the rare kinds (clear, snapshot) flush the run and take the general path.
     """
     if not _book_room(xbook, _SCAN_MAX):
-        ist[I_CAP_WHAT] = CAP_XBOOK
-        return _CAPACITY, ist[I_EX]
-    q_kind = icfg[C_Q_KIND]
-    i = ist[I_EX]
+        es["cap_what"] = CAP_XBOOK
+        return _CAPACITY, es["i_ex"]
+    q_kind = cf["q_kind"]
+    i = es["i_ex"]
     a = i
     end = min(stop, i + _SCAN_MAX)
-    n_work = ist[I_N_WORK]
-    while i < end and ist[I_N_RESTING] > 0:
+    n_work = es["n_work"]
+    while i < end and es["n_resting"] > 0:
         e = ev[i]
         if e["ts_exch"] > bound:
             break
@@ -506,15 +480,15 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
             cross = False
             for w in range(n_work):
                 slot = work[w]
-                if ox[slot, OX_XSTATE] != XS_RESTING:
+                if oxs[slot]["xstate"] != XS_RESTING:
                     continue
                 o = orders[slot]
                 os_ = o["side"]
                 opx = o["px_tick"]
                 if os_ == side:
                     if opx == px:
-                        _q.queue_on_depth(q_kind, qp, oq, slot, oq[slot, OQ_LVL], q)
-                        oq[slot, OQ_LVL] = q
+                        _q.order_queue_on_depth(q_kind, qp, oxs, slot, oxs[slot]["lvl"], q)
+                        oxs[slot]["lvl"] = q
                 elif q > 0.0 and ((os_ > 0 and px <= opx) or (os_ < 0 and px >= opx)):
                     cross = True
             if cross:
@@ -523,12 +497,12 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
                 if st != _OK:
                     return st, row
                 a = i + 1
-                resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.SUBMIT,
-                                             e["ts_exch"], np.int64(fst[F_FEED_LAT]))
-                if not _check_crossed(ist, fst, orders, oq, ox, work, xbook, ml, e["ts_exch"],
+                resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.SUBMIT,
+                                             e["ts_exch"], np.int64(es["feed_lat"]))
+                if not _check_crossed(es, orders, oxs, work, xbook, ml, e["ts_exch"],
                                       resp, _mid2(xbook)):
-                    ist[I_EX] = a
-                    ist[I_CAP_WHAT] = CAP_MSGS
+                    es["i_ex"] = a
+                    es["cap_what"] = CAP_MSGS
                     return _CAPACITY, -1
         elif kind == _TRADE:
             if (e["flags"] & _SUMMARY) == 0:
@@ -537,7 +511,7 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
                 hit = False
                 for w in range(n_work):
                     slot = work[w]
-                    if ox[slot, OX_XSTATE] != XS_RESTING:
+                    if oxs[slot]["xstate"] != XS_RESTING:
                         continue
                     o = orders[slot]
                     if o["side"] == -aggr and ((aggr < 0 and px <= o["px_tick"])
@@ -549,14 +523,14 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
                     if st != _OK:
                         return st, row
                     a = i  # a trade print leaves the book as it is
-                    resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log,
+                    resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log,
                                                  OrderAction.SUBMIT, e["ts_exch"],
-                                                 np.int64(fst[F_FEED_LAT]))
-                    if not _on_trade(ist, fst, orders, oq, ox, work, ml, q_kind, qp, lot, aggr,
+                                                 np.int64(es["feed_lat"]))
+                    if not _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, aggr,
                                      px, e["qty"], e["ts_exch"], resp, _mid2(xbook), -1,
-                                     icfg[C_PARTIAL]):
-                        ist[I_EX] = i + 1
-                        ist[I_CAP_WHAT] = CAP_MSGS
+                                     cf["partial"]):
+                        es["i_ex"] = i + 1
+                        es["cap_what"] = CAP_MSGS
                         return _CAPACITY, -1
         elif kind == _QUOTE or kind >= EventKind.HALT:
             pass
@@ -564,10 +538,10 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
             st, row = _apply_range_l2(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
             if st != _OK:
                 return st, row
-            ist[I_N_EXCH_EVENTS] += i - ist[I_EX]
-            ist[I_EX] = i
-            st, row = _exch_event_l2(ev, i, ist, fst, icfg, lat_p, lat_log, qp, xbook, xorders,
-                                     l3entry, orders, oq, ox, work, ml, lot)
+            es["n_exch_events"] += i - es["i_ex"]
+            es["i_ex"] = i
+            st, row = _exch_event_l2(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders,
+                                     l3entry, orders, oxs, work, ml, lot)
             if st != _OK:
                 return st, row
             a = i + 1
@@ -575,8 +549,8 @@ def _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp, xbook, xor
     st, row = _apply_range_l2(ev, a, i, xbook, xorders, no_bbo, no_rows, no_px, no_qty)
     if st != _OK:
         return st, row
-    ist[I_N_EXCH_EVENTS] += i - ist[I_EX]
-    ist[I_EX] = i
+    es["n_exch_events"] += i - es["i_ex"]
+    es["i_ex"] = i
     return _OK, -1
 
 

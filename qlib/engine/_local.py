@@ -37,49 +37,10 @@ from qlib.engine._exchange import (
     _push_local,
 )
 from qlib.engine._state import (
-    C_DEPTH_LEVELS,
-    C_LAT_KIND,
-    C_SIGMA_HL,
     CAP_LBOOK,
     CAP_WORK,
-    F_FEED_LAT,
-    F_FEES,
-    F_LAST_MID,
-    F_MAKER_QTY,
-    F_PREV_MID,
-    F_SIG_A,
-    F_SIG_DT,
-    F_SIGMA2,
-    F_TAKER_QTY,
-    F_TRADED_QTY,
-    G_FEE_PER_QTY,
-    G_LOT,
-    G_TICK_SIZE,
-    G_TICK_VALUE,
-    I_CAP_WHAT,
-    I_LAST_MD_TS,
-    I_LAST_REC_TS,
-    I_LO,
-    I_N_CANCEL,
-    I_N_FILLS,
-    I_N_ORDERS,
-    I_N_REC,
-    I_N_REJECT_RISK,
-    I_N_REJECT_VENUE,
-    I_N_SUBMIT,
-    I_N_WORK,
-    I_PREV_DEC_TS,
-    I_TS_END,
-    I_TS_START,
     M_CANCEL,
     M_SUBMIT,
-    OQ_CUM,
-    OQ_FRONT,
-    OQ_LEAVES,
-    OX_ENTRY,
-    OX_TS_ARRIVE,
-    OX_TS_SENT,
-    OX_XSTATE,
     R_ACK,
     R_CANCEL_ACK,
     R_CANCEL_REJECT,
@@ -113,10 +74,10 @@ def _local_end(ts_loc, stop, i, bound):
 
 
 @njit(cache=True, _nrt=False)
-def _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view):
+def _local_seen(ev, ts_loc, i, j, es, feed_a, view):
     """Bookkeeping of the local events ``i..j-1`` once applied: feed latency, last trade."""
     last_trade = np.int64(0)
-    lat = fst[F_FEED_LAT]
+    lat = es["feed_lat"]
     for r in range(i, j):
         e = ev[r]
         k = e["kind"]
@@ -124,23 +85,23 @@ def _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view):
             last_trade = e["px_tick"]
         lat += feed_a * ((ts_loc[r] - e["ts_exch"]) - lat)
     if j > i:
-        fst[F_FEED_LAT] = lat
-        ist[I_LAST_MD_TS] = ts_loc[j - 1]
+        es["feed_lat"] = lat
+        es["last_md_ts"] = ts_loc[j - 1]
         if last_trade != 0:
             vr = view[0]
             vr["last_trade_px_tick"] = last_trade
-    ist[I_LO] = j
+    es["i_lo"] = j
 
 
 @njit(cache=True)
-def _local_to_l3(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
+def _local_to_l3(ev, ts_loc, stop, bound, es, feed_a, lbook, lorders, view, no_bbo,
                  no_rows, no_px, no_qty):
     """Apply the events whose local time is ``<= bound`` to the local book (order-level
     data: the book's replay kernel with its order map); ``(status, row)``.
 
     On ``CAPACITY`` the rows before ``row`` are applied and accounted for.
     """
-    i = ist[I_LO]
+    i = es["i_lo"]
     j = _local_end(ts_loc, stop, i, bound)
     if j == i:
         return _OK, -1
@@ -148,28 +109,28 @@ def _local_to_l3(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view
     if st != _OK:
         if st != _CAPACITY:
             return st, row
-        ist[I_CAP_WHAT] = CAP_LBOOK
-        _local_seen(ev, ts_loc, i, row, ist, fst, feed_a, view)
+        es["cap_what"] = CAP_LBOOK
+        _local_seen(ev, ts_loc, i, row, es, feed_a, view)
         return st, row
-    _local_seen(ev, ts_loc, i, j, ist, fst, feed_a, view)
+    _local_seen(ev, ts_loc, i, j, es, feed_a, view)
     return _OK, -1
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _local_to_l2(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view, no_bbo,
+def _local_to_l2(ev, ts_loc, stop, bound, es, feed_a, lbook, lorders, view, no_bbo,
                  no_rows, no_px, no_qty):
     """:func:`_local_to_l3` for price-level data, inline: no order map, each event applied
     by :func:`qlib.engine._book_io._apply_l2`."""
-    j = ist[I_LO]
+    j = es["i_lo"]
     if j >= stop or ts_loc[j] > bound:
         return np.int64(_OK), np.int64(-1)
     last_trade = np.int64(0)
-    lat = fst[F_FEED_LAT]
+    lat = es["feed_lat"]
     st = np.int64(_OK)
     row = np.int64(-1)
     while j < stop and ts_loc[j] <= bound:
         if not _book_room(lbook, _SCAN_MAX):
-            ist[I_CAP_WHAT] = CAP_LBOOK
+            es["cap_what"] = CAP_LBOOK
             st = np.int64(_CAPACITY)
             row = j
             break
@@ -187,25 +148,25 @@ def _local_to_l2(ev, ts_loc, stop, bound, ist, fst, feed_a, lbook, lorders, view
             j += 1
         if st != _OK:
             break
-    if j > ist[I_LO]:
-        fst[F_FEED_LAT] = lat
-        ist[I_LAST_MD_TS] = ts_loc[j - 1]
+    if j > es["i_lo"]:
+        es["feed_lat"] = lat
+        es["last_md_ts"] = ts_loc[j - 1]
         if last_trade != 0:
             vr = view[0]
             vr["last_trade_px_tick"] = last_trade
-    ist[I_LO] = j
+    es["i_lo"] = j
     return st, row
 
 
 @njit(cache=True, _nrt=False)
-def _sync_risk(ist, orders, work, r_ist, r_fst):
+def _sync_risk(es, orders, work, r_ist, r_fst):
     """Give the pre-trade risk state the OMS's view of our working orders."""
     n_open = 0
     ob = 0.0
     os_ = 0.0
     own_bid = _risk.NO_BID
     own_ask = _risk.NO_ASK
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         o = orders[work[w]]
         if not _is_working(o["state"]):
             continue
@@ -226,19 +187,19 @@ def _sync_risk(ist, orders, work, r_ist, r_fst):
 
 
 @njit(cache=True, _nrt=False)
-def _compact_work(ist, orders, work):
+def _compact_work(es, orders, work):
     """Drop orders in a terminal state from the working list (order kept)."""
     k = 0
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
         if _is_working(orders[slot]["state"]):
             work[k] = slot
             k += 1
-    ist[I_N_WORK] = k
+    es["n_work"] = k
 
 
 @njit(cache=True, _nrt=False)
-def _on_response(ist, fst, fcfg, orders, table, journal, jlen, ml, k, positions, lots_qty,
+def _on_response(es, cf, orders, table, journal, jlen, ml, k, positions, lots_qty,
                  lots_px, cash, fills, r_ist, r_fst, r_journal, ts):
     """Apply one response to the order state machine and the portfolio; return a Status."""
     kind = ml[k]["kind"]
@@ -269,18 +230,18 @@ def _on_response(ist, fst, fcfg, orders, table, journal, jlen, ml, k, positions,
         if st != _OK:
             return st
         fee = positions[0]["fees"] - fees0
-        extra = qty * fcfg[G_FEE_PER_QTY]
+        extra = qty * cf["fee_per_qty"]
         if extra != 0.0:
             cash[0] -= extra
             positions[0]["fees"] += extra
             fee += extra
-        fst[F_FEES] += fee
-        fst[F_TRADED_QTY] += qty
+        es["fees"] += fee
+        es["traded_qty"] += qty
         if liq == _MAKER:
-            fst[F_MAKER_QTY] += qty
+            es["maker_qty"] += qty
         else:
-            fst[F_TAKER_QTY] += qty
-        n = ist[I_N_FILLS]
+            es["taker_qty"] += qty
+        n = es["n_fills"]
         f = fills[n]
         f["ts_exch"] = ml[k]["ts_exch"]
         f["ts_local"] = ts
@@ -292,31 +253,31 @@ def _on_response(ist, fst, fcfg, orders, table, journal, jlen, ml, k, positions,
         f["position"] = positions[0]["qty"]
         f["side"] = side
         f["liquidity"] = liq
-        ist[I_N_FILLS] = n + 1
+        es["n_fills"] = n + 1
         _risk.set_position(r_ist, r_fst, 0, positions[0]["qty"])
     return st
 
 
 @njit(cache=True, _nrt=False)
-def _equity(fcfg, positions, cash, mid_tick):
-    return cash[0] + positions[0]["qty"] * mid_tick * fcfg[G_TICK_VALUE]
+def _equity(cf, positions, cash, mid_tick):
+    return cash[0] + positions[0]["qty"] * mid_tick * cf["tick_value"]
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders, work, view,
+def _fill_view(es, cf, lbook, lvl_px, lvl_qty, positions, cash, orders, work, view,
                r_ist, ts):
     """Write the strategy's local view at ``ts``."""
     v = view[0]
     v["ts_local"] = ts
-    v["ts_start"] = ist[I_TS_START]
-    v["ts_end"] = ist[I_TS_END]
+    v["ts_start"] = es["ts_start"]
+    v["ts_end"] = es["ts_end"]
     bb, bq = _b.best_px(lbook, 1)
     ba, aq = _b.best_px(lbook, -1)
     v["bid_px_tick"] = bb
     v["ask_px_tick"] = ba
     v["bid_qty"] = bq
     v["ask_qty"] = aq
-    nl = icfg[C_DEPTH_LEVELS]
+    nl = cf["depth_levels"]
     db = bq
     da = aq
     if nl > 1:
@@ -330,29 +291,29 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     v["bid_depth"] = db
     v["ask_depth"] = da
     if bb != 0 and ba != 0:
-        fst[F_LAST_MID] = 0.5 * (bb + ba)
-    mid = fst[F_LAST_MID]
+        es["last_mid"] = 0.5 * (bb + ba)
+    mid = es["last_mid"]
     v["mid_tick"] = mid
     # sigma: EWMA of squared mid changes per second between decisions
-    prev_ts = ist[I_PREV_DEC_TS]
-    if prev_ts > 0 and ts > prev_ts and mid > 0.0 and fst[F_PREV_MID] > 0.0:
+    prev_ts = es["prev_dec_ts"]
+    if prev_ts > 0 and ts > prev_ts and mid > 0.0 and es["prev_mid"] > 0.0:
         dt = (ts - prev_ts) * 1e-9
-        if fst[F_SIG_DT] != dt:  # decisions are periodic: the weight is computed once
-            fst[F_SIG_DT] = dt
-            fst[F_SIG_A] = 1.0 - np.exp(-_LN2 * (ts - prev_ts) / icfg[C_SIGMA_HL])
-        a = fst[F_SIG_A]
-        dm = mid - fst[F_PREV_MID]
-        fst[F_SIGMA2] = (1.0 - a) * fst[F_SIGMA2] + a * dm * dm / dt
-    ist[I_PREV_DEC_TS] = ts
-    fst[F_PREV_MID] = mid
-    v["sigma_tick"] = np.sqrt(fst[F_SIGMA2])
+        if es["sig_dt"] != dt:  # decisions are periodic: the weight is computed once
+            es["sig_dt"] = dt
+            es["sig_a"] = 1.0 - np.exp(-_LN2 * (ts - prev_ts) / cf["sigma_hl"])
+        a = es["sig_a"]
+        dm = mid - es["prev_mid"]
+        es["sigma2"] = (1.0 - a) * es["sigma2"] + a * dm * dm / dt
+    es["prev_dec_ts"] = ts
+    es["prev_mid"] = mid
+    v["sigma_tick"] = np.sqrt(es["sigma2"])
     v["position"] = positions[0]["qty"]
     v["cash"] = cash[0]
-    v["equity"] = _equity(fcfg, positions, cash, mid)
+    v["equity"] = _equity(cf, positions, cash, mid)
     ob = 0.0
     os_ = 0.0
     n_open = 0
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         o = orders[work[w]]
         if _is_working(o["state"]):
             n_open += 1
@@ -363,13 +324,13 @@ def _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, or
     v["open_buy_qty"] = ob
     v["open_sell_qty"] = os_
     v["n_open"] = n_open
-    v["tick_size"] = fcfg[G_TICK_SIZE]
-    v["lot_size"] = fcfg[G_LOT]
+    v["tick_size"] = cf["tick_size"]
+    v["lot_size"] = cf["lot"]
     v["killed"] = _risk.kill_switch_tripped(r_ist)
 
 
 @njit(cache=True, _nrt=False)
-def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
+def _new_order(es, orders, oxs, slot, oid, side, px, qty, otype, tif, ts):
     o = orders[slot]
     o["order_id"] = oid
     o["instrument"] = 0
@@ -386,43 +347,43 @@ def _new_order(ist, orders, ox, oq, slot, oid, side, px, qty, otype, tif, ts):
     o["tif"] = tif
     o["state"] = OrderStatus.NEW
     o["resume_state"] = OrderStatus.NEW
-    ox[slot, OX_XSTATE] = XS_NONE
-    ox[slot, OX_TS_SENT] = ts
-    ox[slot, OX_ENTRY] = 0
-    ox[slot, OX_TS_ARRIVE] = 0
-    oq[slot, OQ_FRONT] = 0.0
-    oq[slot, OQ_CUM] = 0.0
-    oq[slot, OQ_LEAVES] = 0.0
+    oxs[slot]["xstate"] = XS_NONE
+    oxs[slot]["ts_sent"] = ts
+    oxs[slot]["entry"] = 0
+    oxs[slot]["ts_arrive"] = 0
+    oxs[slot]["front"] = 0.0
+    oxs[slot]["cum"] = 0.0
+    oxs[slot]["leaves"] = 0.0
 
 
 @njit(cache=True, _nrt=False)
-def _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mx, lat_p, lat_log, fst, slot,
+def _send_cancel(es, cf, orders, oxs, table, journal, jlen, mx, lat_p, lat_log, slot,
                  r_ist, ts):
     """Send a cancel for ``slot`` if the message throttle allows; return a Status."""
     if _risk.throttle_message(r_ist, ts) != _APPROVED:
         return _OK  # throttled: keep the order, try again at the next decision
-    entry, _ = _lat.order_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.CANCEL, ts,
-                                  np.int64(fst[F_FEED_LAT]))
+    entry, _ = _lat.order_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.CANCEL, ts,
+                                  np.int64(es["feed_lat"]))
     st = _oms.order_event(table, orders, slot, OrderEvent.CANCEL_REQUEST, ts, 0.0, 0, journal,
                           jlen)
     if st != _OK:
         return st
-    ox[slot, OX_TS_SENT] = ts
-    ist[I_N_CANCEL] += 1
+    oxs[slot]["ts_sent"] = ts
+    es["n_cancel"] += 1
     entry = max(entry, 0)  # a cancel is never refused by the latency log
-    if not _push_exch(ist, mx, ts + entry, M_CANCEL, slot):
+    if not _push_exch(es, mx, ts + entry, M_CANCEL, slot):
         return _CAPACITY
     return _OK
 
 
 @njit(cache=True, _nrt=False)
-def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mx, ml,
+def _reconcile(es, cf, orders, oxs, work, table, journal, jlen, mx, ml,
                lat_p, lat_log, intents, n, used, r_ist, r_fst, r_journal, ts):
     """Turn the strategy's intents into cancels and new orders; return a Status."""
     for j in range(n):
         used[j] = False
     # keep the working orders an intent asks for, cancel the others
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
         o = orders[slot]
         stt = o["state"]
@@ -438,11 +399,10 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mx, m
                 keep = True
                 break
         if not keep and stt != _PN:  # no cancel before the venue's ack: retried next time
-            st = _send_cancel(ist, icfg, orders, ox, table, journal, jlen, mx, lat_p, lat_log,
-                              fst, slot, r_ist, ts)
+            st = _send_cancel(es, cf, orders, oxs, table, journal, jlen, mx, lat_p, lat_log, slot, r_ist, ts)
             if st != _OK:
                 return st
-    _sync_risk(ist, orders, work, r_ist, r_fst)
+    _sync_risk(es, orders, work, r_ist, r_fst)
     # send what no working order covers
     for j in range(n):
         if used[j]:
@@ -453,12 +413,12 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mx, m
         qty = it["qty"]
         otype = np.int64(it["order_type"])
         tif = np.int64(it["tif"])
-        slot = ist[I_N_ORDERS]
-        ist[I_N_ORDERS] = slot + 1
-        _new_order(ist, orders, ox, oq, slot, np.uint64(slot + 1), side, px, qty, otype, tif, ts)
+        slot = es["n_orders"]
+        es["n_orders"] = slot + 1
+        _new_order(es, orders, oxs, slot, np.uint64(slot + 1), side, px, qty, otype, tif, ts)
         rc = _risk.pretrade_check_inline(r_ist, r_fst, r_journal, 0, side, px, qty, ts, otype)
         if rc != _APPROVED:
-            ist[I_N_REJECT_RISK] += 1
+            es["n_reject_risk"] += 1
             st = _oms.order_event(table, orders, slot, OrderEvent.REJECT, ts, 0.0, 0, journal, jlen)
             if st != _OK:
                 return st
@@ -466,27 +426,27 @@ def _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal, jlen, mx, m
         st = _oms.order_event(table, orders, slot, OrderEvent.SUBMIT, ts, 0.0, 0, journal, jlen)
         if st != _OK:
             return st
-        if ist[I_N_WORK] >= work.shape[0]:
-            ist[I_CAP_WHAT] = CAP_WORK
+        if es["n_work"] >= work.shape[0]:
+            es["cap_what"] = CAP_WORK
             return _CAPACITY
-        work[ist[I_N_WORK]] = slot
-        ist[I_N_WORK] += 1
-        ist[I_N_SUBMIT] += 1
-        entry, resp = _lat.order_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.SUBMIT, ts,
-                                         np.int64(fst[F_FEED_LAT]))
+        work[es["n_work"]] = slot
+        es["n_work"] += 1
+        es["n_submit"] += 1
+        entry, resp = _lat.order_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.SUBMIT, ts,
+                                         np.int64(es["feed_lat"]))
         if entry < 0:  # the latency log says the venue refused it
-            ist[I_N_REJECT_VENUE] += 1
-            ox[slot, OX_XSTATE] = XS_DONE
-            if not _push_local(ist, ml, ts + resp, R_REJECT, slot, 0, 0, ts, 0.0, 0.0):
+            es["n_reject_venue"] += 1
+            oxs[slot]["xstate"] = XS_DONE
+            if not _push_local(es, ml, ts + resp, R_REJECT, slot, 0, 0, ts, 0.0, 0.0):
                 return _CAPACITY
             continue
-        if not _push_exch(ist, mx, ts + entry, M_SUBMIT, slot):
+        if not _push_exch(es, mx, ts + entry, M_SUBMIT, slot):
             return _CAPACITY
     return _OK
 
 
 @njit(cache=True, _nrt=False)
-def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mx, lat_p, lat_log, fst,
+def _cancel_all(es, cf, orders, oxs, work, table, journal, jlen, mx, lat_p, lat_log,
                 r_ist, ts):
     """Kill switch: cancel every working order (ignores the message throttle).
 
@@ -494,41 +454,41 @@ def _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mx, lat_p, la
     cancel yet (the order state machine has no such edge); the loop calls this at every
     decision while the switch is tripped, so they are cancelled once acknowledged.
     """
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         slot = work[w]
         stt = orders[slot]["state"]
         if stt == _LIVE or stt == _PF:
-            entry, _ = _lat.order_latency(icfg[C_LAT_KIND], lat_p, lat_log, OrderAction.CANCEL, ts,
-                                          np.int64(fst[F_FEED_LAT]))
+            entry, _ = _lat.order_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.CANCEL, ts,
+                                          np.int64(es["feed_lat"]))
             st = _oms.order_event(table, orders, slot, OrderEvent.CANCEL_REQUEST, ts, 0.0, 0,
                                   journal, jlen)
             if st != _OK:
                 return st
-            ist[I_N_CANCEL] += 1
-            if not _push_exch(ist, mx, ts + max(entry, 0), M_CANCEL, slot):
+            es["n_cancel"] += 1
+            if not _push_exch(es, mx, ts + max(entry, 0), M_CANCEL, slot):
                 return _CAPACITY
     return _OK
 
 
 @njit(cache=True, _nrt=False)
-def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
-    n = ist[I_N_REC]
+def _record(es, cf, recs, positions, cash, orders, work, lbook, ts):
+    n = es["n_rec"]
     r = recs[n]
-    mid = fst[F_LAST_MID]
+    mid = es["last_mid"]
     r["ts"] = ts
     r["position"] = positions[0]["qty"]
     r["cash"] = cash[0]
-    r["equity"] = _equity(fcfg, positions, cash, mid)
+    r["equity"] = _equity(cf, positions, cash, mid)
     r["mid_tick"] = mid
     bb, _ = _b.best_px(lbook, 1)
     ba, _ = _b.best_px(lbook, -1)
     r["spread_tick"] = (ba - bb) if (bb != 0 and ba != 0) else np.nan
-    r["fees"] = fst[F_FEES]
-    r["traded_qty"] = fst[F_TRADED_QTY]
+    r["fees"] = es["fees"]
+    r["traded_qty"] = es["traded_qty"]
     qb = np.int64(0)
     qa = np.int64(0)
     n_open = 0
-    for w in range(ist[I_N_WORK]):
+    for w in range(es["n_work"]):
         o = orders[work[w]]
         if _is_working(o["state"]):
             n_open += 1
@@ -539,6 +499,6 @@ def _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, ts):
     r["bid_quote_tick"] = qb
     r["ask_quote_tick"] = qa
     r["n_open"] = n_open
-    r["n_fills"] = ist[I_N_FILLS]
-    ist[I_N_REC] = n + 1
-    ist[I_LAST_REC_TS] = ts
+    r["n_fills"] = es["n_fills"]
+    es["n_rec"] = n + 1
+    es["last_rec_ts"] = ts

@@ -82,11 +82,6 @@ from qlib.engine._local import (
     _sync_risk,
 )
 from qlib.engine._state import (
-    C_DEC_INTERVAL,
-    C_FEED_HL,
-    C_LAT_KIND,
-    C_REC_INTERVAL,
-    C_STRATEGY,
     CAP_FILLS,
     CAP_JOURNAL,
     CAP_LOTS,
@@ -94,30 +89,6 @@ from qlib.engine._state import (
     CAP_ORDERS,
     CAP_RECORDS,
     CAP_XBOOK,
-    F_FEED_LAT,
-    F_LAST_MID,
-    G_CAPITAL,
-    G_LOT,
-    I_CAP_WHAT,
-    I_EX,
-    I_KILL_SEEN,
-    I_LAST_MD_TS,
-    I_LAST_REC_TS,
-    I_LO,
-    I_ML_HEAD,
-    I_ML_LEN,
-    I_MX_HEAD,
-    I_MX_LEN,
-    I_N_DEC,
-    I_N_EXCH_EVENTS,
-    I_N_FILLS,
-    I_N_ORDERS,
-    I_N_REC,
-    I_N_RESTING,
-    I_N_WORK,
-    I_NEXT_DEC,
-    I_NEXT_REC,
-    I_STOP,
     M_SUBMIT,
     WALK_LEVELS,
 )
@@ -225,62 +196,64 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
     L2 = bool(l2)
     CUSTOM = bool(custom)
 
-    def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
+    def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, state, config,
                  lat_p, lat_log, qp, s_params, s_state, view, intents, used,
-                 orders, table, journal, jlen, ox, oq, work, mx, ml,
+                 orders, table, journal, jlen, oxs, work, mx, ml,
                  positions, lots_qty, lots_px, cash, r_ist, r_fst, r_journal,
                  fills, recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty, kern):
-        """Run the backtest from where ``ist`` says until the end or a full buffer.
+        """Run the backtest from where ``state`` says until the end or a full buffer.
 
-        Returns ``(status, row)``: ``OK`` at the end; ``CAPACITY`` with ``ist[I_CAP_WHAT]``
+        Returns ``(status, row)``: ``OK`` at the end; ``CAPACITY`` with ``cap_what``
         naming the buffer to grow (nothing half-done: call again after growing); another
         Status with the event row for bad data. See :func:`qlib.engine.backtest`.
         """
-        stop = ist[I_STOP]
-        lot = fcfg[G_LOT]
-        dec_iv = icfg[C_DEC_INTERVAL]
-        rec_iv = icfg[C_REC_INTERVAL]
-        feed_a = 1.0 - np.exp(-_LN2 / max(icfg[C_FEED_HL], 1))  # per market-data event
+        es = state[0]  # a record view: writes go to the array
+        cf = config[0]
+        stop = es["stop"]
+        lot = cf["lot"]
+        dec_iv = cf["dec_interval"]
+        rec_iv = cf["rec_interval"]
+        feed_a = 1.0 - np.exp(-_LN2 / max(cf["feed_hl"], 1))  # per market-data event
         n_int = intents.shape[0]
         while True:
             # room for one more step of every kind
             if jlen[0] + 4 * n_int + 4 * work.shape[0] + 16 > journal.shape[0]:
-                ist[I_CAP_WHAT] = CAP_JOURNAL
+                es["cap_what"] = CAP_JOURNAL
                 return _CAPACITY, -1
-            if ist[I_N_ORDERS] + n_int + 1 > orders.shape[0]:
-                ist[I_CAP_WHAT] = CAP_ORDERS
+            if es["n_orders"] + n_int + 1 > orders.shape[0]:
+                es["cap_what"] = CAP_ORDERS
                 return _CAPACITY, -1
-            if ist[I_N_FILLS] + 1 > fills.shape[0]:
-                ist[I_CAP_WHAT] = CAP_FILLS
+            if es["n_fills"] + 1 > fills.shape[0]:
+                es["cap_what"] = CAP_FILLS
                 return _CAPACITY, -1
-            if ist[I_N_REC] + 2 > recs.shape[0]:
-                ist[I_CAP_WHAT] = CAP_RECORDS
+            if es["n_rec"] + 2 > recs.shape[0]:
+                es["cap_what"] = CAP_RECORDS
                 return _CAPACITY, -1
             if positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
-                ist[I_CAP_WHAT] = CAP_LOTS
+                es["cap_what"] = CAP_LOTS
                 return _CAPACITY, -1
-            if ist[I_MX_LEN] + n_int + work.shape[0] > mx.shape[0] or \
-                    ist[I_ML_LEN] + 4 * WALK_LEVELS + 4 * work.shape[0] > ml.shape[0]:
-                ist[I_CAP_WHAT] = CAP_MSGS
+            if es["mx_len"] + n_int + work.shape[0] > mx.shape[0] or \
+                    es["ml_len"] + 4 * WALK_LEVELS + 4 * work.shape[0] > ml.shape[0]:
+                es["cap_what"] = CAP_MSGS
                 return _CAPACITY, -1
-            i_ex = ist[I_EX]
-            i_lo = ist[I_LO]
+            i_ex = es["i_ex"]
+            i_lo = es["i_lo"]
             # the exchange book is only read when an order of ours rests there or is on its
             # way: while neither is the case it lags, and catches up (the same events, in
             # the same order) before the next message reaches it
-            idle_x = ist[I_N_RESTING] == 0 and ist[I_MX_LEN] == 0
+            idle_x = es["n_resting"] == 0 and es["mx_len"] == 0
             if i_lo >= stop and (i_ex >= stop or idle_x):
                 break
             t_ex = ev[i_ex]["ts_exch"] if (i_ex < stop and not idle_x) else _INF_TS
-            t_mx = mx[ist[I_MX_HEAD]]["due"] if ist[I_MX_LEN] > 0 else _INF_TS
-            t_ml = ml[ist[I_ML_HEAD]]["due"] if ist[I_ML_LEN] > 0 else _INF_TS
-            t_dec = ist[I_NEXT_DEC]
-            t_rec = ist[I_NEXT_REC]
+            t_mx = mx[es["mx_head"]]["due"] if es["mx_len"] > 0 else _INF_TS
+            t_ml = ml[es["ml_head"]]["due"] if es["ml_len"] > 0 else _INF_TS
+            t_dec = es["next_dec"]
+            t_rec = es["next_rec"]
             if t_ex <= t_mx and t_ex <= t_dec:
                 # 1. the exchange book up to the next time our orders can change, with our
                 #    resting orders' queue positions and fills
                 bound = min(t_mx, t_dec)
-                if ist[I_N_RESTING] == 0:
+                if es["n_resting"] == 0:
                     # nothing of ours rests: one replay call for the whole run
                     j = _exch_end(ev, stop, i_ex, bound)
                     st, row = _OK, -1
@@ -292,19 +265,19 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                             st, row = _apply_range_l3(ev, i_ex, j, xbook, xorders, no_bbo, no_rows,
                                                       no_px, no_qty)
                     if st != _OK:
-                        ist[I_EX] = row
+                        es["i_ex"] = row
                         if st == _CAPACITY:
-                            ist[I_CAP_WHAT] = CAP_XBOOK
+                            es["cap_what"] = CAP_XBOOK
                     else:
-                        ist[I_N_EXCH_EVENTS] += j - i_ex
-                        ist[I_EX] = j
+                        es["n_exch_events"] += j - i_ex
+                        es["i_ex"] = j
                 elif L2:
-                    st, row = _exch_run_l2(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
-                                           xbook, xorders, l3entry, orders, oq, ox, work, ml,
+                    st, row = _exch_run_l2(ev, stop, bound, es, cf, lat_p, lat_log, qp,
+                                           xbook, xorders, l3entry, orders, oxs, work, ml,
                                            lot, no_bbo, no_rows, no_px, no_qty)
                 else:
-                    st, row = _exch_run_l3(ev, stop, bound, ist, fst, icfg, lat_p, lat_log, qp,
-                                           xbook, xorders, l3entry, orders, oq, ox, work, ml,
+                    st, row = _exch_run_l3(ev, stop, bound, es, cf, lat_p, lat_log, qp,
+                                           xbook, xorders, l3entry, orders, oxs, work, ml,
                                            lot, no_bbo, no_rows, no_px, no_qty)
                 if st != _OK:
                     return st, row
@@ -313,110 +286,110 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                 #    exchange event (they do not touch the local side, which only sees
                 #    their responses, due later)
                 while True:
-                    h = ist[I_MX_HEAD]
+                    h = es["mx_head"]
                     mkind = mx[h]["kind"]
                     slot = mx[h]["slot"]
                     t_m = mx[h]["due"]
-                    ist[I_MX_HEAD] = (h + 1) % mx.shape[0]
-                    ist[I_MX_LEN] -= 1
+                    es["mx_head"] = (h + 1) % mx.shape[0]
+                    es["mx_len"] -= 1
                     action = OrderAction.SUBMIT if mkind == M_SUBMIT else OrderAction.CANCEL
-                    resp = _lat.response_latency(icfg[C_LAT_KIND], lat_p, lat_log, action, t_m,
-                                                 np.int64(fst[F_FEED_LAT]))
+                    resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log, action, t_m,
+                                                 np.int64(es["feed_lat"]))
                     if mkind == M_SUBMIT:
-                        ok = _arrive_submit(ist, fst, icfg, orders, oq, ox, xbook, ml, lvl_px,
+                        ok = _arrive_submit(es, cf, orders, oxs, xbook, ml, lvl_px,
                                             lvl_qty, qp, slot, t_m, resp, lot)
                     else:
-                        ok = _arrive_cancel(ist, orders, oq, ox, ml, slot, t_m, resp)
+                        ok = _arrive_cancel(es, orders, oxs, ml, slot, t_m, resp)
                     if not ok:
-                        ist[I_CAP_WHAT] = CAP_MSGS
+                        es["cap_what"] = CAP_MSGS
                         return _CAPACITY, -1
-                    if ist[I_MX_LEN] == 0 or mx[ist[I_MX_HEAD]]["due"] >= t_ex \
-                            or ist[I_ML_LEN] + 2 * WALK_LEVELS + 8 > ml.shape[0]:
+                    if es["mx_len"] == 0 or mx[es["mx_head"]]["due"] >= t_ex \
+                            or es["ml_len"] + 2 * WALK_LEVELS + 8 > ml.shape[0]:
                         break
             elif t_ml <= t_dec and t_ml <= t_rec:
                 # 4. responses reach the strategy: every one due up to the next decision or
                 #    record (nothing else reads what they change)
                 bound = min(t_dec, t_rec)
                 while True:
-                    h = ist[I_ML_HEAD]
+                    h = es["ml_head"]
                     t_r = ml[h]["due"]
-                    ist[I_ML_HEAD] = (h + 1) % ml.shape[0]
-                    ist[I_ML_LEN] -= 1
-                    st = _on_response(ist, fst, fcfg, orders, table, journal, jlen, ml, h,
+                    es["ml_head"] = (h + 1) % ml.shape[0]
+                    es["ml_len"] -= 1
+                    st = _on_response(es, cf, orders, table, journal, jlen, ml, h,
                                       positions, lots_qty, lots_px, cash, fills, r_ist, r_fst,
                                       r_journal, t_r)
                     if st != _OK:
                         return st, -1
-                    if ist[I_ML_LEN] == 0 or ml[ist[I_ML_HEAD]]["due"] > bound \
-                            or ist[I_N_FILLS] + 1 > fills.shape[0] \
+                    if es["ml_len"] == 0 or ml[es["ml_head"]]["due"] > bound \
+                            or es["n_fills"] + 1 > fills.shape[0] \
                             or jlen[0] + 8 > journal.shape[0] \
                             or positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
                         break
-                _compact_work(ist, orders, work)
-                _sync_risk(ist, orders, work, r_ist, r_fst)
+                _compact_work(es, orders, work)
+                _sync_risk(es, orders, work, r_ist, r_fst)
             elif t_dec <= t_rec:
                 # 5. the strategy decides, on the local book of every event seen by t_dec
                 if L2:
-                    st, row = _local_to_l2(ev, ts_loc, stop, t_dec, ist, fst, feed_a, lbook,
+                    st, row = _local_to_l2(ev, ts_loc, stop, t_dec, es, feed_a, lbook,
                                            lorders, view, no_bbo, no_rows, no_px, no_qty)
                 else:
-                    st, row = _local_to_l3(ev, ts_loc, stop, t_dec, ist, fst, feed_a, lbook,
+                    st, row = _local_to_l3(ev, ts_loc, stop, t_dec, es, feed_a, lbook,
                                            lorders, view, no_bbo, no_rows, no_px, no_qty)
                 if st != _OK:
                     return st, row
-                if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
+                if es["i_lo"] >= stop and (es["i_ex"] >= stop or idle_x):
                     break  # the data ended before this decision
-                ist[I_NEXT_DEC] = t_dec + dec_iv
-                _fill_view(ist, fst, icfg, fcfg, lbook, lvl_px, lvl_qty, positions, cash, orders,
+                es["next_dec"] = t_dec + dec_iv
+                _fill_view(es, cf, lbook, lvl_px, lvl_qty, positions, cash, orders,
                            work, view, r_ist, t_dec)
-                mid = fst[F_LAST_MID]
+                mid = es["last_mid"]
                 if mid > 0.0:
-                    _risk.update_reference(r_ist, r_fst, 0, ist[I_LAST_MD_TS],
+                    _risk.update_reference(r_ist, r_fst, 0, es["last_md_ts"],
                                            np.int64(np.round(mid)))
                     _risk.mark_pnl(r_ist, r_fst, r_journal, t_dec,
-                                   _equity(fcfg, positions, cash, mid) - fcfg[G_CAPITAL])
+                                   _equity(cf, positions, cash, mid) - cf["capital"])
                 if _risk.kill_switch_tripped(r_ist) != 0:
                     # every decision while tripped: what was acknowledged since gets its cancel
-                    ist[I_KILL_SEEN] = 1
-                    if ist[I_N_WORK] > 0:
-                        st = _cancel_all(ist, icfg, orders, ox, work, table, journal, jlen, mx,
-                                         lat_p, lat_log, fst, r_ist, t_dec)
+                    es["kill_seen"] = 1
+                    if es["n_work"] > 0:
+                        st = _cancel_all(es, cf, orders, oxs, work, table, journal, jlen, mx,
+                                         lat_p, lat_log, r_ist, t_dec)
                         if st != _OK:
                             return st, -1
-                        _sync_risk(ist, orders, work, r_ist, r_fst)
+                        _sync_risk(es, orders, work, r_ist, r_fst)
                 else:
-                    ist[I_KILL_SEEN] = 0
-                    ist[I_N_DEC] += 1
+                    es["kill_seen"] = 0
+                    es["n_dec"] += 1
                     if CUSTOM:
                         n = kern(view, s_params, s_state, intents)
                     else:
-                        n = decide_builtin(icfg[C_STRATEGY], view, s_params, s_state, intents)
+                        n = decide_builtin(cf["strategy"], view, s_params, s_state, intents)
                     n = min(n, n_int)
-                    if n > 0 or (n == 0 and ist[I_N_WORK] > 0):  # 0 with nothing working: no-op
-                        st = _reconcile(ist, fst, icfg, orders, ox, oq, work, table, journal,
+                    if n > 0 or (n == 0 and es["n_work"] > 0):  # 0 with nothing working: no-op
+                        st = _reconcile(es, cf, orders, oxs, work, table, journal,
                                         jlen, mx, ml, lat_p, lat_log, intents, n, used,
                                         r_ist, r_fst, r_journal, t_dec)
                         if st != _OK:
                             return st, -1
-                        _sync_risk(ist, orders, work, r_ist, r_fst)
+                        _sync_risk(es, orders, work, r_ist, r_fst)
             else:
                 # 6. an interval record
                 if L2:
-                    st, row = _local_to_l2(ev, ts_loc, stop, t_rec, ist, fst, feed_a, lbook,
+                    st, row = _local_to_l2(ev, ts_loc, stop, t_rec, es, feed_a, lbook,
                                            lorders, view, no_bbo, no_rows, no_px, no_qty)
                 else:
-                    st, row = _local_to_l3(ev, ts_loc, stop, t_rec, ist, fst, feed_a, lbook,
+                    st, row = _local_to_l3(ev, ts_loc, stop, t_rec, es, feed_a, lbook,
                                            lorders, view, no_bbo, no_rows, no_px, no_qty)
                 if st != _OK:
                     return st, row
-                if ist[I_LO] >= stop and (ist[I_EX] >= stop or idle_x):
+                if es["i_lo"] >= stop and (es["i_ex"] >= stop or idle_x):
                     break
-                ist[I_NEXT_REC] = t_rec + rec_iv
-                _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, t_rec)
+                es["next_rec"] = t_rec + rec_iv
+                _record(es, cf, recs, positions, cash, orders, work, lbook, t_rec)
         # the final record, at the last local event
         last = ts_loc[stop - 1] if stop > 0 else 0
-        if ist[I_LAST_REC_TS] < last:
-            _record(ist, fst, fcfg, recs, positions, cash, orders, work, lbook, last)
+        if es["last_rec_ts"] < last:
+            _record(es, cf, recs, positions, cash, orders, work, lbook, last)
         return _OK, -1
 
     run_loop.__qualname__ = run_loop.__name__ = (

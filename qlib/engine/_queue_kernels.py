@@ -1,8 +1,11 @@
 r"""Numba kernels of the L2 queue-position models (jitted code only).
 
-No pandas, no I/O, no allocation. Per working order the engine keeps one row of
-``qstate``, a float64 array of shape ``(n_slots, k)``, ``k >= 2``, of which these
-kernels read and write only the first two columns:
+No pandas, no I/O, no allocation. The model is written once, on scalars
+(:func:`front_on_trade`, :func:`front_on_depth`, :func:`front_filled_qty`), and applied
+to two layouts of the per-order state: the engine's records
+(:data:`qlib.dtypes.ENGINE_ORDER_STATE_DTYPE`, fields ``front`` and ``cum``; the
+``order_queue_*`` functions), and ``qstate``, a float64 array of shape ``(n_slots, k)``,
+``k >= 2``, of which the ``queue_*`` functions read and write the first two columns:
 
 * ``qstate[slot, 0]`` -- *front*: the quantity ahead of our order in the queue of the
   level at our price;
@@ -159,33 +162,25 @@ def _f(kind, qp, x):
 
 
 @njit(cache=True, _nrt=False)
-def queue_new(kind, qp, qstate, slot, level_qty):
-    """Start the queue estimate of ``slot`` behind ``level_qty``; see :mod:`qlib.engine.models`."""
-    qstate[slot, FRONT] = level_qty
-    qstate[slot, CUM_TRADE] = 0.0
-
-
-@njit(cache=True, _nrt=False)
-def queue_on_trade(kind, qp, qstate, slot, trade_qty):
-    """Advance ``slot`` by a market trade of ``trade_qty`` at our price (hftbacktest ``trade``)."""
-    qstate[slot, FRONT] = qstate[slot, FRONT] - trade_qty
+def front_on_trade(kind, front, cum, trade_qty):
+    """``(front, cum)`` after a market trade of ``trade_qty`` at our price (hftbacktest
+    ``trade``): the model itself, on scalars; see :func:`queue_on_trade`."""
+    front = front - trade_qty
     if _is_prob(kind):
-        qstate[slot, CUM_TRADE] = qstate[slot, CUM_TRADE] + trade_qty
+        cum = cum + trade_qty
+    return front, cum
 
 
 @njit(cache=True, _nrt=False)
-def queue_on_depth(kind, qp, qstate, slot, prev_qty, new_qty):
-    """Apply the level change ``prev_qty -> new_qty`` at our price (hftbacktest ``depth``)."""
-    front = qstate[slot, FRONT]
+def front_on_depth(kind, qp, front, cum, prev_qty, new_qty):
+    """``(front, cum)`` after the level change ``prev_qty -> new_qty`` at our price
+    (hftbacktest ``depth``): the model itself, on scalars; see :func:`queue_on_depth`."""
     if not _is_prob(kind):
-        qstate[slot, FRONT] = _rust_min(front, new_qty)
-        return
+        return _rust_min(front, new_qty), cum
     chg = prev_qty - new_qty
-    chg = chg - qstate[slot, CUM_TRADE]
-    qstate[slot, CUM_TRADE] = 0.0
+    chg = chg - cum
     if chg < 0.0:
-        qstate[slot, FRONT] = _rust_min(front, new_qty)
-        return
+        return _rust_min(front, new_qty), 0.0
     back = prev_qty - front
     fb = _f(kind, qp, back)
     ff = _f(kind, qp, front)
@@ -207,10 +202,9 @@ def queue_on_depth(kind, qp, qstate, slot, prev_qty, new_qty):
             prob = 1.0
     if nan_prob:
         # est_front is NaN; Rust's NaN.min(new_qty) is new_qty.
-        qstate[slot, FRONT] = new_qty
-        return
+        return new_qty, 0.0
     est_front = front - (1.0 - prob) * chg + _rust_min(back - prob * chg, 0.0)
-    qstate[slot, FRONT] = _rust_min(est_front, new_qty)
+    return _rust_min(est_front, new_qty), 0.0
 
 
 @njit(cache=True, _nrt=False)
@@ -223,20 +217,79 @@ def _round_half_away(v):
 
 
 @njit(cache=True, _nrt=False)
+def front_filled_qty(front, lot_size):
+    """``(qty, front)``: the quantity executable now and the front after it (hftbacktest
+    ``is_filled``), on scalars; see :func:`queue_filled_qty`."""
+    if not (lot_size > 0.0):
+        return 0.0, front
+    v = -front / lot_size
+    if not (v >= 0.5):  # round half away from zero gives exec <= 0 (or v is NaN -> 0)
+        return 0.0, front
+    if math.isinf(v) or v >= 9.223372036854775807e18:
+        k = 9.223372036854775807e18  # i64::MAX after Rust's saturating cast
+    else:
+        k = _round_half_away(v)
+    return k * lot_size, 0.0
+
+
+@njit(cache=True, _nrt=False)
+def queue_new(kind, qp, qstate, slot, level_qty):
+    """Start the queue estimate of ``slot`` behind ``level_qty``; see :mod:`qlib.engine.models`."""
+    qstate[slot, FRONT] = level_qty
+    qstate[slot, CUM_TRADE] = 0.0
+
+
+@njit(cache=True, _nrt=False)
+def queue_on_trade(kind, qp, qstate, slot, trade_qty):
+    """Advance ``slot`` by a market trade of ``trade_qty`` at our price (hftbacktest ``trade``)."""
+    qstate[slot, FRONT], qstate[slot, CUM_TRADE] = front_on_trade(
+        kind, qstate[slot, FRONT], qstate[slot, CUM_TRADE], trade_qty)
+
+
+@njit(cache=True, _nrt=False)
+def queue_on_depth(kind, qp, qstate, slot, prev_qty, new_qty):
+    """Apply the level change ``prev_qty -> new_qty`` at our price (hftbacktest ``depth``)."""
+    qstate[slot, FRONT], qstate[slot, CUM_TRADE] = front_on_depth(
+        kind, qp, qstate[slot, FRONT], qstate[slot, CUM_TRADE], prev_qty, new_qty)
+
+
+@njit(cache=True, _nrt=False)
 def queue_filled_qty(kind, qp, qstate, slot, lot_size):
     """Quantity executable for ``slot`` now, a multiple of ``lot_size`` (hftbacktest ``is_filled``).
 
     Resets the front to 0 when the result is > 0. Returns 0.0 for ``lot_size <= 0``
     (the public layer validates the lot size).
     """
-    if not (lot_size > 0.0):
-        return 0.0
-    v = -qstate[slot, FRONT] / lot_size
-    if not (v >= 0.5):  # round half away from zero gives exec <= 0 (or v is NaN -> 0)
-        return 0.0
-    if math.isinf(v) or v >= 9.223372036854775807e18:
-        k = 9.223372036854775807e18  # i64::MAX after Rust's saturating cast
-    else:
-        k = _round_half_away(v)
-    qstate[slot, FRONT] = 0.0
-    return k * lot_size
+    qty, qstate[slot, FRONT] = front_filled_qty(qstate[slot, FRONT], lot_size)
+    return qty
+
+
+@njit(cache=True, _nrt=False)
+def order_queue_new(kind, qp, oxs, slot, level_qty):
+    """:func:`queue_new` on the engine's per-order records
+    (:data:`qlib.dtypes.ENGINE_ORDER_STATE_DTYPE`: ``front``, ``cum``)."""
+    r = oxs[slot]
+    r["front"] = level_qty
+    r["cum"] = 0.0
+
+
+@njit(cache=True, _nrt=False)
+def order_queue_on_trade(kind, qp, oxs, slot, trade_qty):
+    """:func:`queue_on_trade` on the engine's per-order records."""
+    r = oxs[slot]
+    r["front"], r["cum"] = front_on_trade(kind, r["front"], r["cum"], trade_qty)
+
+
+@njit(cache=True, _nrt=False)
+def order_queue_on_depth(kind, qp, oxs, slot, prev_qty, new_qty):
+    """:func:`queue_on_depth` on the engine's per-order records."""
+    r = oxs[slot]
+    r["front"], r["cum"] = front_on_depth(kind, qp, r["front"], r["cum"], prev_qty, new_qty)
+
+
+@njit(cache=True, _nrt=False)
+def order_queue_filled_qty(kind, qp, oxs, slot, lot_size):
+    """:func:`queue_filled_qty` on the engine's per-order records."""
+    r = oxs[slot]
+    qty, r["front"] = front_filled_qty(r["front"], lot_size)
+    return qty

@@ -62,11 +62,14 @@ from numba.typed import Dict
 from qlib.book import l2 as _l2
 from qlib.data.market_data import MarketData
 from qlib.dtypes import (
-    ENGINE_MSG_TO_EXCH_DTYPE,
-    ENGINE_MSG_TO_LOCAL_DTYPE,
     BBO_DTYPE,
     BT_FILL_DTYPE,
     BT_RECORD_DTYPE,
+    ENGINE_CONFIG_DTYPE,
+    ENGINE_MSG_TO_EXCH_DTYPE,
+    ENGINE_MSG_TO_LOCAL_DTYPE,
+    ENGINE_ORDER_STATE_DTYPE,
+    ENGINE_STATE_DTYPE,
     EVENT_DTYPE,
     INTENT_DTYPE,
     ORDER_DTYPE,
@@ -548,10 +551,8 @@ class _State:
     lbook: Any  # local book
     lorders: Any
     l3entry: Any  # L3 entry counters of the exchange's orders, or a placeholder
-    ist: np.ndarray  # int64 loop registers (qlib.engine._state I_*)
-    fst: np.ndarray  # float64 loop registers (F_*)
-    icfg: np.ndarray  # int64 configuration (C_*)
-    fcfg: np.ndarray  # float64 configuration (G_*)
+    state: np.ndarray  # the loop's registers (ENGINE_STATE_DTYPE, 1 row)
+    config: np.ndarray  # its configuration (ENGINE_CONFIG_DTYPE, 1 row)
     lat_p: np.ndarray
     lat_log: np.ndarray
     qp: np.ndarray
@@ -564,8 +565,7 @@ class _State:
     table: np.ndarray  # the order state machine's TRANSITIONS
     journal: np.ndarray  # ORDER_JOURNAL_DTYPE
     jlen: np.ndarray  # its length, 1 row
-    ox: np.ndarray  # per order: exchange side (OX_*)
-    oq: np.ndarray  # per order: queue model (OQ_*)
+    oxs: np.ndarray  # per order: the exchange side (ENGINE_ORDER_STATE_DTYPE)
     work: np.ndarray  # slots of working orders
     mx: np.ndarray  # ring of messages to the exchange (ENGINE_MSG_TO_EXCH_DTYPE)
     ml: np.ndarray  # ring of responses to local (ENGINE_MSG_TO_LOCAL_DTYPE)
@@ -684,32 +684,30 @@ def _allocate(cfg: _Config) -> _State:
     """The loop's registers, configuration, books and first-size buffers."""
     inst, spec, fees, ev, ts_loc = cfg.inst, cfg.spec, cfg.fees, cfg.ev, cfg.ts_loc
     dec_iv, rec_iv, capital = cfg.dec_iv, cfg.rec_iv, cfg.capital
-    ist = np.zeros(S.N_IST, dtype=np.int64)
-    fst = np.zeros(S.N_FST, dtype=np.float64)
-    ist[S.I_STOP] = len(ev)
-    ist[S.I_TS_START] = int(ts_loc[0])
-    ist[S.I_TS_END] = cfg.ts_end
-    ist[S.I_NEXT_DEC] = int(ts_loc[0]) + dec_iv
-    ist[S.I_NEXT_REC] = int(ts_loc[0]) + rec_iv
-    icfg = np.zeros(S.N_ICFG, dtype=np.int64)
-    icfg[S.C_DEC_INTERVAL] = dec_iv
-    icfg[S.C_REC_INTERVAL] = rec_iv
-    icfg[S.C_DEPTH_LEVELS] = cfg.depth_levels
-    icfg[S.C_IMPACT] = int(cfg.market_impact)
-    icfg[S.C_STRATEGY] = int(spec.kind)
-    icfg[S.C_LAT_KIND] = cfg.lat_kind
-    icfg[S.C_Q_KIND] = cfg.q_kind
-    icfg[S.C_SIGMA_HL] = cfg.sigma_hl
-    icfg[S.C_FEED_HL] = 1_000  # events: the feed latency is an EWMA over ~1,000 events
-    icfg[S.C_PARTIAL] = int(cfg.partial_fills)
-    fcfg = np.zeros(S.N_FCFG, dtype=np.float64)
-    fcfg[S.G_TICK_VALUE] = inst.tick_size * inst.multiplier
-    fcfg[S.G_TICK_SIZE] = inst.tick_size
-    fcfg[S.G_LOT] = inst.lot_size
-    fcfg[S.G_FEE_PER_QTY] = fees.per_qty
-    fcfg[S.G_CAPITAL] = float(capital)
-    fcfg[S.G_MAKER_BPS] = fees.maker_bps
-    fcfg[S.G_TAKER_BPS] = fees.taker_bps
+    state = np.zeros(1, dtype=ENGINE_STATE_DTYPE)
+    r = state[0]
+    r["stop"] = len(ev)
+    r["ts_start"] = int(ts_loc[0])
+    r["ts_end"] = cfg.ts_end
+    r["next_dec"] = int(ts_loc[0]) + dec_iv
+    r["next_rec"] = int(ts_loc[0]) + rec_iv
+    config = np.zeros(1, dtype=ENGINE_CONFIG_DTYPE)
+    c = config[0]
+    c["dec_interval"] = dec_iv
+    c["rec_interval"] = rec_iv
+    c["depth_levels"] = cfg.depth_levels
+    c["impact"] = int(cfg.market_impact)
+    c["partial"] = int(cfg.partial_fills)
+    c["strategy"] = int(spec.kind)
+    c["lat_kind"] = cfg.lat_kind
+    c["q_kind"] = cfg.q_kind
+    c["sigma_hl"] = cfg.sigma_hl
+    c["feed_hl"] = 1_000  # events: the feed latency is an EWMA over ~1,000 events
+    c["tick_size"] = inst.tick_size
+    c["tick_value"] = inst.tick_size * inst.multiplier
+    c["lot"] = inst.lot_size
+    c["fee_per_qty"] = fees.per_qty
+    c["capital"] = float(capital)
 
     # overflow room for a window move plus a scan of events (qlib.engine._book_io._book_room)
     cap = 2 * _l2.DEFAULT_WINDOW + 2 * 4096 + 64
@@ -728,8 +726,7 @@ def _allocate(cfg: _Config) -> _State:
     used = np.zeros(S.MAX_INTENTS, dtype=np.bool_)
     n_orders0 = 4096
     orders = np.zeros(n_orders0, dtype=ORDER_DTYPE)
-    ox = np.zeros((n_orders0, S.N_OX), dtype=np.int64)
-    oq = np.zeros((n_orders0, S.N_OQ), dtype=np.float64)
+    oxs = np.zeros(n_orders0, dtype=ENGINE_ORDER_STATE_DTYPE)
     journal = np.zeros(4 * n_orders0, dtype=ORDER_JOURNAL_DTYPE)
     jlen = np.zeros(1, dtype=np.int64)
     work = np.zeros(1024, dtype=np.int64)
@@ -751,9 +748,9 @@ def _allocate(cfg: _Config) -> _State:
     lvl_qty = np.zeros((1, 2, S.WALK_LEVELS), dtype=np.float64)
     no_bbo, no_rows = np.zeros(0, dtype=BBO_DTYPE), np.zeros(0, dtype=np.int64)
     no_px, no_qty = np.zeros((0, 2, 1), dtype=np.int64), np.zeros((0, 2, 1), dtype=np.float64)
-    return _State(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, ist, fst, icfg, fcfg,
+    return _State(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, state, config,
                   cfg.lat_p, cfg.lat_log, cfg.qp, s_params, s_state, view, intents, used,
-                  orders, TRANSITIONS, journal, jlen, ox, oq, work, mx, ml, positions,
+                  orders, TRANSITIONS, journal, jlen, oxs, work, mx, ml, positions,
                   lots_qty, lots_px, cash, prt.istate, prt.fstate, prt.journal_array, fills,
                   recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty, prt)
 
@@ -782,12 +779,12 @@ def _run_until_done(cfg: _Config, s: _State) -> tuple[int, float, float]:
 
 
 def _grow(s: _State) -> None:
-    """Grow the buffer the loop named in ``ist[I_CAP_WHAT]`` (rings linearised)."""
-    ist = s.ist
-    what = int(ist[S.I_CAP_WHAT])
-    ist[S.I_CAP_WHAT] = S.CAP_NONE
+    """Grow the buffer the loop named in ``cap_what`` (rings linearised)."""
+    r = s.state[0]
+    what = int(r["cap_what"])
+    r["cap_what"] = S.CAP_NONE
     if what == S.CAP_ORDERS:
-        s.orders, s.ox, s.oq = _grow_rows(s.orders), _grow_rows(s.ox), _grow_rows(s.oq)
+        s.orders, s.oxs = _grow_rows(s.orders), _grow_rows(s.oxs)
     elif what == S.CAP_JOURNAL:
         s.journal = _grow_rows(s.journal)
     elif what == S.CAP_FILLS:
@@ -805,12 +802,10 @@ def _grow(s: _State) -> None:
         s.lots_px = _linearize_ring(s.lots_px.T, h, n, 2 * cap).T.copy()
         s.positions[0]["lot_head"] = 0
     elif what == S.CAP_MSGS:
-        s.mx = _linearize_ring(s.mx, int(ist[S.I_MX_HEAD]), int(ist[S.I_MX_LEN]),
-                               2 * s.mx.shape[0])
-        ist[S.I_MX_HEAD] = 0
-        h, n = int(ist[S.I_ML_HEAD]), int(ist[S.I_ML_LEN])
-        s.ml = _linearize_ring(s.ml, h, n, 2 * s.ml.shape[0])
-        ist[S.I_ML_HEAD] = 0
+        s.mx = _linearize_ring(s.mx, int(r["mx_head"]), int(r["mx_len"]), 2 * s.mx.shape[0])
+        r["mx_head"] = 0
+        s.ml = _linearize_ring(s.ml, int(r["ml_head"]), int(r["ml_len"]), 2 * s.ml.shape[0])
+        r["ml_head"] = 0
     elif what == S.CAP_WORK:
         s.work = _grow_rows(s.work)
     else:
@@ -820,7 +815,7 @@ def _grow(s: _State) -> None:
 def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
           ) -> BacktestResult:
     """The result: the used rows of every buffer, counters, timings and parameters."""
-    ist, fst, fcfg, oq = s.ist, s.fst, s.fcfg, s.oq
+    r, c, oxs = s.state[0], s.config[0], s.oxs
     ev, fills, recs, orders, journal, jlen = s.ev, s.fills, s.recs, s.orders, s.journal, s.jlen
     inst, spec, prt, positions, cash = cfg.inst, cfg.spec, s.prt, s.positions, s.cash
     capital, n_reordered, t_start = cfg.capital, cfg.n_reordered, cfg.t_start
@@ -830,10 +825,10 @@ def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
     return BacktestResult(
         instrument=inst,
         strategy=spec,
-        fills_array=_compact(fills, int(ist[S.I_N_FILLS])),
-        equity_array=_compact(recs, int(ist[S.I_N_REC])),
-        orders_array=_compact(orders, int(ist[S.I_N_ORDERS])),
-        exch_leaves_array=oq[: ist[S.I_N_ORDERS], S.OQ_LEAVES].copy(),
+        fills_array=_compact(fills, int(r["n_fills"])),
+        equity_array=_compact(recs, int(r["n_rec"])),
+        orders_array=_compact(orders, int(r["n_orders"])),
+        exch_leaves_array=oxs["leaves"][: int(r["n_orders"])].copy(),
         journal_array=_compact(journal, int(jlen[0])),
         risk=prt,
         positions_array=positions.copy(),
@@ -841,12 +836,12 @@ def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
         capital=float(capital),
         counters={
             "events": len(ev),
-            "decisions": int(ist[S.I_N_DEC]),
-            "orders_submitted": int(ist[S.I_N_SUBMIT]),
-            "cancels_sent": int(ist[S.I_N_CANCEL]),
-            "rejected_by_risk": int(ist[S.I_N_REJECT_RISK]),
-            "rejected_by_venue": int(ist[S.I_N_REJECT_VENUE]),
-            "fills": int(ist[S.I_N_FILLS]),
+            "decisions": int(r["n_dec"]),
+            "orders_submitted": int(r["n_submit"]),
+            "cancels_sent": int(r["n_cancel"]),
+            "rejected_by_risk": int(r["n_reject_risk"]),
+            "rejected_by_venue": int(r["n_reject_venue"]),
+            "fills": int(r["n_fills"]),
             "local_ts_reordered": n_reordered,
             "kernel_calls": n_calls,
         },
@@ -857,11 +852,11 @@ def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
             "depth_levels": cfg.depth_levels, "market_impact": cfg.market_impact,
             "partial_fills": cfg.partial_fills,
             "feed_latency": feed_desc, "start": start, "stop": stop,
-            "session_end_ns": int(ist[S.I_TS_END]),
+            "session_end_ns": int(r["ts_end"]),
         },
         events_array=ev,
-        final_mid_tick=float(fst[S.F_LAST_MID]),
-        edge=float(fst[S.F_EDGE]) * fcfg[S.G_TICK_VALUE],
+        final_mid_tick=float(r["last_mid"]),
+        edge=float(r["edge"]) * float(c["tick_value"]),
     )
 
 
