@@ -35,7 +35,15 @@ from qlib.signals.nb import FEATURE_HALFLIFE_NS
 
 ALL = ("imbalance3", "microprice", "ofi", "volatility", "trade_flow")
 JIT = (V.fill_levels, V.on_event, V.at_decision)
-PY = (V.fill_levels.py_func, V.on_event.py_func, V.at_decision.py_func)
+
+
+def _py(f):
+    return getattr(f, "py_func", f)  # plain functions under NUMBA_DISABLE_JIT
+
+
+PY = (_py(V.fill_levels), _py(V.on_event), _py(V.at_decision))
+OUTLINED = (V.fill_levels, V.on_event_outlined, V.at_decision)
+OUTLINED_PY = (V.fill_levels, _py(V.on_event_outlined), V.at_decision)
 LN2 = math.log(2.0)
 H = float(FEATURE_HALFLIFE_NS)
 
@@ -84,7 +92,8 @@ def _drive(ev, ts, dec_t, features, *, fns=JIT, window=1024):
 
 def _check_levels(book, v, got):
     n_got = 0
-    for side, px_f, q_f in ((Side.BUY, "bid_px_l", "bid_qty_l"), (Side.SELL, "ask_px_l", "ask_qty_l")):
+    for side, px_f, q_f in ((Side.BUY, "bid_px_l", "bid_qty_l"),
+                            (Side.SELL, "ask_px_l", "ask_qty_l")):
         px, q = book.levels(side)
         m = min(len(px), VIEW_LEVELS)
         n_got += m
@@ -104,7 +113,10 @@ def _md(ev: np.ndarray, tick: float = 0.01) -> MarketData:
 
 
 def _asof(rows: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """Index into ``rows`` (sorted event rows) of the last row applied at each decision (-1: none)."""
+    """Index into ``rows`` (sorted event rows) of the last row applied at each decision.
+
+    -1 where no row of ``rows`` had been applied.
+    """
     return np.searchsorted(rows, seen, side="left") - 1
 
 
@@ -121,10 +133,12 @@ def _reference(md: MarketData, ts: np.ndarray, dec_t: np.ndarray, seen: np.ndarr
     if has.any():
         imb[has] = book_imbalance(d[has], n_imb).to_numpy()
     k = _asof(d.index.to_numpy(), seen)
-    out["imbalance"] = np.where(k >= 0, imb[np.maximum(k, 0)], 0.0)
+    out["imbalance"] = np.concatenate([[0.0], imb])[k + 1]  # 0.0 before the first book row
     # microprice: of the book after the last applied event; NaN when a side is empty
     b_all = bbo(md, at_last_only=False)
-    two_sided = (b_all.index.to_numpy(), microprice(b_all).to_numpy() / tick) if len(b_all) else None
+    two_sided = None
+    if len(b_all):
+        two_sided = (b_all.index.to_numpy(), microprice(b_all).to_numpy() / tick)
     bb_after = _bbo_after(md, seen)
     mp = np.full(len(seen), np.nan)
     for j, s in enumerate(seen):
@@ -416,8 +430,11 @@ def test_kernels_py_func_parity(ev, features):
     dec = np.unique(np.linspace(ts[0], ts[-1], 5).astype(np.int64))
     a, sa = _drive(ev, ts, dec, tuple(features), fns=JIT)
     b, sb = _drive(ev, ts, dec, tuple(features), fns=PY)
-    np.testing.assert_array_equal(sa, sb)
-    _same(a, b)
+    c, sc = _drive(ev, ts, dec, tuple(features), fns=OUTLINED)
+    d, sd = _drive(ev, ts, dec, tuple(features), fns=OUTLINED_PY)
+    for x, sx in ((b, sb), (c, sc), (d, sd)):
+        np.testing.assert_array_equal(sa, sx)
+        _same(a, x)
 
 
 # ------------------------------------------------------------------ real data
