@@ -246,6 +246,7 @@ def _events(rows):
 
 
 D, T, L = int(EventKind.DEPTH), int(EventKind.TRADE), int(EventFlag.LAST)
+X, C = int(EventKind.EXECUTE), int(EventKind.CLEAR)
 S = 1_000_000_000
 
 
@@ -369,16 +370,19 @@ def test_on_event_ofi_only_at_consistent_states():
 
 @st.composite
 def _streams(draw, n_max=40):
-    """Random L2 streams: depth updates around 100, trades, sub-tick prints, LAST groups."""
+    """Random streams: depth updates around 100, executions of resting quantity (no order
+    map: taken off the level), clears, trades and sub-tick prints, in LAST groups."""
     n = draw(st.integers(2, n_max))
     rows, t = [], S
     for _ in range(n):
         t += draw(st.integers(0, S // 2))
-        kind = draw(st.sampled_from([D, D, D, T, int(EventKind.TRADE_SUBTICK)]))
+        kind = draw(st.sampled_from([D, D, D, D, X, C, T, int(EventKind.TRADE_SUBTICK)]))
         side = draw(st.sampled_from([1, -1]))
-        if kind == D:
+        if kind in (D, X):
             px = draw(st.integers(90, 99)) if side == 1 else draw(st.integers(101, 110))
             qty = draw(st.sampled_from([0.0, 1.0, 2.5, 4.0]))
+        elif kind == C:
+            px, qty, side = 0, 0.0, draw(st.sampled_from([0, 1, -1]))
         else:
             px = draw(st.integers(95, 105))
             px = px * SUBTICK_SCALE + 500_000 if kind != T else px
