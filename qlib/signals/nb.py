@@ -27,6 +27,14 @@ name           view field          value at a decision
 
 A feature not requested is not computed (its field holds NaN).
 
+Which events move a feature (the engine's reading, :mod:`qlib.engine._view`): the
+book-driven features (``ofi``, ``volatility``) are updated at the end of each exchange
+event, the rows flagged :attr:`qlib.enums.EventFlag.LAST` (inside a diff or a resync the
+book can be transiently crossed); a trade is every traded quantity once: ``TRADE`` and
+``TRADE_SUBTICK`` with their aggressor side, ``EXECUTE`` (a resting order hit) with the
+opposite of the resting side, and no ``TRADE`` flagged ``SUMMARY`` (its quantity is in
+the ``EXECUTE`` rows of the same exchange event).
+
 For an engine: one float64 state array of :data:`FEATURE_STATE_N` zeros per run;
 :func:`features_on_book` after each change of the local best levels,
 :func:`features_on_trade` after each local market trade, both in local-time order and

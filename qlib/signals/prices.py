@@ -203,7 +203,8 @@ def book_imbalance(book: pd.DataFrame, levels: int | Sequence[int] = 1) -> pd.Se
         tot = b + a
         if (tot <= 0).any():
             r = int(np.flatnonzero(tot <= 0)[0])
-            raise DataQualityError(f"book row {index[r]!r} has no quantity over {n} level(s)",
+            at = index[r].item() if isinstance(index[r], np.generic) else index[r]
+            raise DataQualityError(f"book row {at} has no quantity over {n} level(s)",
                                    row=r)
         out[f"imbalance_{n}"] = (b - a) / tot
     if many:
