@@ -15,10 +15,13 @@ Issue 11 ("First result in seconds") sets three goals, measured here:
 
 Each figure is the wall time of the step, measured inside the child with
 ``time.perf_counter``; "process" is the child's whole run, interpreter start included. The
-caches are warmed first with ``python -m qlib.warm`` (the set-up command) and one
-backtest of a custom strategy on L3 and L2 data (the custom-strategy loops, which
-``qlib.warm`` does not run yet), unless ``--no-warm``. The best of ``--repeat`` fresh processes is reported (the machine is shared:
-see the load average printed with the table).
+caches are warmed first with ``python -m qlib.warm`` (what ``make`` runs; it backtests a
+custom strategy on L3 and L2 data too, so the custom-strategy loops are cached), unless
+``--no-warm``. Each child also counts numba's compilations (``numba:compile`` events,
+which numba raises only when no cached machine code was found): after the warm-up, case
+(a) must compile nothing, and (b) and (c) only the user's kernel. The best of
+``--repeat`` fresh processes is reported (the machine is shared: see the load average
+printed with the table).
 """
 
 from __future__ import annotations
@@ -35,19 +38,29 @@ from _common import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
-_WARM_CUSTOM = r"""
-from qlib.book import to_l2
-from qlib.data import simulate
-from qlib.engine import backtest
-from qlib.strategy.examples import skewed_mm
-md = simulate(n_events=5_000, seed=1)
-backtest(md, skewed_mm())
-backtest(to_l2(md.events), skewed_mm(), instrument=md.instrument)
-"""
-
-_BUILTIN = r"""
+#: Starts the child's clock, then counts numba compilations (cache misses) from there on
+#: (numba itself is imported after ``t0``, with qlib).
+_COUNT_COMPILES = r"""
 import json, time
 t0 = time.perf_counter()
+from numba.core import event as _ev
+
+_compiles = []
+
+
+class _CompileCounter(_ev.Listener):
+    def on_start(self, event):
+        fn = getattr(event.data["dispatcher"], "py_func", None)
+        _compiles.append(getattr(fn, "__qualname__", "?"))
+
+    def on_end(self, event):
+        pass
+
+
+_ev.register("numba:compile", _CompileCounter())
+"""
+
+_BUILTIN = _COUNT_COMPILES + r"""
 from qlib.data import simulate
 from qlib.engine import backtest
 from qlib.strategy import TouchMM
@@ -57,12 +70,11 @@ t2 = time.perf_counter()
 res = backtest(md, TouchMM(order_qty=1, max_position=10))
 t3 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "simulate_s": t2 - t1, "backtest_s": t3 - t2,
-                  "first_result_s": t3 - t0, "fills": int(res.counters["fills"])}))
+                  "first_result_s": t3 - t0, "fills": int(res.counters["fills"]),
+                  "compiled": _compiles}))
 """
 
-_NOTEBOOK = r"""
-import json, time
-t0 = time.perf_counter()
+_NOTEBOOK = _COUNT_COMPILES + r"""
 from qlib.data import simulate
 from qlib.engine import backtest
 from qlib.strategy import strategy, market_ok, lots, quote, cancel_all, Side
@@ -86,6 +98,7 @@ def skewed(view, p, state, out):
 
 res = backtest(md, skewed)
 t3 = time.perf_counter()
+compiled_first = list(_compiles)
 
 # the cell edited and run again: a new definition (new source, new function object)
 @strategy(params={"half_spread": 1.0, "skew": 1.0, "qty": 1.0, "max_position": 5.0})
@@ -106,7 +119,8 @@ res2 = backtest(md, skewed)
 t4 = time.perf_counter()
 print(json.dumps({"import_s": t1 - t0, "simulate_s": t2 - t1, "define_and_backtest_s": t3 - t2,
                   "first_result_s": t3 - t0, "edit_rerun_s": t4 - t3,
-                  "fills": int(res.counters["fills"]), "fills_edited": int(res2.counters["fills"])}))
+                  "fills": int(res.counters["fills"]), "fills_edited": int(res2.counters["fills"]),
+                  "compiled": compiled_first, "compiled_edit": _compiles[len(compiled_first):]}))
 """
 
 
@@ -122,6 +136,11 @@ def _child(code: str) -> dict:
     return d
 
 
+def _names(compiled: list[str]) -> str:
+    """``0``, or how many compilations and of which functions (``2: skewed, skewed``)."""
+    return f"{len(compiled)}: {', '.join(compiled)}" if compiled else "0"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-warm", action="store_true", help="do not run python -m qlib.warm")
@@ -131,10 +150,6 @@ def main() -> None:
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "qlib.warm"], cwd=ROOT, check=True)
         print(f"python -m qlib.warm: {time.perf_counter() - t:.1f} s")
-        # the custom-strategy loops (L3 and L2), until qlib.warm runs them too
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", _WARM_CUSTOM], cwd=ROOT, check=True)
-        print(f"custom-strategy loops warmed: {time.perf_counter() - t:.1f} s")
     a = [_child(_BUILTIN) for _ in range(args.repeat)]
     b = [_child(_NOTEBOOK) for _ in range(args.repeat)]
     best_a = min(a, key=lambda d: d["first_result_s"])
@@ -144,17 +159,18 @@ def main() -> None:
     print(f"CPU: {cpu_name()}, python {sys.version.split()[0]}, "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} (shared machine)")
     print("| case | goal s | first result s (in process) | of which import / simulate / "
-          "strategy + backtest s | process wall s | fills |")
-    print("|---|---|---|---|---|---|")
+          "strategy + backtest s | process wall s | fills | numba compilations |")
+    print("|---|---|---|---|---|---|---|")
     print(f"| (a) built-in TouchMM, simulated market | 3 | {best_a['first_result_s']:.2f} | "
           f"{best_a['import_s']:.2f} / {best_a['simulate_s']:.2f} / {best_a['backtest_s']:.2f}"
-          f" | {best_a['process_s']:.2f} | {best_a['fills']} |")
+          f" | {best_a['process_s']:.2f} | {best_a['fills']} | {_names(best_a['compiled'])} |")
     print(f"| (b) @strategy in __main__, first backtest | 5 | {best_b1['first_result_s']:.2f} | "
           f"{best_b1['import_s']:.2f} / {best_b1['simulate_s']:.2f} / "
           f"{best_b1['define_and_backtest_s']:.2f} | {best_b1['process_s']:.2f} | "
-          f"{best_b1['fills']} |")
+          f"{best_b1['fills']} | {_names(best_b1['compiled'])} |")
     print(f"| (c) same cell edited, re-run | 3 | {best_b2['edit_rerun_s']:.2f} | - / - / "
-          f"{best_b2['edit_rerun_s']:.2f} | - | {best_b2['fills_edited']} |")
+          f"{best_b2['edit_rerun_s']:.2f} | - | {best_b2['fills_edited']} | "
+          f"{_names(best_b2['compiled_edit'])} |")
     print(f"best of {args.repeat} fresh processes each; all runs: "
           f"(a) {[round(d['first_result_s'], 2) for d in a]}, "
           f"(b) {[round(d['first_result_s'], 2) for d in b]}, "
