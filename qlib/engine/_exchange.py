@@ -101,8 +101,9 @@ def _push_exch(es, mx, due, kind, slot):
 
 
 @njit(cache=True, _nrt=False)
-def _exch_fill(es, orders, oxs, ml, slot, px, qty, liq, ts, resp_ns, mid2):
+def _exch_fill(es, oms, slot, px, qty, liq, ts, resp_ns, mid2):
     """Execute ``qty`` of our order ``slot`` at the exchange and report it."""
+    orders, oxs = oms.orders, oms.oxs
     oxs[slot]["leaves"] -= qty
     if oxs[slot]["leaves"] <= 1e-9 * orders[slot]["qty"]:
         oxs[slot]["leaves"] = 0.0
@@ -111,21 +112,24 @@ def _exch_fill(es, orders, oxs, ml, slot, px, qty, liq, ts, resp_ns, mid2):
         oxs[slot]["xstate"] = XS_DONE
     mid = mid2 * 0.5
     es["edge"] += orders[slot]["side"] * qty * (mid - px) if mid2 > 0 else 0.0
-    return _push_local(es, ml, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
+    return _push_local(es, oms.ml, ts + resp_ns, R_FILL, slot, px, liq, ts, qty, mid)
 
 
 @njit(cache=True, _nrt=False)
-def _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, aggr_side, px, qty,
-              ts, resp_ns, mid2, l3_ahead_of_slot, partial):
+def _on_trade(es, cf, oms, qp, aggr_side, px, qty, ts, resp_ns, mid2, l3_ahead_of_slot):
     """A market trade of ``qty`` at ``px`` by an aggressor on ``aggr_side``: our resting
     orders on the other side at a worse price for the aggressor fill fully, those at
     ``px`` advance in their queue (hftbacktest's partial-fill exchange).
 
     ``l3_ahead_of_slot`` (L3_FIFO only): -1 for an L2 trade print; else the entry
     counter of the L3 order executed, which tells whether it was ahead of ours.
-    ``partial == 0``: an order the queue model releases fills completely (hftbacktest's
-    no-partial-fill exchange) instead of by the released quantity.
+    ``cf["partial"] == 0``: an order the queue model releases fills completely
+    (hftbacktest's no-partial-fill exchange) instead of by the released quantity.
     """
+    orders, oxs, work = oms.orders, oms.oxs, oms.work
+    q_kind = cf["q_kind"]
+    lot = cf["lot"]
+    partial = cf["partial"]
     ok = True
     for w in range(es["n_work"]):
         slot = work[w]
@@ -137,7 +141,7 @@ def _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, aggr_side, px, qty,
         opx = o["px_tick"]
         through = (aggr_side < 0 and px < opx) or (aggr_side > 0 and px > opx)
         if through:
-            ok &= _exch_fill(es, orders, oxs, ml, slot, opx, oxs[slot]["leaves"],
+            ok &= _exch_fill(es, oms, slot, opx, oxs[slot]["leaves"],
                              _MAKER, ts, resp_ns, mid2)
         elif px == opx:
             if q_kind == _L3_FIFO:
@@ -151,21 +155,23 @@ def _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, aggr_side, px, qty,
                     f = min(qty, oxs[slot]["leaves"])
                     f = np.floor(f / lot + 1e-9) * lot
                     if f > 0.0:
-                        ok &= _exch_fill(es, orders, oxs, ml, slot, opx, f, _MAKER,
+                        ok &= _exch_fill(es, oms, slot, opx, f, _MAKER,
                                          ts, resp_ns, mid2)
             else:
                 _q.order_queue_on_trade(q_kind, qp, oxs, slot, qty)
                 f = _q.order_queue_filled_qty(q_kind, qp, oxs, slot, lot)
                 if f > 0.0:
                     f = min(f, oxs[slot]["leaves"]) if partial != 0 else oxs[slot]["leaves"]
-                    ok &= _exch_fill(es, orders, oxs, ml, slot, opx, f, _MAKER, ts,
+                    ok &= _exch_fill(es, oms, slot, opx, f, _MAKER, ts,
                                      resp_ns, mid2)
     return ok
 
 
 @njit(cache=True, _nrt=False)
-def _on_depth(es, orders, oxs, work, q_kind, qp, side, px, prev_qty, new_qty):
+def _on_depth(es, cf, oms, qp, side, px, prev_qty, new_qty):
     """The level ``px`` on ``side`` changed from ``prev_qty`` to ``new_qty``."""
+    orders, oxs, work = oms.orders, oms.oxs, oms.work
+    q_kind = cf["q_kind"]
     for w in range(es["n_work"]):
         slot = work[w]
         if oxs[slot]["xstate"] != XS_RESTING:
@@ -180,8 +186,9 @@ def _on_depth(es, orders, oxs, work, q_kind, qp, side, px, prev_qty, new_qty):
 
 
 @njit(cache=True, _nrt=False)
-def _on_l3_removal(es, orders, oxs, work, side, px, qty, entry):
+def _on_l3_removal(es, oms, side, px, qty, entry):
     """L3_FIFO: ``qty`` left the level ``px`` by a cancel of an order with ``entry``."""
+    orders, oxs, work = oms.orders, oms.oxs, oms.work
     for w in range(es["n_work"]):
         slot = work[w]
         if oxs[slot]["xstate"] != XS_RESTING:
@@ -192,8 +199,9 @@ def _on_l3_removal(es, orders, oxs, work, side, px, qty, entry):
 
 
 @njit(cache=True, _nrt=False)
-def _check_crossed(es, orders, oxs, work, xbook, ml, ts, resp_ns, mid2):
+def _check_crossed(es, oms, xbook, ts, resp_ns, mid2):
     """Fill our resting orders that the exchange book's opposite best has reached."""
+    orders, oxs, work = oms.orders, oms.oxs, oms.work
     bb, _ = _b.best_px(xbook, 1)
     ba, _ = _b.best_px(xbook, -1)
     ok = True
@@ -204,15 +212,16 @@ def _check_crossed(es, orders, oxs, work, xbook, ml, ts, resp_ns, mid2):
         o = orders[slot]
         px = o["px_tick"]
         if (o["side"] > 0 and ba != 0 and ba <= px) or (o["side"] < 0 and bb != 0 and bb >= px):
-            ok &= _exch_fill(es, orders, oxs, ml, slot, px, oxs[slot]["leaves"],
+            ok &= _exch_fill(es, oms, slot, px, oxs[slot]["leaves"],
                              _MAKER, ts, resp_ns, mid2)
     return ok
 
 
 @njit(cache=True, _nrt=False)
-def _arrive_submit(es, cf, orders, oxs, xbook, ml, lvl_px, lvl_qty, qp, slot,
-                   ts, resp_ns, lot):
+def _arrive_submit(es, cf, oms, xbook, scratch, qp, slot, ts, resp_ns):
     """Our new order reaches the exchange: take liquidity if it crosses, else rest."""
+    orders, oxs, ml = oms.orders, oms.oxs, oms.ml
+    lvl_px, lvl_qty = scratch.lvl_px, scratch.lvl_qty
     o = orders[slot]
     side = np.int64(o["side"])
     px = o["px_tick"]
@@ -262,7 +271,7 @@ def _arrive_submit(es, cf, orders, oxs, xbook, ml, lvl_px, lvl_qty, qp, slot,
             if take <= 0.0:
                 continue
             oxs[slot]["xstate"] = XS_NONE  # not resting while it takes
-            ok &= _exch_fill(es, orders, oxs, ml, slot, lp, take, _TAKER, ts,
+            ok &= _exch_fill(es, oms, slot, lp, take, _TAKER, ts,
                              resp_ns, mid2)
             if cf["impact"] != 0:
                 # lowers or removes an existing level: never needs overflow room
@@ -293,8 +302,9 @@ def _arrive_submit(es, cf, orders, oxs, xbook, ml, lvl_px, lvl_qty, qp, slot,
 
 
 @njit(cache=True, _nrt=False)
-def _arrive_cancel(es, orders, oxs, ml, slot, ts, resp_ns):
+def _arrive_cancel(es, oms, slot, ts, resp_ns):
     """Our cancel reaches the exchange."""
+    oxs, ml = oms.oxs, oms.ml
     if oxs[slot]["xstate"] == XS_RESTING:
         oxs[slot]["xstate"] = XS_DONE
         oxs[slot]["leaves"] = 0.0
@@ -304,13 +314,14 @@ def _arrive_cancel(es, orders, oxs, ml, slot, ts, resp_ns):
 
 
 @njit(cache=True)
-def _exch_event_l3(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry, orders,
-                   oxs, work, ml, lot):
+def _exch_event_l3(ev, i, es, cf, models, books, oms):
     """Apply event ``i`` to the exchange book with every hook on our resting orders.
 
     Order-level data (any event kind, typed-dict order maps, L3 queue positions);
     ``(status, row)``.
     """
+    lat_p, lat_log, qp = models.lat_p, models.lat_log, models.qp
+    xbook, xorders, l3entry = books.xbook, books.xorders, books.l3entry
     if not _book_room(xbook, 0):
         es["cap_what"] = CAP_XBOOK
         return _CAPACITY, i
@@ -327,38 +338,34 @@ def _exch_event_l3(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry, o
         mid2 = _mid2(xbook)
         ok = True
         if kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
-            ok = _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, side, px, qty,
-                           t_ex, resp, mid2, -1, cf["partial"])
+            ok = _on_trade(es, cf, oms, qp, side, px, qty, t_ex, resp, mid2, -1)
         elif kind == _EXECUTE:
             ent = np.int64(0)
             if q_kind == _L3_FIFO:
                 oid = e["order_id"]
                 ent = l3entry[oid] if oid in l3entry else np.int64(0)
-            ok = _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, -side, px,
-                           qty, t_ex, resp, mid2, ent, cf["partial"])
+            ok = _on_trade(es, cf, oms, qp, -side, px, qty, t_ex, resp, mid2, ent)
         if q_kind == _L3_FIFO and (kind == _CANCEL or kind == _DELETE or kind == _MODIFY):
             oid = e["order_id"]
             if oid in xorders:
                 rec = xorders[oid]
                 ent = l3entry[oid] if oid in l3entry else np.int64(0)
                 gone = rec[2] if kind != _CANCEL else min(qty, rec[2])
-                _on_l3_removal(es, orders, oxs, work, rec[0], rec[1], gone, ent)
+                _on_l3_removal(es, oms, rec[0], rec[1], gone, ent)
             elif kind != _MODIFY and side != 0:
                 # an order the map does not know (resting before the data's first snapshot,
                 # or a level given without ids): it was there before ours, so ahead of us
-                _on_l3_removal(es, orders, oxs, work, side, px, qty, np.int64(0))
+                _on_l3_removal(es, oms, side, px, qty, np.int64(0))
         track = kind != _TRADE and kind < EventKind.QUOTE and kind != _CLEAR and side != 0
         prev = _b.level_qty(xbook, side, px) if track else 0.0
         st = _b.apply_event(xbook, xorders, e)
         if st != _OK:
             return st, i
         if track:
-            _on_depth(es, orders, oxs, work, q_kind, qp, side, px, prev,
-                      _b.level_qty(xbook, side, px))
+            _on_depth(es, cf, oms, qp, side, px, prev, _b.level_qty(xbook, side, px))
         elif kind == _CLEAR or kind == _SNAPSHOT:
-            _refresh_levels(es, orders, oxs, work, xbook)
-        ok &= _check_crossed(es, orders, oxs, work, xbook, ml, t_ex, resp,
-                             _mid2(xbook))
+            _refresh_levels(es, oms, xbook)
+        ok &= _check_crossed(es, oms, xbook, t_ex, resp, _mid2(xbook))
         if not ok:
             es["cap_what"] = CAP_MSGS
             return _CAPACITY, i
@@ -378,11 +385,12 @@ def _exch_event_l3(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry, o
 
 
 @njit(cache=True, _nrt=False)
-def _exch_event_l2(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                   orders, oxs, work, ml, lot):
+def _exch_event_l2(ev, i, es, cf, models, books, oms):
     """:func:`_exch_event_l3` for price-level data: no order maps, the book applied by
     :func:`qlib.engine._book_io._apply_l2`; called by :func:`_exch_run_l2` for the kinds
     that are not depth updates or trades."""
+    lat_p, lat_log, qp = models.lat_p, models.lat_log, models.qp
+    xbook, xorders, l3entry = books.xbook, books.xorders, books.l3entry
     if not _book_room(xbook, 0):
         es["cap_what"] = CAP_XBOOK
         return _CAPACITY, i
@@ -397,8 +405,7 @@ def _exch_event_l2(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
                                  np.int64(es["feed_lat"]))
     ok = True
     if es["n_resting"] > 0 and kind == _TRADE and (e["flags"] & _SUMMARY) == 0:
-        ok = _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, side, px, qty,
-                       t_ex, resp, _mid2(xbook), -1, cf["partial"])
+        ok = _on_trade(es, cf, oms, qp, side, px, qty, t_ex, resp, _mid2(xbook), -1)
     track = (kind == _DEPTH or kind == _SNAPSHOT) and side != 0
     prev = _b.level_qty(xbook, side, px) if track else 0.0
     st = _apply_l2(xbook, e)
@@ -406,12 +413,10 @@ def _exch_event_l2(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
         return st, i
     if es["n_resting"] > 0:
         if track:
-            _on_depth(es, orders, oxs, work, q_kind, qp, side, px, prev,
-                      _b.level_qty(xbook, side, px))
+            _on_depth(es, cf, oms, qp, side, px, prev, _b.level_qty(xbook, side, px))
         elif kind == _CLEAR:
-            _refresh_levels(es, orders, oxs, work, xbook)
-        ok &= _check_crossed(es, orders, oxs, work, xbook, ml, t_ex, resp,
-                             _mid2(xbook))
+            _refresh_levels(es, oms, xbook)
+        ok &= _check_crossed(es, oms, xbook, t_ex, resp, _mid2(xbook))
     if not ok:
         es["cap_what"] = CAP_MSGS
         return _CAPACITY, i
@@ -421,8 +426,9 @@ def _exch_event_l2(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
 
 
 @njit(cache=True, _nrt=False)
-def _refresh_levels(es, orders, oxs, work, xbook):
+def _refresh_levels(es, oms, xbook):
     """Re-read the level at each resting order's price (after a clear or a snapshot row)."""
+    orders, oxs, work = oms.orders, oms.oxs, oms.work
     for w in range(es["n_work"]):
         slot = work[w]
         if oxs[slot]["xstate"] == XS_RESTING:
@@ -433,14 +439,13 @@ def _refresh_levels(es, orders, oxs, work, xbook):
 
 
 @njit(cache=True)
-def _exch_run_l3(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                 orders, oxs, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
+def _exch_run_l3(ev, bound, es, cf, models, books, oms):
     """Order-level events with our orders resting, up to exchange time ``bound``: one
     :func:`_exch_event_l3` per event, until none of ours rests; ``(status, row)``."""
+    stop = es["stop"]
     st, row = _OK, -1
     while es["i_ex"] < stop and ev[es["i_ex"]]["ts_exch"] <= bound:
-        st, row = _exch_event_l3(ev, es["i_ex"], es, cf, lat_p, lat_log, qp, xbook,
-                                 xorders, l3entry, orders, oxs, work, ml, lot)
+        st, row = _exch_event_l3(ev, es["i_ex"], es, cf, models, books, oms)
         if st != _OK:
             break
         if es["n_resting"] == 0:
@@ -449,17 +454,22 @@ def _exch_run_l3(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _exch_run_l2(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3entry,
-                 orders, oxs, work, ml, lot, no_bbo, no_rows, no_px, no_qty):
+def _exch_run_l2(ev, bound, es, cf, models, books, oms, scratch):
     """Price-level events with our orders resting, up to exchange time ``bound``.
 
     A depth update at a resting order's price moves its queue estimate from the level
-    quantity we last saw there (``OQ_LVL``) to the new one, with no book access; the
+    quantity we last saw there (its ``lvl``) to the new one, with no book access; the
     book itself is updated in runs
     (:func:`qlib.engine._book_io._apply_range_l2`). Only the events that can
     fill an order (a trade at or through its price, an opposite level at or through it)
     and the rare kinds (clear, snapshot) flush the run and take the general path.
     """
+    stop = es["stop"]
+    lat_p, lat_log, qp = models.lat_p, models.lat_log, models.qp
+    xbook, xorders = books.xbook, books.xorders
+    orders, oxs, work = oms.orders, oms.oxs, oms.work
+    no_bbo, no_rows, no_px, no_qty = scratch.no_bbo, scratch.no_rows, scratch.no_px, \
+        scratch.no_qty
     if not _book_room(xbook, _SCAN_MAX):
         es["cap_what"] = CAP_XBOOK
         return _CAPACITY, es["i_ex"]
@@ -499,8 +509,7 @@ def _exch_run_l2(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3
                 a = i + 1
                 resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.SUBMIT,
                                              e["ts_exch"], np.int64(es["feed_lat"]))
-                if not _check_crossed(es, orders, oxs, work, xbook, ml, e["ts_exch"],
-                                      resp, _mid2(xbook)):
+                if not _check_crossed(es, oms, xbook, e["ts_exch"], resp, _mid2(xbook)):
                     es["i_ex"] = a
                     es["cap_what"] = CAP_MSGS
                     return _CAPACITY, -1
@@ -526,9 +535,8 @@ def _exch_run_l2(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3
                     resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log,
                                                  OrderAction.SUBMIT, e["ts_exch"],
                                                  np.int64(es["feed_lat"]))
-                    if not _on_trade(es, orders, oxs, work, ml, q_kind, qp, lot, aggr,
-                                     px, e["qty"], e["ts_exch"], resp, _mid2(xbook), -1,
-                                     cf["partial"]):
+                    if not _on_trade(es, cf, oms, qp, aggr, px, e["qty"], e["ts_exch"], resp,
+                                     _mid2(xbook), -1):
                         es["i_ex"] = i + 1
                         es["cap_what"] = CAP_MSGS
                         return _CAPACITY, -1
@@ -540,8 +548,7 @@ def _exch_run_l2(ev, stop, bound, es, cf, lat_p, lat_log, qp, xbook, xorders, l3
                 return st, row
             es["n_exch_events"] += i - es["i_ex"]
             es["i_ex"] = i
-            st, row = _exch_event_l2(ev, i, es, cf, lat_p, lat_log, qp, xbook, xorders,
-                                     l3entry, orders, oxs, work, ml, lot)
+            st, row = _exch_event_l2(ev, i, es, cf, models, books, oms)
             if st != _OK:
                 return st, row
             a = i + 1

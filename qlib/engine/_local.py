@@ -94,13 +94,16 @@ def _local_seen(ev, ts_loc, i, j, es, feed_a, view):
 
 
 @njit(cache=True)
-def _local_to_l3(ev, ts_loc, stop, bound, es, feed_a, lbook, lorders, view, no_bbo,
-                 no_rows, no_px, no_qty):
+def _local_to_l3(market, bound, es, feed_a, books, view, scratch):
     """Apply the events whose local time is ``<= bound`` to the local book (order-level
     data: the book's replay kernel with its order map); ``(status, row)``.
 
     On ``CAPACITY`` the rows before ``row`` are applied and accounted for.
     """
+    ev, ts_loc, stop = market.ev, market.ts_loc, es["stop"]
+    lbook, lorders = books.lbook, books.lorders
+    no_bbo, no_rows, no_px, no_qty = scratch.no_bbo, scratch.no_rows, scratch.no_px, \
+        scratch.no_qty
     i = es["i_lo"]
     j = _local_end(ts_loc, stop, i, bound)
     if j == i:
@@ -117,10 +120,11 @@ def _local_to_l3(ev, ts_loc, stop, bound, es, feed_a, lbook, lorders, view, no_b
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _local_to_l2(ev, ts_loc, stop, bound, es, feed_a, lbook, lorders, view, no_bbo,
-                 no_rows, no_px, no_qty):
+def _local_to_l2(market, bound, es, feed_a, books, view):
     """:func:`_local_to_l3` for price-level data, inline: no order map, each event applied
     by :func:`qlib.engine._book_io._apply_l2`."""
+    ev, ts_loc, stop = market.ev, market.ts_loc, es["stop"]
+    lbook = books.lbook
     j = es["i_lo"]
     if j >= stop or ts_loc[j] > bound:
         return np.int64(_OK), np.int64(-1)
@@ -159,8 +163,9 @@ def _local_to_l2(ev, ts_loc, stop, bound, es, feed_a, lbook, lorders, view, no_b
 
 
 @njit(cache=True, _nrt=False)
-def _sync_risk(es, orders, work, r_ist, r_fst):
+def _sync_risk(es, oms, risk):
     """Give the pre-trade risk state the OMS's view of our working orders."""
+    orders, work = oms.orders, oms.work
     n_open = 0
     ob = 0.0
     os_ = 0.0
@@ -183,12 +188,13 @@ def _sync_risk(es, orders, work, r_ist, r_fst):
             os_ += leaves
             if stp and o["px_tick"] < own_ask:
                 own_ask = o["px_tick"]
-    _risk.sync_orders(r_ist, r_fst, 0, n_open, ob, os_, own_bid, own_ask)
+    _risk.sync_orders(risk.istate, risk.fstate, 0, n_open, ob, os_, own_bid, own_ask)
 
 
 @njit(cache=True, _nrt=False)
-def _compact_work(es, orders, work):
+def _compact_work(es, oms):
     """Drop orders in a terminal state from the working list (order kept)."""
+    orders, work = oms.orders, oms.work
     k = 0
     for w in range(es["n_work"]):
         slot = work[w]
@@ -199,9 +205,12 @@ def _compact_work(es, orders, work):
 
 
 @njit(cache=True, _nrt=False)
-def _on_response(es, cf, orders, table, journal, jlen, ml, k, positions, lots_qty,
-                 lots_px, cash, fills, r_ist, r_fst, r_journal, ts):
-    """Apply one response to the order state machine and the portfolio; return a Status."""
+def _on_response(es, cf, oms, pf, risk, fills, k, ts):
+    """Apply the response in row ``k`` of the to-local ring to the order state machine and
+    the portfolio; return a Status."""
+    orders, table, journal, jlen, ml = oms.orders, oms.table, oms.journal, oms.jlen, oms.ml
+    positions, lots_qty, lots_px, cash = pf.positions, pf.lots_qty, pf.lots_px, pf.cash
+    r_ist, r_fst, r_journal = risk.istate, risk.fstate, risk.journal
     kind = ml[k]["kind"]
     slot = ml[k]["slot"]
     st = _OK
@@ -259,14 +268,16 @@ def _on_response(es, cf, orders, table, journal, jlen, ml, k, positions, lots_qt
 
 
 @njit(cache=True, _nrt=False)
-def _equity(cf, positions, cash, mid_tick):
-    return cash[0] + positions[0]["qty"] * mid_tick * cf["tick_value"]
+def _equity(cf, pf, mid_tick):
+    """Cash plus the position marked at ``mid_tick``, quote currency."""
+    return pf.cash[0] + pf.positions[0]["qty"] * mid_tick * cf["tick_value"]
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _fill_view(es, cf, lbook, lvl_px, lvl_qty, positions, cash, orders, work, view,
-               r_ist, ts):
+def _fill_view(es, cf, lbook, pf, oms, view, risk, ts):
     """Write the strategy's local view at ``ts``."""
+    positions, cash = pf.positions, pf.cash
+    orders, work = oms.orders, oms.work
     v = view[0]
     v["ts_local"] = ts
     v["ts_start"] = es["ts_start"]
@@ -309,7 +320,7 @@ def _fill_view(es, cf, lbook, lvl_px, lvl_qty, positions, cash, orders, work, vi
     v["sigma_tick"] = np.sqrt(es["sigma2"])
     v["position"] = positions[0]["qty"]
     v["cash"] = cash[0]
-    v["equity"] = _equity(cf, positions, cash, mid)
+    v["equity"] = _equity(cf, pf, mid)
     ob = 0.0
     os_ = 0.0
     n_open = 0
@@ -326,11 +337,12 @@ def _fill_view(es, cf, lbook, lvl_px, lvl_qty, positions, cash, orders, work, vi
     v["n_open"] = n_open
     v["tick_size"] = cf["tick_size"]
     v["lot_size"] = cf["lot"]
-    v["killed"] = _risk.kill_switch_tripped(r_ist)
+    v["killed"] = _risk.kill_switch_tripped(risk.istate)
 
 
 @njit(cache=True, _nrt=False)
-def _new_order(es, orders, oxs, slot, oid, side, px, qty, otype, tif, ts):
+def _new_order(orders, oxs, slot, oid, side, px, qty, otype, tif, ts):
+    """Write a new order into ``slot`` (state ``NEW``) and reset its exchange side."""
     o = orders[slot]
     o["order_id"] = oid
     o["instrument"] = 0
@@ -357,9 +369,11 @@ def _new_order(es, orders, oxs, slot, oid, side, px, qty, otype, tif, ts):
 
 
 @njit(cache=True, _nrt=False)
-def _send_cancel(es, cf, orders, oxs, table, journal, jlen, mx, lat_p, lat_log, slot,
-                 r_ist, ts):
+def _send_cancel(es, cf, oms, models, risk, slot, ts):
     """Send a cancel for ``slot`` if the message throttle allows; return a Status."""
+    orders, oxs, table, journal, jlen, mx = oms.orders, oms.oxs, oms.table, oms.journal, \
+        oms.jlen, oms.mx
+    lat_p, lat_log, r_ist = models.lat_p, models.lat_log, risk.istate
     if _risk.throttle_message(r_ist, ts) != _APPROVED:
         return _OK  # throttled: keep the order, try again at the next decision
     entry, _ = _lat.order_latency(cf["lat_kind"], lat_p, lat_log, OrderAction.CANCEL, ts,
@@ -377,9 +391,14 @@ def _send_cancel(es, cf, orders, oxs, table, journal, jlen, mx, lat_p, lat_log, 
 
 
 @njit(cache=True, _nrt=False)
-def _reconcile(es, cf, orders, oxs, work, table, journal, jlen, mx, ml,
-               lat_p, lat_log, intents, n, used, r_ist, r_fst, r_journal, ts):
-    """Turn the strategy's intents into cancels and new orders; return a Status."""
+def _reconcile(es, cf, oms, models, strat, n, risk, ts):
+    """Turn the strategy's first ``n`` intents into cancels and new orders; return a
+    Status."""
+    orders, oxs, work, table = oms.orders, oms.oxs, oms.work, oms.table
+    journal, jlen, mx, ml = oms.journal, oms.jlen, oms.mx, oms.ml
+    lat_p, lat_log = models.lat_p, models.lat_log
+    intents, used = strat.intents, strat.used
+    r_ist, r_fst, r_journal = risk.istate, risk.fstate, risk.journal
     for j in range(n):
         used[j] = False
     # keep the working orders an intent asks for, cancel the others
@@ -399,10 +418,10 @@ def _reconcile(es, cf, orders, oxs, work, table, journal, jlen, mx, ml,
                 keep = True
                 break
         if not keep and stt != _PN:  # no cancel before the venue's ack: retried next time
-            st = _send_cancel(es, cf, orders, oxs, table, journal, jlen, mx, lat_p, lat_log, slot, r_ist, ts)
+            st = _send_cancel(es, cf, oms, models, risk, slot, ts)
             if st != _OK:
                 return st
-    _sync_risk(es, orders, work, r_ist, r_fst)
+    _sync_risk(es, oms, risk)
     # send what no working order covers
     for j in range(n):
         if used[j]:
@@ -415,7 +434,7 @@ def _reconcile(es, cf, orders, oxs, work, table, journal, jlen, mx, ml,
         tif = np.int64(it["tif"])
         slot = es["n_orders"]
         es["n_orders"] = slot + 1
-        _new_order(es, orders, oxs, slot, np.uint64(slot + 1), side, px, qty, otype, tif, ts)
+        _new_order(orders, oxs, slot, np.uint64(slot + 1), side, px, qty, otype, tif, ts)
         rc = _risk.pretrade_check_inline(r_ist, r_fst, r_journal, 0, side, px, qty, ts, otype)
         if rc != _APPROVED:
             es["n_reject_risk"] += 1
@@ -446,14 +465,16 @@ def _reconcile(es, cf, orders, oxs, work, table, journal, jlen, mx, ml,
 
 
 @njit(cache=True, _nrt=False)
-def _cancel_all(es, cf, orders, oxs, work, table, journal, jlen, mx, lat_p, lat_log,
-                r_ist, ts):
+def _cancel_all(es, cf, oms, models, ts):
     """Kill switch: cancel every working order (ignores the message throttle).
 
     Orders still waiting for their ack, or with a request in flight, cannot take a
     cancel yet (the order state machine has no such edge); the loop calls this at every
     decision while the switch is tripped, so they are cancelled once acknowledged.
     """
+    orders, work, table, journal, jlen, mx = oms.orders, oms.work, oms.table, oms.journal, \
+        oms.jlen, oms.mx
+    lat_p, lat_log = models.lat_p, models.lat_log
     for w in range(es["n_work"]):
         slot = work[w]
         stt = orders[slot]["state"]
@@ -471,14 +492,17 @@ def _cancel_all(es, cf, orders, oxs, work, table, journal, jlen, mx, lat_p, lat_
 
 
 @njit(cache=True, _nrt=False)
-def _record(es, cf, recs, positions, cash, orders, work, lbook, ts):
+def _record(es, cf, recs, pf, oms, lbook, ts):
+    """Write the interval record at ``ts``."""
+    positions, cash = pf.positions, pf.cash
+    orders, work = oms.orders, oms.work
     n = es["n_rec"]
     r = recs[n]
     mid = es["last_mid"]
     r["ts"] = ts
     r["position"] = positions[0]["qty"]
     r["cash"] = cash[0]
-    r["equity"] = _equity(cf, positions, cash, mid)
+    r["equity"] = _equity(cf, pf, mid)
     r["mid_tick"] = mid
     bb, _ = _b.best_px(lbook, 1)
     ba, _ = _b.best_px(lbook, -1)

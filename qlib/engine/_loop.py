@@ -1,7 +1,9 @@
 r"""The jitted backtest loop (kernels only: arrays and scalars in, status codes out).
 
 Public wrapper: :func:`qlib.engine.backtest`. The design is in :mod:`qlib.engine.backtest`;
-the state arrays' columns are named in :mod:`qlib.engine._state`. The kernels it calls
+the loop's arguments (two one-row records, ``ENGINE_STATE_DTYPE`` and
+``ENGINE_CONFIG_DTYPE`` of :mod:`qlib.dtypes`, and NamedTuples of arrays) are described in
+:mod:`qlib.engine._alloc`, its codes in :mod:`qlib.engine._state`. The kernels it calls
 are in :mod:`qlib.engine._exchange` (the simulated exchange), :mod:`qlib.engine._local`
 (the strategy side) and :mod:`qlib.engine._book_io` (book access).
 
@@ -196,12 +198,14 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
     L2 = bool(l2)
     CUSTOM = bool(custom)
 
-    def run_loop(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, state, config,
-                 lat_p, lat_log, qp, s_params, s_state, view, intents, used,
-                 orders, table, journal, jlen, oxs, work, mx, ml,
-                 positions, lots_qty, lots_px, cash, r_ist, r_fst, r_journal,
-                 fills, recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty, kern):
+    def run_loop(market, state, config, models, books, strat, oms, pf, risk, out, scratch,
+                 kern):
         """Run the backtest from where ``state`` says until the end or a full buffer.
+
+        ``state`` and ``config`` are one-row arrays of
+        :data:`~qlib.dtypes.ENGINE_STATE_DTYPE` and :data:`~qlib.dtypes.ENGINE_CONFIG_DTYPE`;
+        the other arguments are the NamedTuples of :mod:`qlib.engine._alloc`, and ``kern``
+        the user's kernel (custom variant) or ``None``.
 
         Returns ``(status, row)``: ``OK`` at the end; ``CAPACITY`` with ``cap_what``
         naming the buffer to grow (nothing half-done: call again after growing); another
@@ -209,8 +213,18 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
         """
         es = state[0]  # a record view: writes go to the array
         cf = config[0]
+        ev, ts_loc = market.ev, market.ts_loc
+        xbook, xorders = books.xbook, books.xorders
+        s_params, s_state, intents = strat.params, strat.state, strat.intents
+        view = strat.view_row
+        orders, work, journal, jlen, mx, ml = oms.orders, oms.work, oms.journal, oms.jlen, \
+            oms.mx, oms.ml
+        positions, lots_qty = pf.positions, pf.lots_qty
+        r_ist, r_fst, r_journal = risk.istate, risk.fstate, risk.journal
+        fills, recs = out.fills, out.recs
+        no_bbo, no_rows, no_px, no_qty = scratch.no_bbo, scratch.no_rows, scratch.no_px, \
+            scratch.no_qty
         stop = es["stop"]
-        lot = cf["lot"]
         dec_iv = cf["dec_interval"]
         rec_iv = cf["rec_interval"]
         feed_a = 1.0 - np.exp(-_LN2 / max(cf["feed_hl"], 1))  # per market-data event
@@ -272,13 +286,9 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                         es["n_exch_events"] += j - i_ex
                         es["i_ex"] = j
                 elif L2:
-                    st, row = _exch_run_l2(ev, stop, bound, es, cf, lat_p, lat_log, qp,
-                                           xbook, xorders, l3entry, orders, oxs, work, ml,
-                                           lot, no_bbo, no_rows, no_px, no_qty)
+                    st, row = _exch_run_l2(ev, bound, es, cf, models, books, oms, scratch)
                 else:
-                    st, row = _exch_run_l3(ev, stop, bound, es, cf, lat_p, lat_log, qp,
-                                           xbook, xorders, l3entry, orders, oxs, work, ml,
-                                           lot, no_bbo, no_rows, no_px, no_qty)
+                    st, row = _exch_run_l3(ev, bound, es, cf, models, books, oms)
                 if st != _OK:
                     return st, row
             elif t_mx <= t_ml and t_mx <= t_dec and t_mx <= t_rec:
@@ -293,13 +303,13 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                     es["mx_head"] = (h + 1) % mx.shape[0]
                     es["mx_len"] -= 1
                     action = OrderAction.SUBMIT if mkind == M_SUBMIT else OrderAction.CANCEL
-                    resp = _lat.response_latency(cf["lat_kind"], lat_p, lat_log, action, t_m,
-                                                 np.int64(es["feed_lat"]))
+                    resp = _lat.response_latency(cf["lat_kind"], models.lat_p, models.lat_log,
+                                                 action, t_m, np.int64(es["feed_lat"]))
                     if mkind == M_SUBMIT:
-                        ok = _arrive_submit(es, cf, orders, oxs, xbook, ml, lvl_px,
-                                            lvl_qty, qp, slot, t_m, resp, lot)
+                        ok = _arrive_submit(es, cf, oms, xbook, scratch, models.qp, slot, t_m,
+                                            resp)
                     else:
-                        ok = _arrive_cancel(es, orders, oxs, ml, slot, t_m, resp)
+                        ok = _arrive_cancel(es, oms, slot, t_m, resp)
                     if not ok:
                         es["cap_what"] = CAP_MSGS
                         return _CAPACITY, -1
@@ -315,9 +325,7 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                     t_r = ml[h]["due"]
                     es["ml_head"] = (h + 1) % ml.shape[0]
                     es["ml_len"] -= 1
-                    st = _on_response(es, cf, orders, table, journal, jlen, ml, h,
-                                      positions, lots_qty, lots_px, cash, fills, r_ist, r_fst,
-                                      r_journal, t_r)
+                    st = _on_response(es, cf, oms, pf, risk, fills, h, t_r)
                     if st != _OK:
                         return st, -1
                     if es["ml_len"] == 0 or ml[es["ml_head"]]["due"] > bound \
@@ -325,38 +333,34 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                             or jlen[0] + 8 > journal.shape[0] \
                             or positions[0]["lot_len"] + 2 > lots_qty.shape[1]:
                         break
-                _compact_work(es, orders, work)
-                _sync_risk(es, orders, work, r_ist, r_fst)
+                _compact_work(es, oms)
+                _sync_risk(es, oms, risk)
             elif t_dec <= t_rec:
                 # 5. the strategy decides, on the local book of every event seen by t_dec
                 if L2:
-                    st, row = _local_to_l2(ev, ts_loc, stop, t_dec, es, feed_a, lbook,
-                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                    st, row = _local_to_l2(market, t_dec, es, feed_a, books, view)
                 else:
-                    st, row = _local_to_l3(ev, ts_loc, stop, t_dec, es, feed_a, lbook,
-                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                    st, row = _local_to_l3(market, t_dec, es, feed_a, books, view, scratch)
                 if st != _OK:
                     return st, row
                 if es["i_lo"] >= stop and (es["i_ex"] >= stop or idle_x):
                     break  # the data ended before this decision
                 es["next_dec"] = t_dec + dec_iv
-                _fill_view(es, cf, lbook, lvl_px, lvl_qty, positions, cash, orders,
-                           work, view, r_ist, t_dec)
+                _fill_view(es, cf, books.lbook, pf, oms, view, risk, t_dec)
                 mid = es["last_mid"]
                 if mid > 0.0:
                     _risk.update_reference(r_ist, r_fst, 0, es["last_md_ts"],
                                            np.int64(np.round(mid)))
                     _risk.mark_pnl(r_ist, r_fst, r_journal, t_dec,
-                                   _equity(cf, positions, cash, mid) - cf["capital"])
+                                   _equity(cf, pf, mid) - cf["capital"])
                 if _risk.kill_switch_tripped(r_ist) != 0:
                     # every decision while tripped: what was acknowledged since gets its cancel
                     es["kill_seen"] = 1
                     if es["n_work"] > 0:
-                        st = _cancel_all(es, cf, orders, oxs, work, table, journal, jlen, mx,
-                                         lat_p, lat_log, r_ist, t_dec)
+                        st = _cancel_all(es, cf, oms, models, t_dec)
                         if st != _OK:
                             return st, -1
-                        _sync_risk(es, orders, work, r_ist, r_fst)
+                        _sync_risk(es, oms, risk)
                 else:
                     es["kill_seen"] = 0
                     es["n_dec"] += 1
@@ -366,30 +370,26 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                         n = decide_builtin(cf["strategy"], view, s_params, s_state, intents)
                     n = min(n, n_int)
                     if n > 0 or (n == 0 and es["n_work"] > 0):  # 0 with nothing working: no-op
-                        st = _reconcile(es, cf, orders, oxs, work, table, journal,
-                                        jlen, mx, ml, lat_p, lat_log, intents, n, used,
-                                        r_ist, r_fst, r_journal, t_dec)
+                        st = _reconcile(es, cf, oms, models, strat, n, risk, t_dec)
                         if st != _OK:
                             return st, -1
-                        _sync_risk(es, orders, work, r_ist, r_fst)
+                        _sync_risk(es, oms, risk)
             else:
                 # 6. an interval record
                 if L2:
-                    st, row = _local_to_l2(ev, ts_loc, stop, t_rec, es, feed_a, lbook,
-                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                    st, row = _local_to_l2(market, t_rec, es, feed_a, books, view)
                 else:
-                    st, row = _local_to_l3(ev, ts_loc, stop, t_rec, es, feed_a, lbook,
-                                           lorders, view, no_bbo, no_rows, no_px, no_qty)
+                    st, row = _local_to_l3(market, t_rec, es, feed_a, books, view, scratch)
                 if st != _OK:
                     return st, row
                 if es["i_lo"] >= stop and (es["i_ex"] >= stop or idle_x):
                     break
                 es["next_rec"] = t_rec + rec_iv
-                _record(es, cf, recs, positions, cash, orders, work, lbook, t_rec)
+                _record(es, cf, recs, pf, oms, books.lbook, t_rec)
         # the final record, at the last local event
         last = ts_loc[stop - 1] if stop > 0 else 0
         if es["last_rec_ts"] < last:
-            _record(es, cf, recs, positions, cash, orders, work, lbook, last)
+            _record(es, cf, recs, pf, oms, books.lbook, last)
         return _OK, -1
 
     run_loop.__qualname__ = run_loop.__name__ = (

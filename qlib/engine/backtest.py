@@ -56,32 +56,16 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from numba import types
-from numba.typed import Dict
 
 from qlib.book import l2 as _l2
 from qlib.data.market_data import MarketData
 from qlib.dtypes import (
-    BBO_DTYPE,
-    BT_FILL_DTYPE,
-    BT_RECORD_DTYPE,
-    ENGINE_CONFIG_DTYPE,
-    ENGINE_MSG_TO_EXCH_DTYPE,
-    ENGINE_MSG_TO_LOCAL_DTYPE,
-    ENGINE_ORDER_STATE_DTYPE,
-    ENGINE_STATE_DTYPE,
     EVENT_DTYPE,
-    INTENT_DTYPE,
-    ORDER_DTYPE,
-    ORDER_JOURNAL_DTYPE,
-    POSITION_DTYPE,
     SUBTICK_SCALE,
-    VIEW_DTYPE,
-    VIEW_FEATURE_FIELDS,
     require_dtype,
 )
-from qlib.engine import _loop
-from qlib.engine import _state as S
+from qlib.engine import _alloc, _loop
+from qlib.engine._alloc import LoopArgs, compact
 from qlib.engine._consts import MAX_PX_TICK, MAX_QTY, PRICED_LUT
 from qlib.engine.fees import Fees
 from qlib.engine.models import (
@@ -98,9 +82,7 @@ from qlib.engine.result import BacktestResult
 from qlib.enums import EventFlag, EventKind, QueueModelKind, Status, StrategyKind
 from qlib.errors import DataQualityError, EngineError, ParameterError
 from qlib.instrument import Instrument
-from qlib.oms.orders import TRANSITIONS
 from qlib.risk.config import RiskConfig
-from qlib.risk.pretrade import PreTradeRisk
 
 __all__ = ["DEFAULT_LATENCY", "MAX_PX_TICK", "MAX_QTY", "FeedLatency", "backtest"]
 
@@ -320,40 +302,6 @@ class FeedLatency:
         return f"FeedLatency(median={self.median_ns}ns, sigma={self.sigma})"
 
 
-def _compact(a: np.ndarray, n: int) -> np.ndarray:
-    """The first ``n`` records, with their padding bytes zeroed in place.
-
-    numba stores a record field by writing the whole record, padding included, so the
-    padding of a record the loop wrote holds whatever the register held; zeroing it
-    makes ``tobytes()`` of equal results equal. A view: nothing is copied.
-    """
-    out = a[:n]
-    if a.dtype.names is None or n == 0:
-        return out
-    raw = out.view(np.uint8).reshape(n, a.dtype.itemsize)
-    covered = np.zeros(a.dtype.itemsize, dtype=bool)
-    for name in a.dtype.names:
-        dt, off = a.dtype.fields[name][:2]
-        covered[off:off + dt.itemsize] = True
-    for k in np.flatnonzero(~covered):
-        raw[:, k] = 0
-    return out
-
-
-def _grow_rows(a: np.ndarray, factor: int = 2) -> np.ndarray:
-    out = np.zeros((a.shape[0] * factor,) + a.shape[1:], dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
-
-
-def _linearize_ring(a: np.ndarray, head: int, length: int, new_cap: int) -> np.ndarray:
-    out = np.zeros((new_cap,) + a.shape[1:], dtype=a.dtype)
-    cap = a.shape[0]
-    idx = (head + np.arange(length)) % cap
-    out[:length] = a[idx]
-    return out
-
-
 def _resolve_data(data: Any, instrument: Instrument | str | None) -> tuple[np.ndarray, Instrument]:
     if isinstance(instrument, str):
         from qlib.data.instruments import get
@@ -538,59 +486,6 @@ class _Config:
     ts_end: int  # session end, ns
 
 
-@dataclasses.dataclass
-class _State:
-    """Everything the loop reads and writes, in the order of its arguments
-    (:func:`qlib.engine._loop.make_loop`); the buffers the loop asks for are grown in
-    place by :func:`_grow`."""
-
-    ev: np.ndarray
-    ts_loc: np.ndarray
-    xbook: Any  # exchange book (qlib.book.L2Book)
-    xorders: Any  # its order map (L3) or a placeholder array (L2)
-    lbook: Any  # local book
-    lorders: Any
-    l3entry: Any  # L3 entry counters of the exchange's orders, or a placeholder
-    state: np.ndarray  # the loop's registers (ENGINE_STATE_DTYPE, 1 row)
-    config: np.ndarray  # its configuration (ENGINE_CONFIG_DTYPE, 1 row)
-    lat_p: np.ndarray
-    lat_log: np.ndarray
-    qp: np.ndarray
-    s_params: np.ndarray  # strategy parameters
-    s_state: np.ndarray  # strategy state
-    view: np.ndarray  # VIEW_DTYPE, 1 row
-    intents: np.ndarray  # INTENT_DTYPE, MAX_INTENTS rows
-    used: np.ndarray
-    orders: np.ndarray  # ORDER_DTYPE
-    table: np.ndarray  # the order state machine's TRANSITIONS
-    journal: np.ndarray  # ORDER_JOURNAL_DTYPE
-    jlen: np.ndarray  # its length, 1 row
-    oxs: np.ndarray  # per order: the exchange side (ENGINE_ORDER_STATE_DTYPE)
-    work: np.ndarray  # slots of working orders
-    mx: np.ndarray  # ring of messages to the exchange (ENGINE_MSG_TO_EXCH_DTYPE)
-    ml: np.ndarray  # ring of responses to local (ENGINE_MSG_TO_LOCAL_DTYPE)
-    positions: np.ndarray  # POSITION_DTYPE, 1 row
-    lots_qty: np.ndarray  # FIFO lot ring
-    lots_px: np.ndarray
-    cash: np.ndarray
-    r_ist: np.ndarray  # pre-trade risk state (qlib.risk.nb)
-    r_fst: np.ndarray
-    r_journal: np.ndarray
-    fills: np.ndarray  # BT_FILL_DTYPE
-    recs: np.ndarray  # BT_RECORD_DTYPE
-    lvl_px: np.ndarray  # scratch: levels an aggressive order walks
-    lvl_qty: np.ndarray
-    no_bbo: np.ndarray  # empty outputs of the book's replay kernel
-    no_rows: np.ndarray
-    no_px: np.ndarray
-    no_qty: np.ndarray
-    prt: PreTradeRisk  # the risk object the result keeps
-
-    def loop_args(self) -> tuple:
-        """The loop's arguments, in order (every field but ``prt``)."""
-        return tuple(getattr(self, f.name) for f in dataclasses.fields(self)[:-1])
-
-
 def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any, risk: Any,
                start: Any, stop: Any, seed: Any, instrument: Any, decision_interval: Any,
                record_interval: Any, depth_levels: Any, market_impact: Any,
@@ -680,82 +575,13 @@ def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any,
         ts_end=_session_end(session_end, stop, int(ts_loc[0])))
 
 
-def _allocate(cfg: _Config) -> _State:
-    """The loop's registers, configuration, books and first-size buffers."""
-    inst, spec, fees, ev, ts_loc = cfg.inst, cfg.spec, cfg.fees, cfg.ev, cfg.ts_loc
-    dec_iv, rec_iv, capital = cfg.dec_iv, cfg.rec_iv, cfg.capital
-    state = np.zeros(1, dtype=ENGINE_STATE_DTYPE)
-    r = state[0]
-    r["stop"] = len(ev)
-    r["ts_start"] = int(ts_loc[0])
-    r["ts_end"] = cfg.ts_end
-    r["next_dec"] = int(ts_loc[0]) + dec_iv
-    r["next_rec"] = int(ts_loc[0]) + rec_iv
-    config = np.zeros(1, dtype=ENGINE_CONFIG_DTYPE)
-    c = config[0]
-    c["dec_interval"] = dec_iv
-    c["rec_interval"] = rec_iv
-    c["depth_levels"] = cfg.depth_levels
-    c["impact"] = int(cfg.market_impact)
-    c["partial"] = int(cfg.partial_fills)
-    c["strategy"] = int(spec.kind)
-    c["lat_kind"] = cfg.lat_kind
-    c["q_kind"] = cfg.q_kind
-    c["sigma_hl"] = cfg.sigma_hl
-    c["feed_hl"] = 1_000  # events: the feed latency is an EWMA over ~1,000 events
-    c["tick_size"] = inst.tick_size
-    c["tick_value"] = inst.tick_size * inst.multiplier
-    c["lot"] = inst.lot_size
-    c["fee_per_qty"] = fees.per_qty
-    c["capital"] = float(capital)
-
-    # overflow room for a window move plus a scan of events (qlib.engine._book_io._book_room)
-    cap = 2 * _l2.DEFAULT_WINDOW + 2 * 4096 + 64
-    xbook, lbook = _l2.new_l2_book(capacity=cap), _l2.new_l2_book(capacity=cap)
-    if cfg.is_l3:
-        xorders, lorders = _l2.new_orders(), _l2.new_orders()
-        l3entry = Dict.empty(key_type=types.uint64, value_type=types.int64)
-    else:  # placeholders: the L2 loop reads no order map
-        xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)
-    s_params = np.ascontiguousarray(spec.params_array(), dtype=np.float64)
-    s_state = np.zeros(max(int(spec.state_size), 1), dtype=np.float64)
-    view = np.zeros(1, dtype=VIEW_DTYPE)
-    for name in VIEW_FEATURE_FIELDS:  # a feature not requested reads NaN
-        view[name] = np.nan
-    intents = np.zeros(S.MAX_INTENTS, dtype=INTENT_DTYPE)
-    used = np.zeros(S.MAX_INTENTS, dtype=np.bool_)
-    n_orders0 = 4096
-    orders = np.zeros(n_orders0, dtype=ORDER_DTYPE)
-    oxs = np.zeros(n_orders0, dtype=ENGINE_ORDER_STATE_DTYPE)
-    journal = np.zeros(4 * n_orders0, dtype=ORDER_JOURNAL_DTYPE)
-    jlen = np.zeros(1, dtype=np.int64)
-    work = np.zeros(1024, dtype=np.int64)
-    mx = np.zeros(8192, dtype=ENGINE_MSG_TO_EXCH_DTYPE)
-    ml = np.zeros(16384, dtype=ENGINE_MSG_TO_LOCAL_DTYPE)
-    positions = np.zeros(1, dtype=POSITION_DTYPE)
-    p = positions[0]
-    p["tick_size"], p["multiplier"] = inst.tick_size, inst.multiplier
-    p["maker_fee_bps"], p["taker_fee_bps"] = fees.maker_bps, fees.taker_bps
-    p["ts_last"] = np.iinfo(np.int64).min
-    lots_qty = np.zeros((1, 1024), dtype=np.float64)
-    lots_px = np.zeros((1, 1024), dtype=np.float64)
-    cash = np.array([float(capital)], dtype=np.float64)
-    prt = PreTradeRisk(cfg.risk, [inst], journal_capacity=1024)
-    fills = np.zeros(4096, dtype=BT_FILL_DTYPE)
-    n_rec = int(min((ts_loc[-1] - ts_loc[0]) // rec_iv + 4, 1_000_000))
-    recs = np.zeros(max(n_rec, 16), dtype=BT_RECORD_DTYPE)
-    lvl_px = np.zeros((1, 2, S.WALK_LEVELS), dtype=np.int64)
-    lvl_qty = np.zeros((1, 2, S.WALK_LEVELS), dtype=np.float64)
-    no_bbo, no_rows = np.zeros(0, dtype=BBO_DTYPE), np.zeros(0, dtype=np.int64)
-    no_px, no_qty = np.zeros((0, 2, 1), dtype=np.int64), np.zeros((0, 2, 1), dtype=np.float64)
-    return _State(ev, ts_loc, xbook, xorders, lbook, lorders, l3entry, state, config,
-                  cfg.lat_p, cfg.lat_log, cfg.qp, s_params, s_state, view, intents, used,
-                  orders, TRANSITIONS, journal, jlen, oxs, work, mx, ml, positions,
-                  lots_qty, lots_px, cash, prt.istate, prt.fstate, prt.journal_array, fills,
-                  recs, lvl_px, lvl_qty, no_bbo, no_rows, no_px, no_qty, prt)
+def _allocate(cfg: _Config) -> LoopArgs:
+    """The loop's registers, configuration, books and first-size buffers
+    (:func:`qlib.engine._alloc.allocate`)."""
+    return _alloc.allocate(cfg)
 
 
-def _run_until_done(cfg: _Config, s: _State) -> tuple[int, float, float]:
+def _run_until_done(cfg: _Config, s: LoopArgs) -> tuple[int, float, float]:
     """Call the loop until it reports the end, growing the buffer it names each time it
     stops on a full one; ``(calls, perf_counter at the start, seconds)``."""
     spec = cfg.spec
@@ -771,53 +597,20 @@ def _run_until_done(cfg: _Config, s: _State) -> tuple[int, float, float]:
             break
         if status != Status.CAPACITY:
             if row >= 0:
-                _l2.raise_status(s.ev, int(status), int(row))
+                _l2.raise_status(s.market.ev, int(status), int(row))
             raise EngineError(f"backtest loop stopped with {Status(int(status)).name}"
-                              + _last_refusal(s.journal[: s.jlen[0]]))
-        _grow(s)
+                              + _last_refusal(s.oms.journal[: s.oms.jlen[0]]))
+        _alloc.grow(s)
     return n_calls, t_loop0, time.perf_counter() - t_loop0
 
 
-def _grow(s: _State) -> None:
-    """Grow the buffer the loop named in ``cap_what`` (rings linearised)."""
-    r = s.state[0]
-    what = int(r["cap_what"])
-    r["cap_what"] = S.CAP_NONE
-    if what == S.CAP_ORDERS:
-        s.orders, s.oxs = _grow_rows(s.orders), _grow_rows(s.oxs)
-    elif what == S.CAP_JOURNAL:
-        s.journal = _grow_rows(s.journal)
-    elif what == S.CAP_FILLS:
-        s.fills = _grow_rows(s.fills)
-    elif what == S.CAP_RECORDS:
-        s.recs = _grow_rows(s.recs)
-    elif what == S.CAP_XBOOK:
-        s.xbook = _l2.grow(s.xbook)
-    elif what == S.CAP_LBOOK:
-        s.lbook = _l2.grow(s.lbook)
-    elif what == S.CAP_LOTS:
-        cap = s.lots_qty.shape[1]
-        h, n = int(s.positions[0]["lot_head"]), int(s.positions[0]["lot_len"])
-        s.lots_qty = _linearize_ring(s.lots_qty.T, h, n, 2 * cap).T.copy()
-        s.lots_px = _linearize_ring(s.lots_px.T, h, n, 2 * cap).T.copy()
-        s.positions[0]["lot_head"] = 0
-    elif what == S.CAP_MSGS:
-        s.mx = _linearize_ring(s.mx, int(r["mx_head"]), int(r["mx_len"]), 2 * s.mx.shape[0])
-        r["mx_head"] = 0
-        s.ml = _linearize_ring(s.ml, int(r["ml_head"]), int(r["ml_len"]), 2 * s.ml.shape[0])
-        r["ml_head"] = 0
-    elif what == S.CAP_WORK:
-        s.work = _grow_rows(s.work)
-    else:
-        raise EngineError(f"backtest loop reported a full buffer it does not name ({what})")
-
-
-def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
+def _wrap(cfg: _Config, s: LoopArgs, n_calls: int, t_loop0: float, t_loop: float
           ) -> BacktestResult:
     """The result: the used rows of every buffer, counters, timings and parameters."""
-    r, c, oxs = s.state[0], s.config[0], s.oxs
-    ev, fills, recs, orders, journal, jlen = s.ev, s.fills, s.recs, s.orders, s.journal, s.jlen
-    inst, spec, prt, positions, cash = cfg.inst, cfg.spec, s.prt, s.positions, s.cash
+    r, c = s.state[0], s.config[0]
+    ev, fills, recs = s.market.ev, s.out.fills, s.out.recs
+    orders, oxs, journal, jlen = s.oms.orders, s.oms.oxs, s.oms.journal, s.oms.jlen
+    inst, spec, prt, positions, cash = cfg.inst, cfg.spec, s.prt, s.pf.positions, s.pf.cash
     capital, n_reordered, t_start = cfg.capital, cfg.n_reordered, cfg.t_start
     latency, queue, fees, risk, seed = cfg.latency, cfg.queue, cfg.fees, cfg.risk, cfg.seed
     dec_iv, rec_iv, feed_desc, start, stop = (cfg.dec_iv, cfg.rec_iv, cfg.feed_desc, cfg.start,
@@ -825,11 +618,11 @@ def _wrap(cfg: _Config, s: _State, n_calls: int, t_loop0: float, t_loop: float
     return BacktestResult(
         instrument=inst,
         strategy=spec,
-        fills_array=_compact(fills, int(r["n_fills"])),
-        equity_array=_compact(recs, int(r["n_rec"])),
-        orders_array=_compact(orders, int(r["n_orders"])),
+        fills_array=compact(fills, int(r["n_fills"])),
+        equity_array=compact(recs, int(r["n_rec"])),
+        orders_array=compact(orders, int(r["n_orders"])),
         exch_leaves_array=oxs["leaves"][: int(r["n_orders"])].copy(),
-        journal_array=_compact(journal, int(jlen[0])),
+        journal_array=compact(journal, int(jlen[0])),
         risk=prt,
         positions_array=positions.copy(),
         cash=float(cash[0]),
