@@ -238,6 +238,14 @@ def _stamp(entry: ScheduleEntry, slot: dt.datetime) -> str:
 
 
 # --------------------------------------------------------------------------- runs
+def _last_seconds(state: dict[str, Any], name: str) -> float:
+    """Seconds ``name`` took at its last run, or ``inf`` when the state does not say."""
+    seconds = state.get(name, {}).get("seconds") if isinstance(state.get(name), dict) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return float("inf")
+    return float(seconds)
+
+
 def _run_entry(entry: ScheduleEntry, out_dir: Path, stamp: str,
                run_options: dict[str, Any]) -> RunOutcome:
     """Run one entry and describe how it ended; never raises (a batch goes on)."""
@@ -271,11 +279,15 @@ def run_entries(entries: list[ScheduleEntry], out_dir: str | os.PathLike[str], *
         Print one line per report as it finishes.
     jobs
         Reports run at the same time. 1 (default): one after the other, in this
-        process. More: each report in its own process (``spawn``), started in the order
-        of ``entries``; a report's kernel spends much of its time in one core (loading,
+        process, in the order of ``entries``. More: each report in its own process
+        (``spawn``); a report's kernel spends much of its time on one core (loading,
         single backtests, figures), so on a 2-core machine a second report uses the
-        other core meanwhile. Outcomes, the state file and ``index.html`` are the same
-        either way; each outcome is printed when its report finishes.
+        other core meanwhile. They start longest first, by the seconds each took at its
+        last run in the state file (entries without one first, in list order): the
+        longest-processing-time-first rule (Graham, "Bounds on multiprocessing timing
+        anomalies", SIAM J. Appl. Math. 17(2), 1969), so the long report does not start
+        last. Outcomes, the state file and ``index.html`` are the same either way; each
+        outcome is printed when its report finishes.
     **run_options
         Passed to :func:`qlib.reports.run` (``timeout``, ``kernel_name``).
 
@@ -310,10 +322,13 @@ def run_entries(entries: list[ScheduleEntry], out_dir: str | os.PathLike[str], *
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        previous = read_state(out_dir)
+        order = sorted(range(len(entries)),
+                       key=lambda i: -_last_seconds(previous, entries[i].name))
         with ProcessPoolExecutor(max_workers=min(jobs, len(entries)),
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_entry, e, out_dir, stamps[i], run_options): i
-                       for i, e in enumerate(entries)}
+            futures = {pool.submit(_run_entry, entries[i], out_dir, stamps[i], run_options): i
+                       for i in order}
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
@@ -343,7 +358,7 @@ def run_due(schedule: str | os.PathLike[str], out_dir: str | os.PathLike[str] | 
 
 
 def read_state(out_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """Return the last-run state (``{name: {"slot", "status", "finished_at"}}``)."""
+    """Return the last-run state (``{name: {"slot", "status", "seconds", "finished_at"}}``)."""
     path = Path(out_dir) / STATE_FILE
     if not path.is_file():
         return {}
@@ -358,5 +373,6 @@ def _record(out_dir: Path, name: str, slot: dt.datetime, outcome: RunOutcome) ->
     out_dir.mkdir(parents=True, exist_ok=True)
     state = read_state(out_dir)
     state[name] = {"slot": slot.isoformat(), "status": outcome.status,
+                   "seconds": round(outcome.seconds, 1),
                    "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
     _atomic_write_text(out_dir / STATE_FILE, json.dumps(state, indent=1, sort_keys=True))

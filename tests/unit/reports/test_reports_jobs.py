@@ -64,3 +64,43 @@ def test_cli_run_all_jobs_zero_exits_2(tmp_path, capsys):
 
     assert main(["run-all", "--schedule", str(schedule), "--jobs", "0"]) == 2
     assert "jobs was 0, expected a positive int" in capsys.readouterr().err
+
+
+def test_run_entries_jobs_2_starts_the_longest_last_run_first(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    # "broken" has an unreadable record (unknown: first), then "plain" (90 s), "tiny" (5 s)
+    (out / STATE_FILE).write_text(json.dumps({
+        "tiny": {"status": "ok", "seconds": 5.0}, "plain": {"status": "ok", "seconds": 90.0},
+        "broken": {"seconds": "x"}, "other": {"seconds": 500.0}}))
+    started = []
+
+    import qlib.reports.schedule as schedule
+
+    class InlinePool:  # records the submission order, runs nothing
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, entry, *args):
+            from concurrent.futures import Future
+
+            started.append(entry.name)
+            fut = Future()
+            fut.set_result(schedule.RunOutcome(entry.name, "ok", 1.0, "x"))
+            return fut
+
+    import concurrent.futures
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", InlinePool)
+    outcomes = run_entries(_entries(), out, now=NOW, jobs=2, echo=False)
+
+    assert started == ["broken", "plain", "tiny"]  # unknown first, then longest first
+    assert [o.name for o in outcomes] == ["tiny", "broken", "plain"]  # entry order
+    state = json.loads((out / STATE_FILE).read_text())
+    assert state["plain"]["seconds"] == 1.0 and state["other"]["seconds"] == 500.0
