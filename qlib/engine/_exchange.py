@@ -390,7 +390,7 @@ def _exch_event_l2(ev, i, es, cf, models, books, oms):
     :func:`qlib.engine._book_io._apply_l2`; called by :func:`_exch_run_l2` for the kinds
     that are not depth updates or trades."""
     lat_p, lat_log, qp = models.lat_p, models.lat_log, models.qp
-    xbook, xorders, l3entry = books.xbook, books.xorders, books.l3entry
+    xbook = books.xbook
     if not _book_room(xbook, 0):
         es["cap_what"] = CAP_XBOOK
         return _CAPACITY, i
