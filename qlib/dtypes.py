@@ -916,6 +916,9 @@ ENGINE_CONFIG_DTYPE = np.dtype(
         ("lot", "f8"),
         ("fee_per_qty", "f8"),
         ("capital", "f8"),
+        ("view_levels", "i8"),
+        ("feat_mask", "i8"),
+        ("feat_imb", "i8"),
     ],
     align=True,
 )
@@ -956,4 +959,13 @@ fee_per_qty : float64
     Fixed fee per unit of quantity filled, quote currency.
 capital : float64
     Starting capital, quote currency.
+view_levels : int64
+    1: the view's book levels (``bid_px_l`` ...) are written at each decision (a user's
+    kernel, or a strategy naming features); 0 for the built-in strategies, which do not
+    read them (the fields stay 0).
+feat_mask : int64
+    The named features the strategy requested, as bits of
+    :data:`qlib.engine._view.FEATURE_BITS` (0: none; the feature fields stay NaN).
+feat_imb : int64
+    Levels of the ``imbalanceN`` feature (0 when not requested).
 """

@@ -40,6 +40,8 @@ from qlib.dtypes import (
     VIEW_FEATURE_FIELDS,
 )
 from qlib.engine import _state as S
+from qlib.engine import _view
+from qlib.enums import StrategyKind
 from qlib.errors import EngineError
 from qlib.oms.orders import TRANSITIONS
 from qlib.risk.pretrade import PreTradeRisk
@@ -79,6 +81,7 @@ class Strat(NamedTuple):
     #                       numba as the method ndarray.view)
     intents: np.ndarray  # INTENT_DTYPE, MAX_INTENTS rows: what it returns
     used: np.ndarray  # bool, MAX_INTENTS: intents a working order already covers
+    fstate: np.ndarray  # float64: the named features' state (qlib.engine._view)
 
 
 class Oms(NamedTuple):
@@ -182,6 +185,9 @@ def allocate(cfg: Any) -> LoopArgs:
     c["lot"] = inst.lot_size
     c["fee_per_qty"] = fees.per_qty
     c["capital"] = float(cfg.capital)
+    mask, n_imb = _view.feature_plan(getattr(spec, "features", ()))
+    c["feat_mask"], c["feat_imb"] = mask, n_imb
+    c["view_levels"] = int(mask != 0 or int(spec.kind) == int(StrategyKind.CUSTOM))
 
     # overflow room for a window move plus a scan of events (qlib.engine._book_io._book_room)
     cap = 2 * _l2.DEFAULT_WINDOW + 2 * 4096 + 64
@@ -197,7 +203,8 @@ def allocate(cfg: Any) -> LoopArgs:
     strat = Strat(params=np.ascontiguousarray(spec.params_array(), dtype=np.float64),
                   state=np.zeros(max(int(spec.state_size), 1), dtype=np.float64),
                   view_row=view, intents=np.zeros(S.MAX_INTENTS, dtype=INTENT_DTYPE),
-                  used=np.zeros(S.MAX_INTENTS, dtype=np.bool_))
+                  used=np.zeros(S.MAX_INTENTS, dtype=np.bool_),
+                  fstate=_view.new_feature_state())
     n_orders0 = 4096
     oms = Oms(orders=np.zeros(n_orders0, dtype=ORDER_DTYPE),
               oxs=np.zeros(n_orders0, dtype=ENGINE_ORDER_STATE_DTYPE),

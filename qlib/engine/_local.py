@@ -10,6 +10,7 @@ from numba import njit
 
 from qlib.book import nb as _b
 from qlib.engine import _latency_kernels as _lat
+from qlib.engine import _view
 from qlib.engine._book_io import (
     _apply_l2,
     _book_room,
@@ -94,11 +95,13 @@ def _local_seen(ev, ts_loc, i, j, es, feed_a, view):
 
 
 @njit(cache=True)
-def _local_to_l3(market, bound, es, feed_a, books, view, scratch):
+def _local_to_l3(market, bound, es, feed_a, books, view, scratch, fmask, fstate):
     """Apply the events whose local time is ``<= bound`` to the local book (order-level
     data: the book's replay kernel with its order map); ``(status, row)``.
 
-    On ``CAPACITY`` the rows before ``row`` are applied and accounted for.
+    On ``CAPACITY`` the rows before ``row`` are applied and accounted for. With named
+    features requested (``fmask != 0``) the events are applied one at a time and each
+    updates the feature state ``fstate`` (:func:`qlib.engine._view.on_event_outlined`).
     """
     ev, ts_loc, stop = market.ev, market.ts_loc, es["stop"]
     lbook, lorders = books.lbook, books.lorders
@@ -108,7 +111,16 @@ def _local_to_l3(market, bound, es, feed_a, books, view, scratch):
     j = _local_end(ts_loc, stop, i, bound)
     if j == i:
         return _OK, -1
-    st, row, _ = _b.replay(ev, i, j, lbook, lorders, no_bbo, no_rows, 0, no_px, no_qty)
+    if fmask == 0:
+        st, row, _ = _b.replay(ev, i, j, lbook, lorders, no_bbo, no_rows, 0, no_px, no_qty)
+    else:
+        st, row = _OK, -1
+        for r in range(i, j):
+            st, row, _ = _b.replay(ev, r, r + 1, lbook, lorders, no_bbo, no_rows, 0, no_px,
+                                   no_qty)
+            if st != _OK:
+                break
+            _view.on_event_outlined(ev, ts_loc, r, lbook, fstate, fmask)
     if st != _OK:
         if st != _CAPACITY:
             return st, row
@@ -120,9 +132,10 @@ def _local_to_l3(market, bound, es, feed_a, books, view, scratch):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _local_to_l2(market, bound, es, feed_a, books, view):
+def _local_to_l2(market, bound, es, feed_a, books, view, fmask, fstate):
     """:func:`_local_to_l3` for price-level data, inline: no order map, each event applied
-    by :func:`qlib.engine._book_io._apply_l2`."""
+    by :func:`qlib.engine._book_io._apply_l2` (and, with named features requested, passed
+    to :func:`qlib.engine._view.on_event`)."""
     ev, ts_loc, stop = market.ev, market.ts_loc, es["stop"]
     lbook = books.lbook
     j = es["i_lo"]
@@ -146,6 +159,8 @@ def _local_to_l2(market, bound, es, feed_a, books, view):
                 st = s2
                 row = j
                 break
+            if fmask != 0:
+                _view.on_event(ev, ts_loc, j, lbook, fstate, fmask)
             if e["kind"] == _TRADE:
                 last_trade = e["px_tick"]
             lat += feed_a * ((ts_loc[j] - e["ts_exch"]) - lat)
@@ -274,8 +289,10 @@ def _equity(cf, pf, mid_tick):
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _fill_view(es, cf, lbook, pf, oms, view, risk, ts):
-    """Write the strategy's local view at ``ts``."""
+def _fill_view(es, cf, lbook, pf, oms, view, risk, ts, fstate, scratch):
+    """Write the strategy's local view at ``ts``: the best levels, depth, mid, sigma, the
+    position and orders, and (per ``cf``) the book levels and the named features
+    (:func:`qlib.engine._view.fill_levels`, :func:`qlib.engine._view.at_decision`)."""
     positions, cash = pf.positions, pf.cash
     orders, work = oms.orders, oms.work
     v = view[0]
@@ -338,6 +355,10 @@ def _fill_view(es, cf, lbook, pf, oms, view, risk, ts):
     v["tick_size"] = cf["tick_size"]
     v["lot_size"] = cf["lot"]
     v["killed"] = _risk.kill_switch_tripped(risk.istate)
+    if cf["view_levels"] != 0:
+        _view.fill_levels(lbook, view, scratch.lvl_px, scratch.lvl_qty)
+    if cf["feat_mask"] != 0:
+        _view.at_decision(view, lbook, fstate, cf["feat_mask"], cf["feat_imb"], ts)
 
 
 @njit(cache=True, _nrt=False)

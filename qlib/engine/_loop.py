@@ -228,6 +228,7 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
         dec_iv = cf["dec_interval"]
         rec_iv = cf["rec_interval"]
         feed_a = 1.0 - np.exp(-_LN2 / max(cf["feed_hl"], 1))  # per market-data event
+        fmask = cf["feat_mask"]  # named features requested (qlib.engine._view)
         n_int = intents.shape[0]
         while True:
             # room for one more step of every kind
@@ -338,15 +339,18 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
             elif t_dec <= t_rec:
                 # 5. the strategy decides, on the local book of every event seen by t_dec
                 if L2:
-                    st, row = _local_to_l2(market, t_dec, es, feed_a, books, view)
+                    st, row = _local_to_l2(market, t_dec, es, feed_a, books, view, fmask,
+                                           strat.fstate)
                 else:
-                    st, row = _local_to_l3(market, t_dec, es, feed_a, books, view, scratch)
+                    st, row = _local_to_l3(market, t_dec, es, feed_a, books, view, scratch,
+                                           fmask, strat.fstate)
                 if st != _OK:
                     return st, row
                 if es["i_lo"] >= stop and (es["i_ex"] >= stop or idle_x):
                     break  # the data ended before this decision
                 es["next_dec"] = t_dec + dec_iv
-                _fill_view(es, cf, books.lbook, pf, oms, view, risk, t_dec)
+                _fill_view(es, cf, books.lbook, pf, oms, view, risk, t_dec, strat.fstate,
+                           scratch)
                 mid = es["last_mid"]
                 if mid > 0.0:
                     _risk.update_reference(r_ist, r_fst, 0, es["last_md_ts"],
@@ -377,9 +381,11 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
             else:
                 # 6. an interval record
                 if L2:
-                    st, row = _local_to_l2(market, t_rec, es, feed_a, books, view)
+                    st, row = _local_to_l2(market, t_rec, es, feed_a, books, view, fmask,
+                                           strat.fstate)
                 else:
-                    st, row = _local_to_l3(market, t_rec, es, feed_a, books, view, scratch)
+                    st, row = _local_to_l3(market, t_rec, es, feed_a, books, view, scratch,
+                                           fmask, strat.fstate)
                 if st != _OK:
                     return st, row
                 if es["i_lo"] >= stop and (es["i_ex"] >= stop or idle_x):

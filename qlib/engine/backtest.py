@@ -327,12 +327,6 @@ def _strategy_spec(strategy: Any) -> Any:
         raise ParameterError(f"strategy was the name {strategy!r}: build its spec with "
                              "qlib.strategy.strategy_from_name(name, **params)")
     if hasattr(strategy, "kind") and hasattr(strategy, "params_array"):
-        if getattr(strategy, "features", ()):
-            # the view has no feature fields yet: refuse rather than run without them
-            raise ParameterError(
-                f"strategy {getattr(strategy, 'name', '')!r} names features"
-                f" {tuple(strategy.features)}, which the engine does not fill in the view yet;"
-                " compute them in the kernel's state from the view's book fields")
         return strategy
     if callable(strategy):
         return CustomStrategy(strategy)
@@ -650,6 +644,8 @@ def _wrap(cfg: _Config, s: LoopArgs, n_calls: int, t_loop0: float, t_loop: float
         events_array=ev,
         final_mid_tick=float(r["last_mid"]),
         edge=float(r["edge"]) * float(c["tick_value"]),
+        strategy_state_array=s.strat.state.copy(),
+        view_array=s.strat.view_row.copy(),
     )
 
 

@@ -120,6 +120,11 @@ class BacktestResult:
     timings
         Wall time of the run: ``prepare_s`` (validation, local clock, state) and
         ``loop_s`` (the jitted loop, including any buffer growth).
+    strategy_state_array
+        The strategy kernel's ``state`` array at the end of the run (float64; what the
+        kernel kept between decisions).
+    view_array
+        The view of the last decision, :data:`qlib.dtypes.VIEW_DTYPE` (one row).
     """
 
     instrument: Instrument
@@ -139,6 +144,8 @@ class BacktestResult:
     final_mid_tick: float = 0.0
     edge: float = 0.0
     timings: dict[str, float] = field(default_factory=dict, repr=False)
+    strategy_state_array: np.ndarray | None = field(default=None, repr=False)
+    view_array: np.ndarray | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -217,6 +224,23 @@ class BacktestResult:
                          index=pd.Index(self.orders_array["order_id"].astype(np.int64),
                                         name="order_id"),
                          name="exch_leaves")
+
+    @property
+    def strategy_state(self) -> pd.Series:
+        """The strategy kernel's ``state`` at the end (:attr:`strategy_state_array`), by
+        index."""
+        a = self.strategy_state_array if self.strategy_state_array is not None else np.zeros(0)
+        return pd.Series(np.asarray(a, dtype=np.float64), name="strategy_state")
+
+    @property
+    def view(self) -> pd.Series:
+        """The last decision's view (:attr:`view_array`), one value per field (the book
+        level arrays as lists)."""
+        if self.view_array is None or len(self.view_array) == 0:
+            return pd.Series(dtype=object, name="view")
+        v = self.view_array[0]
+        return pd.Series({n: (v[n].tolist() if v[n].ndim else v[n].item())
+                          for n in self.view_array.dtype.names}, name="view", dtype=object)
 
     @property
     def equity(self) -> pd.DataFrame:

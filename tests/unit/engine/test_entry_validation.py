@@ -331,12 +331,19 @@ def test_check_events_accepts_negative_zero_qty_and_subtick_prints():
         _check_events(ev, 0)
 
 
-def test_backtest_strategy_naming_features_is_refused_until_the_engine_fills_them():
-    from qlib.strategy import cancel_all, strategy
+def test_backtest_strategy_naming_an_unknown_feature_is_refused():
+    from qlib.strategy import CustomStrategy, cancel_all, strategy
+
+    with pytest.raises(ParameterError, match=r"unknown feature 'imbalanse5'"):
+        @strategy(params={"x": 1.0}, features=("imbalanse5",))
+        def wants_imbalance(view, p, state, out):
+            return cancel_all(out)
 
     @strategy(params={"x": 1.0}, features=("imbalance5",))
-    def wants_imbalance(view, p, state, out):
+    def ok(view, p, state, out):
         return cancel_all(out)
 
-    with pytest.raises(ParameterError, match=r"names features \('imbalance5',\).*does not fill"):
-        backtest(simulate(n_events=2_000, seed=1), wants_imbalance)
+    bad = CustomStrategy(ok.fn, name="edited")  # features checked again by the engine
+    object.__setattr__(bad, "features", ("imbalance11",))
+    with pytest.raises(ParameterError, match=r"imbalance levels must be in 1\.\.10, was 11"):
+        backtest(simulate(n_events=2_000, seed=1), bad)

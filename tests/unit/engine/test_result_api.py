@@ -55,7 +55,7 @@ def test_every_table_has_a_frame_and_an_array_twin_and_nothing_else(res):
     assert all(n.endswith(SUFFIX) for n in arrays), sorted(arrays)
     assert {n[: -len(SUFFIX)] for n in arrays} == frames
     assert frames == {"fills", "orders", "exch_leaves", "equity", "journal", "positions",
-                      "kill_journal", "events"}
+                      "kill_journal", "events", "strategy_state", "view"}
 
 
 def test_frame_and_array_twins_have_the_same_rows(res):
