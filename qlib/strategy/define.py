@@ -22,6 +22,23 @@ r"""Write a strategy as one plain function with named parameters: :func:`strateg
 skewed)`` runs it, ``skewed.with_params(qty=50)`` changes a parameter without compiling
 anything, and ``qlib.strategy.decide(skewed, view)`` runs it once on a hand-made view.
 
+The view
+--------
+Besides the best bid and ask, depth, mid, sigma, position and working orders
+(:data:`qlib.dtypes.VIEW_DTYPE`), a kernel written this way sees the local book's first
+:data:`qlib.dtypes.VIEW_LEVELS` levels per side (``bid_px_l``, ``bid_qty_l``,
+``ask_px_l``, ``ask_qty_l``) and the named features it asks for, computed by the engine
+from the events seen locally before each decision (the table of :mod:`qlib.signals.nb`):
+
+.. code-block:: python
+
+    @strategy(params={"half_spread": 2.0, "lean": 1.5, "qty": 100.0},
+              features=("imbalance5", "microprice"))
+    def leaning(view, p, state, out):
+        v = view[0]
+        fair = v["microprice_tick"] + p.lean * v["imbalance"]
+        ...
+
 How it works
 ------------
 ``p`` is a named tuple of floats built from the float64 ``params`` array at each call by a
