@@ -787,3 +787,39 @@ def is_crossed(book):
     bb = book.hdr[0, H_BEST]
     ba = book.hdr[1, H_BEST]
     return bb != EMPTY and ba != EMPTY and bb >= -ba
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def level_below(book, s, key, floor):
+    """``(key, qty)`` of the best level of side index ``s`` with ``floor <= key' < key``.
+
+    Walks a side level by level from the touch outward: start from the best key
+    (``px_tick`` of :func:`best_px` on the bid, ``-px_tick`` on the ask) and pass each
+    returned key back in; ``floor`` bounds the walk (the deepest key of interest, or
+    :data:`EMPTY` for the whole side). Returns ``(EMPTY, 0.0)`` when there is no such
+    level. In the window the walk reads one slot per key down to ``floor``; below the
+    window it is one bisection of the overflow. Inlined: a call passing the book costs
+    more than a short walk.
+    """
+    best = book.hdr[s, H_BEST]
+    if best == EMPTY:
+        return EMPTY, 0.0
+    win = book.win
+    mask = win.shape[1] - 1
+    lo = book.hdr[s, H_LO]
+    k = key - 1
+    if k > best:
+        k = best
+    stop = max(lo, floor)
+    while k >= stop:
+        q = win[s, k & mask]
+        if q != 0.0:
+            return k, q
+        k -= 1
+    if k >= lo:  # stopped at the floor, inside the window
+        return EMPTY, 0.0
+    n = book.hdr[s, H_NOVF]
+    i = _ovf_find(book.ovf_key, s, n, min(key, lo)) - 1
+    if i >= 0 and book.ovf_key[s, i] >= floor:
+        return book.ovf_key[s, i], book.ovf_qty[s, i]
+    return EMPTY, 0.0

@@ -10,13 +10,14 @@ the book's layout can change behind these names. The Python API is :mod:`qlib.bo
   :func:`replay` (a range of events, optional BBO/depth output), :func:`set_level_inline`
   (one price level, written to be inlined into a hot loop), :func:`set_level`,
   :func:`clear_side`.
-* Reading: :func:`best_px`, :func:`level_qty`, :func:`top_levels`, :func:`is_crossed`,
-  :func:`overflow_room`.
+* Reading: :func:`best_px`, :func:`level_qty`, :func:`top_levels`, :func:`level_below`
+  (walk a side level by level from the touch), :func:`is_crossed`, :func:`overflow_room`.
 
 Sides are given as an index ``s`` (0 bid, 1 ask) with a *key* (``px_tick`` on the bid,
 ``-px_tick`` on the ask) for :func:`set_level`, :func:`set_level_inline`,
-:func:`clear_side` and :func:`top_levels`, and as :class:`qlib.enums.Side` with a
-``px_tick`` for :func:`best_px` and :func:`level_qty` (see :mod:`qlib.book._l2_kernels`).
+:func:`clear_side`, :func:`top_levels` and :func:`level_below`, and as
+:class:`qlib.enums.Side` with a ``px_tick`` for :func:`best_px` and :func:`level_qty`
+(see :mod:`qlib.book._l2_kernels`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from qlib.book._l2_kernels import (
     best_px,
     clear_side,
     is_crossed,
+    level_below,
     level_qty,
     overflow_room,
     replay,
@@ -39,6 +41,7 @@ __all__ = [
     "best_px",
     "clear_side",
     "is_crossed",
+    "level_below",
     "level_qty",
     "overflow_room",
     "replay",

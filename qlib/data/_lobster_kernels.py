@@ -3,18 +3,19 @@
 Decimal text to integers (:func:`parse_scaled`, for cells pyarrow's typed parse
 refuses), message blocks to events (:func:`fill_message_events`), level-1
 crossed/locked counts, the resync (:func:`resync_block`, :func:`merge_corrections`):
-a small price-level book of sorted arrays that follows the messages and emits the
-``DEPTH | RESYNC`` corrections that make it equal to each orderbook row, and the
-final pass from LOBSTER price units to ticks (:func:`to_ticks`). Every kernel works
-in LOBSTER's own price unit (1/10,000 dollar) until :func:`to_ticks`, because the
-tick size is inferred from all the prices of the file. The public wrapper is
-:func:`qlib.data.lobster.load_lobster`.
+the library's L2 book (:class:`qlib.book.L2Book`, through :mod:`qlib.book.nb`)
+follows the messages, and the kernel emits the ``DEPTH | RESYNC`` corrections that
+make it equal to each orderbook row; and the final pass from LOBSTER price units to
+ticks (:func:`to_ticks`). Every kernel works in LOBSTER's own price unit (1/10,000
+dollar) until :func:`to_ticks`, because the tick size is inferred from all the prices
+of the file. The public wrapper is :func:`qlib.data.lobster.load_lobster`.
 """
 
 from __future__ import annotations
 
 from numba import njit
 
+from qlib.book.nb import best_px, level_below, level_qty, overflow_room, set_level
 from qlib.enums import EventFlag, EventKind, Side, Status
 
 #: Columns of a LOBSTER message file, in file order. Kernels name a failing
@@ -307,9 +308,13 @@ def count_crossed_locked(ask_px, bid_px, ask_empty, bid_empty):
 
 
 # --------------------------------------------------------------------------- resync
-# A small price-level book: ``keys`` int64 (2, capacity), row 0 bid prices (LOBSTER units),
-# row 1 negated ask prices, each sorted ascending over its first ``counts[s]``
-# entries (best level last); ``qtys`` float64 (2, capacity), always > 0.
+# The replayed book is a :class:`qlib.book.L2Book` (the library's one L2 book, through
+# :mod:`qlib.book.nb`). Its keys count steps of ``state[ST_GRID]`` LOBSTER price units
+# (key = price / grid on the bid, side index 0; -price / grid on the ask, 1): the grid is
+# the gcd of every price the book has been given, so in the book a price level is one
+# key, as in a book kept in ticks, not one per 1/10,000 dollar. A row bringing a price
+# off the grid is not touched: the kernel returns ``REGRID`` and the wrapper re-keys the
+# book on the finer grid (:func:`qlib.data._lobster_book.Resync.run`).
 
 #: Indices of the ``state`` array of :func:`resync_block`.
 ST_NEXT_EVENT = 0  # next message event to apply
@@ -322,11 +327,16 @@ ST_STALE_BETTER = 6  # replay level better than the file's best on its side (cro
 ST_STALE_SHORT = 7  # replay level below the last level of a side with fewer than L levels
 ST_CLAMPED = 8  # message removals that took a replay level below zero
 ST_PRICE_GCD = 9  # gcd of every orderbook price seen (LOBSTER units; 0 before the first)
-N_STATE = 10
+ST_GRID = 10  # LOBSTER units per key of the replayed book (0: not set yet)
+ST_LEVELS_BID = 11  # levels of the replayed book, bid side (index 0)
+ST_LEVELS_ASK = 12  # levels of the replayed book, ask side (index 1)
+N_STATE = 13
 
-#: ``col`` returned with ``Status.CAPACITY``: which buffer to grow.
+#: ``col`` returned with ``Status.CAPACITY``: which buffer to grow, or ``REGRID``: the
+#: row holds a price off ``state[ST_GRID]`` (re-key the book on a finer grid).
 GROW_BOOK = 0
 GROW_CORRECTIONS = 1
+REGRID = 2
 
 _F_CORR = int(EventFlag.RESYNC | EventFlag.TS_LOCAL_SYNTH)
 _F_LAST = int(EventFlag.LAST)
@@ -334,81 +344,78 @@ _F_NOT_LAST = 0xFF ^ _F_LAST
 _KEY_MIN = -(1 << 62)
 
 
-@njit(cache=True)
-def _find(keys, s, n, key):
-    """First index in ``keys[s, :n]`` whose key is >= ``key``."""
-    lo = 0
-    hi = n
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if keys[s, mid] < key:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
-
-
-@njit(cache=True)
-def _set_level(keys, qtys, counts, s, key, qty):
-    """Set the quantity at ``key`` on side index ``s``; ``qty <= 0`` removes the level."""
-    n = counts[s]
-    i = _find(keys, s, n, key)
-    found = i < n and keys[s, i] == key
-    if qty > 0.0:
-        if found:
-            qtys[s, i] = qty
-        else:
-            for j in range(n, i, -1):
-                keys[s, j] = keys[s, j - 1]
-                qtys[s, j] = qtys[s, j - 1]
-            keys[s, i] = key
-            qtys[s, i] = qty
-            counts[s] = n + 1
-    elif found:
-        for j in range(i, n - 1):
-            keys[s, j] = keys[s, j + 1]
-            qtys[s, j] = qtys[s, j + 1]
-        counts[s] = n - 1
-
-
-@njit(cache=True)
-def _level_qty(keys, qtys, counts, s, key):
-    n = counts[s]
-    i = _find(keys, s, n, key)
-    if i < n and keys[s, i] == key:
-        return qtys[s, i]
-    return 0.0
-
-
-@njit(cache=True)
-def _apply_message(keys, qtys, counts, state, kind, side, px_tick, qty):
-    """Apply one message event to the book by price aggregation (its own px and qty)."""
-    if side == Side.BUY:
-        s = 0
-        key = px_tick
-    elif side == Side.SELL:
-        s = 1
-        key = -px_tick
-    else:
-        return
-    if kind == EventKind.ADD:
-        _set_level(keys, qtys, counts, s, key, _level_qty(keys, qtys, counts, s, key) + qty)
-    elif kind == EventKind.CANCEL or kind == EventKind.DELETE or kind == EventKind.EXECUTE:
-        left = _level_qty(keys, qtys, counts, s, key) - qty
-        if left < 0.0:
-            state[ST_CLAMPED] += 1
-            left = 0.0
-        _set_level(keys, qtys, counts, s, key, left)
-
-
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _gcd(a, b):
     while b:
         a, b = b, a % b
     return a
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
+def _level_qty(book, s, key):
+    """Quantity of the replayed book at ``key`` on side index ``s`` (0.0: no level)."""
+    if s == 0:
+        return level_qty(book, Side.BUY, key)
+    return level_qty(book, Side.SELL, -key)
+
+
+@njit(cache=True, _nrt=False)
+def set_book_level(book, state, s, key, qty):
+    """Set ``qty`` at ``key`` on side index ``s`` of the replayed book (``qty <= 0``
+    removes the level), keeping the level counts of ``state``."""
+    _set_book_level(book, state, s, key, qty, _level_qty(book, s, key))
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _set_book_level(book, state, s, key, qty, old):
+    """:func:`set_book_level` where the caller has read the level's quantity ``old``."""
+    if qty > 0.0:
+        set_level(book, s, key, qty)
+        if old == 0.0:
+            state[ST_LEVELS_BID + s] += 1
+    elif old != 0.0:
+        set_level(book, s, key, 0.0)
+        state[ST_LEVELS_BID + s] -= 1
+
+
+@njit(cache=True, _nrt=False)
+def _apply_message(book, state, kind, side, px_tick, qty):
+    """Apply one message event to the book by price aggregation (its own px and qty)."""
+    if side == Side.BUY:
+        s = 0
+        key = px_tick // state[ST_GRID]
+    elif side == Side.SELL:
+        s = 1
+        key = -(px_tick // state[ST_GRID])
+    else:
+        return
+    old = _level_qty(book, s, key)
+    if kind == EventKind.ADD:
+        _set_book_level(book, state, s, key, old + qty, old)
+    elif kind == EventKind.CANCEL or kind == EventKind.DELETE or kind == EventKind.EXECUTE:
+        left = old - qty
+        if left < 0.0:
+            state[ST_CLAMPED] += 1
+            left = 0.0
+        _set_book_level(book, state, s, key, left, old)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _off_grid(ev, grid, price_gcd):
+    """True when the price of the message ``ev`` (a book kind), or a price of the row whose
+    prices are folded into ``price_gcd`` (the gcd of every orderbook price so far, all of
+    them on ``grid`` before this row), is not a multiple of ``grid``."""
+    k = ev["kind"]
+    if k == EventKind.ADD or k == EventKind.CANCEL or k == EventKind.DELETE \
+            or k == EventKind.EXECUTE:
+        if grid == 0 or ev["px_tick"] % grid != 0:
+            return True
+    if price_gcd == 0:
+        return False  # no price yet
+    return grid == 0 or price_gcd % grid != 0
+
+
+@njit(cache=True, _nrt=False)
 def _check_side(ob, i, levels, pc, empty, rising, state):
     """Validate one side of orderbook row ``i``; return ``(status, col, visible levels)``.
 
@@ -445,7 +452,7 @@ def _check_side(ob, i, levels, pc, empty, rising, state):
     return Status.OK, -1, n_vis
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False, inline="always")
 def _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side, px_tick, qty):
     k = state[ST_N_CORR]
     c = corr[k]
@@ -462,45 +469,53 @@ def _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side, px_tick,
     state[ST_N_CORR] = k + 1
 
 
-@njit(cache=True)
-def _diff_side(ob, i, s, k_vis, levels, keys, qtys, counts, corr, corr_after,
-               state, after, ts_exch, ts_local, seq):
-    """Emit the corrections of side index ``s`` (0 bid, 1 ask) against orderbook row ``i``."""
+@njit(cache=True, _nrt=False)
+def _diff_side(ob, i, s, k_vis, levels, book, corr, corr_after, state, after, ts_exch,
+               ts_local, seq):
+    """Emit the corrections of side index ``s`` (0 bid, 1 ask) against orderbook row ``i``.
+
+    Walks the replayed side from its best level down (a merge with the file's levels,
+    best first), so the corrections come out in that order.
+    """
     pc = 2 if s == 0 else 0  # bid price column (s 0) or ask price column (s 1)
     side = Side.BUY if s == 0 else Side.SELL
     sign = 1 if s == 0 else -1
-    # book keys are LOBSTER price units (bids) or their negation (asks), like sign x file price
+    # book keys are file prices over the grid (bids) or their negation (asks); every
+    # price of the row is on the grid (``_off_grid``)
+    g = state[ST_GRID]
     if k_vis == levels:
-        lower = sign * ob[i, 4 * (levels - 1) + pc]
+        lower = sign * (ob[i, 4 * (levels - 1) + pc] // g)
     else:
         lower = _KEY_MIN  # fewer than L levels: the window reaches the end of the side
-    best_f = sign * ob[i, pc] if k_vis > 0 else _KEY_MIN
-    last_f = sign * ob[i, 4 * (k_vis - 1) + pc] if k_vis > 0 else _KEY_MIN
-    bi = counts[s] - 1
+    best_f = sign * (ob[i, pc] // g) if k_vis > 0 else _KEY_MIN
+    last_f = sign * (ob[i, 4 * (k_vis - 1) + pc] // g) if k_vis > 0 else _KEY_MIN
+    bpx, bq = best_px(book, side)
+    has_b = bq != 0.0
+    bkey = sign * bpx
     j = 0
-    while bi >= 0 or j < k_vis:
-        bkey = keys[s, bi] if bi >= 0 else _KEY_MIN
+    while has_b or j < k_vis:
         if j < k_vis:
-            fkey = sign * ob[i, 4 * j + pc]
+            fkey = sign * (ob[i, 4 * j + pc] // g)
             fq = float(ob[i, 4 * j + pc + 1])
-            if bi < 0 or bkey < fkey:
+            if not has_b or bkey < fkey:
                 _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side,
                       ob[i, 4 * j + pc], fq)
                 state[ST_VISIBLE_MISSING] += 1
                 j += 1
                 continue
             if bkey == fkey:
-                if qtys[s, bi] != fq:
+                if bq != fq:
                     _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side,
                           ob[i, 4 * j + pc], fq)
                     state[ST_VISIBLE_QTY] += 1
-                bi -= 1
+                bkey, bq = level_below(book, s, bkey, lower)
+                has_b = bq != 0.0
                 j += 1
                 continue
         if bkey < lower:
             break
-        _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side,
-              sign * keys[s, bi], 0.0)
+        _emit(corr, corr_after, state, after, ts_exch, ts_local, seq, side, sign * bkey * g,
+              0.0)
         if k_vis == 0:
             state[ST_STALE_SHORT] += 1
         elif bkey > best_f:
@@ -509,10 +524,11 @@ def _diff_side(ob, i, s, k_vis, levels, keys, qtys, counts, corr, corr_after,
             state[ST_STALE_INSIDE] += 1
         else:
             state[ST_STALE_SHORT] += 1
-        bi -= 1
+        bkey, bq = level_below(book, s, bkey, lower)
+        has_b = bq != 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _same_row(ob, i, prev_row):
     """True when orderbook row ``i`` equals the row before it (``prev_row`` for ``i == 0``)."""
     for c in range(ob.shape[1]):
@@ -522,9 +538,9 @@ def _same_row(ob, i, prev_row):
     return True
 
 
-@njit(cache=True)
-def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, keys, qtys, counts,
-                 corr, corr_after, state, levels, ask_empty, bid_empty):
+@njit(cache=True, _nrt=False)
+def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, book, corr, corr_after,
+                 state, levels, ask_empty, bid_empty):
     """Apply messages and emit L2 corrections against one block of orderbook rows.
 
     See ``load_lobster`` (``resync``). ``ob`` is the block, int64 ``(n, 4 * levels)``
@@ -532,9 +548,10 @@ def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, keys, qtys
     message ``row0 + i``; ``prev_row`` is file row ``row0 - 1`` (updated here to
     the block's last row). ``msgs`` are all message events (one per message row,
     ``seq`` = row, prices in LOBSTER units). For each row from ``start``: the row is
-    validated, its message is applied to the book (``keys``/``qtys``/``counts``) by
-    price aggregation, and a ``DEPTH | RESYNC`` record is written to ``corr`` for
-    every level where the book differs from the row inside the visible window, with
+    validated, its message is applied to ``book`` (a :class:`qlib.book.L2Book` keyed
+    in steps of ``state[ST_GRID]`` LOBSTER units, its level counts in ``state``) by price
+    aggregation, and a ``DEPTH | RESYNC`` record is written to ``corr`` for every
+    level where the book differs from the row inside the visible window, with
     ``corr_after`` = the index in ``msgs`` after which it goes (-1: before
     ``msgs[0]``); ``LAST`` moves from the message to its last correction. The
     corrections are then applied to the book. Counters live in ``state`` (``ST_*``).
@@ -546,17 +563,22 @@ def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, keys, qtys
     applied and ``dup_fate[d]`` is 1.
 
     Returns ``(status, row, col)``: ``(OK, n, -1)``; ``(CAPACITY, row, GROW_*)``
-    before touching ``row`` when a buffer is too small (grow it and call again with
-    ``start=row``); a bad row's status with the block row and the column index;
-    ``SEQUENCE_GAP`` when ``msgs`` has no event for a row.
+    before touching ``row`` when a buffer is too small (grow it: the book's overflow
+    with :func:`qlib.book.l2.grow`; and call again with ``start=row``), or
+    ``(CAPACITY, row, REGRID)`` before touching a valid ``row`` holding a price off the
+    grid (re-key the book on the gcd of the grid and the row's prices and call again);
+    a bad row's
+    status with the block row and the column index; ``SEQUENCE_GAP`` when ``msgs``
+    has no event for a row.
     """
     n = ob.shape[0]
-    cap = keys.shape[1]
     n_msgs = msgs.shape[0]
     for i in range(start, n):
-        if counts[0] + levels + 1 > cap or counts[1] + levels + 1 > cap:
+        # a row sets at most one level per message and ``levels`` per side by correction
+        if not overflow_room(book, levels + 1):
             return Status.CAPACITY, i, GROW_BOOK
-        if state[ST_N_CORR] + counts[0] + counts[1] + 2 * levels + 2 > corr.shape[0]:
+        if (state[ST_N_CORR] + state[ST_LEVELS_BID] + state[ST_LEVELS_ASK] + 2 * levels + 2
+                > corr.shape[0]):
             return Status.CAPACITY, i, GROW_CORRECTIONS
         st, col, n_ask = _check_side(ob, i, levels, 0, ask_empty, True, state)
         if st != Status.OK:
@@ -569,6 +591,8 @@ def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, keys, qtys
         if e >= n_msgs or msgs[e]["seq"] != r:
             return Status.SEQUENCE_GAP, i, -1
         ev = msgs[e]
+        if _off_grid(ev, state[ST_GRID], state[ST_PRICE_GCD]):
+            return Status.CAPACITY, i, REGRID
         d = state[ST_NEXT_DUP]
         apply = True
         if d < dup_rows.shape[0] and dup_rows[d] == r:
@@ -580,17 +604,16 @@ def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, keys, qtys
             else:
                 dup_fate[d] = 1
         if apply:
-            _apply_message(keys, qtys, counts, state, ev["kind"], ev["side"], ev["px_tick"],
-                           ev["qty"])
+            _apply_message(book, state, ev["kind"], ev["side"], ev["px_tick"], ev["qty"])
         after = e
         ts_exch = ev["ts_exch"]
         ts_local = ev["ts_local"]
         state[ST_NEXT_EVENT] = e + 1
         k0 = state[ST_N_CORR]
-        _diff_side(ob, i, 0, n_bid, levels, keys, qtys, counts, corr, corr_after,
-                   state, after, ts_exch, ts_local, r)
-        _diff_side(ob, i, 1, n_ask, levels, keys, qtys, counts, corr, corr_after,
-                   state, after, ts_exch, ts_local, r)
+        _diff_side(ob, i, 0, n_bid, levels, book, corr, corr_after, state, after, ts_exch,
+                   ts_local, r)
+        _diff_side(ob, i, 1, n_ask, levels, book, corr, corr_after, state, after, ts_exch,
+                   ts_local, r)
         k1 = state[ST_N_CORR]
         if k1 > k0:
             corr[k1 - 1]["flags"] = _F_CORR | _F_LAST
@@ -598,8 +621,8 @@ def resync_block(ob, row0, start, msgs, dup_rows, dup_fate, prev_row, keys, qtys
             for k in range(k0, k1):
                 c = corr[k]
                 s = 0 if c["side"] == Side.BUY else 1
-                _set_level(keys, qtys, counts, s, c["px_tick"] if s == 0 else -c["px_tick"],
-                           c["qty"])
+                key = c["px_tick"] // state[ST_GRID]
+                set_book_level(book, state, s, key if s == 0 else -key, c["qty"])
     if n > 0:
         for c in range(ob.shape[1]):
             prev_row[c] = ob[n - 1, c]

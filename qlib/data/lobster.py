@@ -28,10 +28,17 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from qlib.data import _lobster_kernels as _k
+from qlib.data._lobster_book import (
+    Resync,
+    book_before_first_message,
+    gcd_of,
+    note_resync,
+    scan_orderbook,
+    write_snapshot,
+)
 from qlib.data._lobster_io import (
     ASK_EMPTY,
     BID_EMPTY,
-    BLOCK_BYTES,
     PRICE_SCALE,
     INT,
     NS,
@@ -39,14 +46,11 @@ from qlib.data._lobster_io import (
     Layout,
     LobsterFiles,
     Member,
-    check_level1,
     count_rows,
     find_days,
     find_off_grid_row,
     member_exists,
     message_error,
-    ob_kinds,
-    orderbook_error,
     read_blocks,
     read_orderbook_head,
     sniff,
@@ -56,7 +60,7 @@ from qlib.data.instruments import resolve as resolve_instrument
 from qlib.data.market_data import MarketData, check_events, concat_sessions
 from qlib.data.report import ValidationReport
 from qlib.dtypes import SUBTICK_SCALE, empty_events
-from qlib.enums import EventFlag, EventKind, Side, Status
+from qlib.enums import EventFlag, EventKind, Status
 from qlib.errors import DataNotFoundError, DataQualityError, ParameterError
 from qlib.instrument import Instrument
 
@@ -197,214 +201,6 @@ def _read_messages(member: Member, layout: Layout, out: np.ndarray, tz: tuple[in
 
     return (ts_row0, cat(dups), cat(dup_types), np.unique(cat(book_px)),
             np.unique(cat(trade_px)))
-
-
-def _gcd_of(prices: np.ndarray, g: int = 0) -> int:
-    """gcd of ``g`` and the positive prices (empty-level prices left out)."""
-    v = prices[(prices > 0) & (prices != ASK_EMPTY)]
-    return int(np.gcd.reduce(np.append(v, g))) if v.size else g
-
-
-class _Resync:
-    """State of the resync pass of :func:`load_lobster`.
-
-    Holds the kernel's price-level book, the corrections written so far, where each
-    goes, and the counters by reason; grows the buffers when the kernel asks.
-    """
-
-    def __init__(self, msgs: np.ndarray, dup_rows: np.ndarray, bids: list, asks: list,
-                 levels: int) -> None:
-        self.msgs, self.dup_rows, self.levels = msgs, dup_rows, levels
-        self.dup_fate = np.zeros(dup_rows.shape[0], dtype=np.int64)
-        self.prev_row = np.zeros(4 * levels, dtype=np.int64)
-        cap = max(256, 4 * (len(bids) + len(asks) + levels))
-        self.keys = np.zeros((2, cap), dtype=np.int64)
-        self.qtys = np.zeros((2, cap), dtype=np.float64)
-        self.counts = np.array([len(bids), len(asks)], dtype=np.int64)
-        for s, lv in ((0, sorted(bids)), (1, sorted(asks, reverse=True))):
-            for i, (px, qty) in enumerate(lv):  # ascending keys: bids by px, asks by -px
-                self.keys[s, i] = px if s == 0 else -px
-                self.qtys[s, i] = qty
-        n_corr = max(1024, msgs.shape[0] // 16)  # doubled on demand
-        self.corr = empty_events(n_corr)
-        self.corr_after = np.zeros(n_corr, dtype=np.int64)
-        self.state = np.zeros(_k.N_STATE, dtype=np.int64)
-
-    @property
-    def n_corr(self) -> int:
-        return int(self.state[_k.ST_N_CORR])
-
-    def run(self, ob: np.ndarray, row0: int, label: str, line0: int) -> None:
-        """Resync the book against orderbook rows ``row0 ..``; raise on a bad row."""
-        start = 0
-        while True:
-            status, row, col = _k.resync_block(
-                ob, row0, start, self.msgs, self.dup_rows, self.dup_fate, self.prev_row,
-                self.keys, self.qtys, self.counts, self.corr, self.corr_after, self.state,
-                self.levels, ASK_EMPTY, BID_EMPTY)
-            if status != Status.CAPACITY:
-                break
-            start = int(row)
-            if col == _k.GROW_BOOK:
-                self.keys = _grow2(self.keys)
-                self.qtys = _grow2(self.qtys)
-            else:
-                n = self.corr.shape[0] * 2
-                self.corr = np.concatenate([self.corr, empty_events(n - self.corr.shape[0])])
-                self.corr_after = np.concatenate(
-                    [self.corr_after, np.zeros(n - self.corr_after.shape[0], dtype=np.int64)])
-        if status != Status.OK:
-            raise orderbook_error(Status(status), ob, int(row), int(col), row0, label, line0)
-
-
-def _grow2(a: np.ndarray) -> np.ndarray:
-    b = np.zeros((2, 2 * a.shape[1]), dtype=a.dtype)
-    b[:, : a.shape[1]] = a
-    return b
-
-
-def _scan_orderbook(member: Member, layout: Layout, levels: int, n_msg: int,
-                    resync: _Resync | None, report: ValidationReport,
-                    examples: dict) -> tuple[int, int, int, int]:
-    """Stream the orderbook file: return ``(rows, crossed, locked, price_gcd)``.
-
-    Without ``resync`` only the level-1 columns are converted; with it every column
-    is, and each block goes through :meth:`_Resync.run` (rows beyond ``n_msg`` are
-    only counted, for the row-count error). Raises on bad rows.
-    """
-    names, kinds = ob_kinds(levels)
-    use = names if resync is not None else names[:4]
-    rows = crossed = locked = 0
-    g = 0
-    # every column is converted under resync: quarter-size pieces keep the parsed
-    # columns (8 bytes a field) small; on GOOG L10, 1 MiB pieces raised the peak RSS
-    # of the load from 2.5x to 3.6x the event array, 256 KiB cost ~10 ms
-    block = BLOCK_BYTES if resync is None else BLOCK_BYTES // 4
-    for cols, _ in read_blocks(member, layout, names, kinds, use, block,
-                               on_quirk=_quirk_recorder(report, member.label, examples)):
-        ask_px, ask_sz, bid_px, bid_sz = cols[:4]
-        check_level1(ask_px, ask_sz, bid_px, bid_sz, rows, member.label, layout.line0)
-        c, lk = _k.count_crossed_locked(ask_px, bid_px, ASK_EMPTY, BID_EMPTY)
-        crossed += int(c)
-        locked += int(lk)
-        n = ask_px.shape[0]
-        usable = min(n, n_msg - rows)
-        if resync is not None and usable > 0:
-            ob = np.empty((usable, 4 * levels), dtype=np.int64)
-            for i in range(4 * levels):
-                ob[:, i] = cols[i][:usable]
-            resync.run(ob, rows, member.label, layout.line0)
-        elif resync is None:
-            g = _gcd_of(bid_px, _gcd_of(ask_px, g))
-        rows += n
-    if resync is not None:
-        g = int(resync.state[_k.ST_PRICE_GCD])
-    return rows, crossed, locked, g
-
-
-# --------------------------------------------------------------------------- snapshot
-def _book_before_first_message(row0: list[int], levels: int, first: np.void, label: str,
-                               line0: int) -> tuple[list, list]:
-    """Return ``(bids, asks)`` as ``[(price, qty)]`` in LOBSTER units, best first, before message 0.
-
-    Starts from orderbook row 0 (the book *after* message 0) and undoes message 0:
-    an ADD is subtracted, a CANCEL/DELETE/EXECUTE is added back (re-creating a
-    level it emptied); TRADE and halt messages change nothing.
-    """
-    bids: dict[int, int] = {}
-    asks: dict[int, int] = {}
-    level_of: dict[tuple[int, int], int] = {}  # (side, price) -> 1-based level in row 0
-    where = f" (line {line0})"
-    for lvl in range(levels):
-        ap, asz, bp, bsz = row0[4 * lvl: 4 * lvl + 4]
-        for book, px, sz, empty, name in ((asks, ap, asz, ASK_EMPTY, "ask"),
-                                          (bids, bp, bsz, BID_EMPTY, "bid")):
-            if px == empty:
-                if sz != 0:
-                    raise DataQualityError(
-                        f"{name}_size_{lvl + 1} was {sz} beside the empty-level price {px},"
-                        f" expected 0{where}",
-                        file=label, row=0, field=f"{name}_size_{lvl + 1}", value=sz)
-                continue
-            if px <= 0:
-                raise DataQualityError(
-                    f"{name}_price_{lvl + 1} {px} is not a positive price{where}",
-                    file=label, row=0, field=f"{name}_price_{lvl + 1}", value=px)
-            if sz <= 0:
-                raise DataQualityError(f"{name}_size_{lvl + 1} was {sz}, expected > 0{where}",
-                                       file=label, row=0, field=f"{name}_size_{lvl + 1}",
-                                       value=sz)
-            book[px] = book.get(px, 0) + sz
-            level_of[(Side.BUY if name == "bid" else Side.SELL, px)] = lvl + 1
-    kind = int(first["kind"])
-    side = int(first["side"])
-    px = int(first["px_tick"])
-    qty = int(first["qty"])
-    book = bids if side == Side.BUY else asks
-    if kind == EventKind.ADD:
-        have = book.get(px, 0)
-        if have < qty:
-            name = "bid" if side == Side.BUY else "ask"
-            lvl = level_of.get((side, px))
-            raise DataQualityError(
-                f"orderbook row 0 shows {have} shares at {px / PRICE_SCALE:.6g} on the {name}"
-                f" side, but message 0 added {qty} there; the files do not belong together"
-                f"{where}",
-                file=label, row=0, field=f"{name}_size_{lvl}" if lvl else f"{name}_price_1",
-                value=have)
-        if have == qty:
-            del book[px]
-        else:
-            book[px] = have - qty
-    elif kind in (EventKind.CANCEL, EventKind.DELETE, EventKind.EXECUTE):
-        book[px] = book.get(px, 0) + qty
-    return sorted(bids.items(), reverse=True), sorted(asks.items())
-
-
-def _write_snapshot(out: np.ndarray, bids: list, asks: list, ts_exch: int, ts_local: int) -> None:
-    """Write CLEAR then one SNAPSHOT per level into ``out`` (length 1 + levels)."""
-    out["ts_exch"] = ts_exch
-    out["ts_local"] = ts_local
-    out["seq"] = -1
-    out["order_id"] = 0
-    out["flags"] = int(EventFlag.SNAPSHOT | EventFlag.TS_LOCAL_SYNTH)
-    out["kind"][0] = EventKind.CLEAR
-    out["side"][0] = Side.NONE
-    out["px_tick"][0] = 0
-    out["qty"][0] = 0.0
-    i = 1
-    for side, levels in ((Side.BUY, bids), (Side.SELL, asks)):
-        for px, qty in levels:
-            out["kind"][i] = EventKind.SNAPSHOT
-            out["side"][i] = side
-            out["px_tick"][i] = px
-            out["qty"][i] = qty
-            i += 1
-    out["flags"][-1] |= int(EventFlag.LAST)
-
-
-def _note_resync(report: ValidationReport, provenance: dict, state: np.ndarray,
-                 levels: int) -> None:
-    """Record the resync corrections by reason in the report notes and provenance."""
-    c = {name: int(state[i]) for name, i in (
-        ("visible_qty", _k.ST_VISIBLE_QTY), ("visible_missing", _k.ST_VISIBLE_MISSING),
-        ("stale_inside", _k.ST_STALE_INSIDE), ("stale_better", _k.ST_STALE_BETTER),
-        ("stale_short", _k.ST_STALE_SHORT), ("clamped", _k.ST_CLAMPED))}
-    visible = c["visible_qty"] + c["visible_missing"]
-    stale = c["stale_inside"] + c["stale_better"] + c["stale_short"]
-    provenance["resync_corrections"] = {"visible_level_corrected": visible,
-                                        "stale_level_removed": stale, **c}
-    report.notes.append(
-        f"resync: {visible + stale} DEPTH|RESYNC corrections from the orderbook file"
-        f" (visible level corrected: {visible} = {c['visible_qty']} quantity differed +"
-        f" {c['visible_missing']} level missing; stale level removed: {stale} ="
-        f" {c['stale_inside']} inside the top-{levels} window + {c['stale_better']} better"
-        f" than the file's best + {c['stale_short']} on a side showing fewer than"
-        f" {levels} levels)")
-    if c["clamped"]:
-        report.notes.append(
-            f"resync: {c['clamped']} messages removed more than the book held at their"
-            " price (level taken to 0, then set from the orderbook row)")
 
 
 # --------------------------------------------------------------------------- API
@@ -842,16 +638,17 @@ def _load_day(files: LobsterFiles, day: dt.date | None, feed_latency_ns: int, or
         ob_layout = sniff(files.orderbook)
         _note_layout(report, files.orderbook.label, ob_layout)
         row0 = read_orderbook_head(files.orderbook, ob_layout, files.levels)
-        g_ob = _gcd_of(np.array(row0, dtype=np.int64)[[4 * j + k for j in range(files.levels)
+        g_ob = gcd_of(np.array(row0, dtype=np.int64)[[4 * j + k for j in range(files.levels)
                                                         for k in (0, 2)]])
-        bids, asks = _book_before_first_message(row0, files.levels, buf[head],
+        bids, asks = book_before_first_message(row0, files.levels, buf[head],
                                                 files.orderbook.label, ob_layout.line0)
         k = 1 + len(bids) + len(asks)
-        _write_snapshot(buf[head - k: head], bids, asks, ts_row0, ts_row0 + feed_latency_ns)
-        rs = _Resync(buf[head: head + n_msg], book_dups, bids, asks, files.levels) \
+        write_snapshot(buf[head - k: head], bids, asks, ts_row0, ts_row0 + feed_latency_ns)
+        rs = Resync(buf[head: head + n_msg], book_dups, bids, asks, files.levels) \
             if resync else None
-        n_ob, crossed, locked, g_scan = _scan_orderbook(
-            files.orderbook, ob_layout, files.levels, n_msg, rs, report, examples)
+        n_ob, crossed, locked, g_scan = scan_orderbook(
+            files.orderbook, ob_layout, files.levels, n_msg, rs,
+            _quirk_recorder(report, files.orderbook.label, examples))
         g_ob = int(np.gcd(g_ob, g_scan))
         if n_ob != n_msg:
             raise DataQualityError(
@@ -893,7 +690,7 @@ def _load_day(files: LobsterFiles, day: dt.date | None, feed_latency_ns: int, or
                 " book (levels entering the top L from below and cancels deeper than L are"
                 " not in the message file)")
         else:
-            _note_resync(report, provenance, state, files.levels)
+            note_resync(report, provenance, state, files.levels)
         provenance["orderbook_file"] = files.orderbook.label
         provenance["snapshot_levels"] = (len(bids), len(asks))
     else:

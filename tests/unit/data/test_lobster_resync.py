@@ -22,8 +22,9 @@ from lobster_dbn_builders import simulate_lobster, write_lobster
 from numba import njit
 from oracle import sorted_book as book_kernels
 
-from qlib.book import bbo, replay_book
+from qlib.book import bbo, new_l2_book, replay_book
 from qlib.book.replay import _new_orders
+from qlib.data import _lobster_book as lobster_book
 from qlib.data import _lobster_kernels as lk
 from qlib.data.lobster import ASK_EMPTY, BID_EMPTY, load_lobster
 from qlib.dtypes import empty_events
@@ -307,7 +308,20 @@ def _resync_inputs(seed: int, levels: int = 3):
     return msgs, obs
 
 
-def _run_resync(fn, seed: int, levels: int = 3, corr_cap: int = 4096, book_cap: int = 64):
+def _book(window: int = 1 << 16, capacity: int | None = None, bids=(), asks=()):
+    """A resync book (qlib.book's L2 book on a grid of 1: keys in LOBSTER units) and its
+    state array."""
+    book = new_l2_book(window, 2 * window + 256 if capacity is None else capacity)
+    state = np.zeros(lk.N_STATE, dtype=np.int64)
+    state[lk.ST_GRID] = 1
+    for s, levels in ((0, bids), (1, asks)):
+        for px, qty in levels:
+            lk.set_book_level(book, state, s, np.int64(px if s == 0 else -px), float(qty))
+    return book, state
+
+
+def _run_resync(fn, seed: int, levels: int = 3, corr_cap: int = 4096, window: int = 1 << 16,
+                capacity: int | None = None):
     msgs, obs = _resync_inputs(seed, levels)
     ob = np.array([[int(x) for x in r.split(",")] for r in obs], dtype=np.int64)
     n = len(msgs)
@@ -317,47 +331,58 @@ def _run_resync(fn, seed: int, levels: int = 3, corr_cap: int = 4096, book_cap: 
         _, typ, oid, size, px, d = m.split(",")
         ev[i] = (i * 1000, i * 1000, i, int(px), float(size), int(oid), kinds[int(typ)],
                  int(d), int(EventFlag.LAST | EventFlag.TS_LOCAL_SYNTH))
-    keys = np.zeros((2, book_cap), dtype=np.int64)
-    qtys = np.zeros((2, book_cap), dtype=np.float64)
-    counts = np.zeros(2, dtype=np.int64)
+    book, state = _book(window, capacity)
     corr = empty_events(corr_cap)
     after = np.zeros(corr_cap, dtype=np.int64)
-    state = np.zeros(lk.N_STATE, dtype=np.int64)
     none = np.zeros(0, dtype=np.int64)
     prev = np.zeros(4 * levels, dtype=np.int64)
-    res = fn(ob, 0, 0, ev, none, none.copy(), prev, keys, qtys, counts, corr, after, state,
+    res = fn(ob, 0, 0, ev, none, none.copy(), prev, book, corr, after, state,
              levels, ASK_EMPTY, BID_EMPTY)
-    return tuple(int(x) for x in res), ev, keys, qtys, counts, corr, after, state, prev, ob
+    sides = [np.concatenate(book.levels(side)) for side in (Side.BUY, Side.SELL)]
+    return tuple(int(x) for x in res), ev, *sides, corr, after, state, prev, ob
 
 
+# 16 LOBSTER units: every level but the best lies in the overflow (the tick is 100 units)
+@pytest.mark.parametrize("window", [16, 1 << 16])
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
-def test_resync_block_jit_matches_py_func(seed):
-    a = _run_resync(lk.resync_block, seed)
-    b = _run_resync(_py(lk.resync_block), seed)
+def test_resync_block_jit_matches_py_func(seed, window):
+    a = _run_resync(lk.resync_block, seed, window=window)
+    b = _run_resync(_py(lk.resync_block), seed, window=window)
     assert a[0] == b[0] and a[0][0] == Status.OK
     for x, y in zip(a[1:], b[1:]):
         assert np.array_equal(x, y)
-    state, prev, ob = a[7], a[8], a[9]
+    state, prev, ob = a[6], a[7], a[8]
     assert state[lk.ST_N_CORR] > 0  # the inputs do need corrections
     px = ob[:, [4 * j + k for j in range(3) for k in (0, 2)]]
     assert state[lk.ST_PRICE_GCD] == np.gcd.reduce(px[(px > 0) & (px != ASK_EMPTY)])
     assert np.array_equal(prev, ob[-1])  # the last row, for the next block
+    # the level counts the kernel keeps are the book's
+    assert state[lk.ST_LEVELS_BID] == a[2].size // 2
+    assert state[lk.ST_LEVELS_ASK] == a[3].size // 2
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_resync_block_same_corrections_whatever_the_window(seed):
+    narrow = _run_resync(lk.resync_block, seed, window=16)
+    wide = _run_resync(lk.resync_block, seed)
+    for x, y in zip(narrow, wide):
+        assert np.array_equal(x, y)
 
 
 def test_resync_block_asks_to_grow_small_buffers_before_touching_a_row():
     res, *_ = _run_resync(lk.resync_block, 0, corr_cap=4)
     assert res[0] == Status.CAPACITY and res[2] == lk.GROW_CORRECTIONS
-    res, *_ = _run_resync(lk.resync_block, 0, book_cap=2)
+    # an overflow without room for a whole window more
+    res, *_ = _run_resync(lk.resync_block, 0, window=64, capacity=128)
     assert res[0] == Status.CAPACITY and res[2] == lk.GROW_BOOK and res[1] == 0
 
 
-def _l2_args(ob: np.ndarray, ev: np.ndarray, dup_rows=(), prev=None):
+def _l2_args(ob: np.ndarray, ev: np.ndarray, dup_rows=(), prev=None, bids=(), asks=()):
     dup = np.array(dup_rows, dtype=np.int64)
     prev = np.zeros(ob.shape[1], np.int64) if prev is None else prev
-    return (ob, 0, 0, ev, dup, np.zeros(dup.shape[0], np.int64), prev,
-            np.zeros((2, 16), np.int64), np.zeros((2, 16)), np.zeros(2, np.int64),
-            empty_events(64), np.zeros(64, np.int64), np.zeros(lk.N_STATE, np.int64), 2,
-            ASK_EMPTY, BID_EMPTY)
+    book, state = _book(bids=bids, asks=asks)
+    return (ob, 0, 0, ev, dup, np.zeros(dup.shape[0], np.int64), prev, book,
+            empty_events(64), np.zeros(64, np.int64), state, 2, ASK_EMPTY, BID_EMPTY)
 
 
 @pytest.mark.parametrize("bad, status, col", [
@@ -387,18 +412,14 @@ def test_resync_block_repeated_line_is_removed_only_where_the_book_did_not_chang
         ev[i] = (0, 0, i, 1000000, 10.0, 7, EventKind.ADD, 1, _LAST)
     for fn in (lk.resync_block, _py(lk.resync_block)):
         e = ev.copy()
-        args = _l2_args(ob, e, dup_rows=[1, 2])
         # the book before row 0: bid 100.00 empty, the rest as in row 0
-        args[7][0, :1] = [990000]
-        args[8][0, :1] = [5.0]
-        args[7][1, :2] = [-1020000, -1010000]
-        args[8][1, :2] = [5.0, 10.0]
-        args[9][:] = [1, 2]
+        args = _l2_args(ob, e, dup_rows=[1, 2], bids=[(990000, 5)],
+                        asks=[(1020000, 5), (1010000, 10)])
         res = fn(*args)
         assert int(res[0]) == Status.OK
         assert args[5].tolist() == [1, 2]  # fate: row 1 applied, row 2 removed
         assert e["kind"].tolist() == [EventKind.ADD, EventKind.ADD, lk.KIND_REMOVED]
-        assert int(args[12][lk.ST_N_CORR]) == 0  # nothing to correct either way
+        assert int(args[10][lk.ST_N_CORR]) == 0  # nothing to correct either way
 
 
 @pytest.mark.parametrize("after", [[], [-1, -1, 0], [2, 2, 2], [0, 1, 1, 2], [-1, 2]])
@@ -416,3 +437,34 @@ def test_merge_corrections_jit_matches_py_func_and_places_rows(after):
     for i in range(n_msgs):
         want += [i] + [100 + k for k, a in enumerate(after) if a == i]
     assert results[0] == results[1] == want
+
+
+@pytest.mark.parametrize("snapshot", [
+    ([], []),  # no level yet: the grid is taken from the first row
+    ([(990300, 4), (960000, 7)], [(1020300, 3), (1200000, 9)]),  # levels on a grid of 300
+])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_resync_regrid_gives_the_corrections_of_a_grid_of_one_unit(seed, snapshot):
+    """The wrapper's book is keyed on the gcd of the prices (the grid moves from 0 or 300
+    units to 100 with the first row); a book keyed in LOBSTER units (grid 1) gives the
+    same corrections and the same final book."""
+    bids, asks = snapshot
+    msgs, obs = _resync_inputs(seed)
+    ob = np.array([[int(x) for x in r.split(",")] for r in obs], dtype=np.int64)
+    _, ev, *_ = _run_resync(lambda *a: (0, 0, 0), seed)  # the message events only
+    rs = lobster_book.Resync(ev.copy(), np.zeros(0, np.int64), bids, asks, 3)
+    assert int(rs.state[lk.ST_GRID]) == (300 if bids else 0)
+    rs.run(ob, 0, "test", 1)
+    assert int(rs.state[lk.ST_GRID]) == 100
+    args = _l2_args(ob, ev.copy(), bids=bids, asks=asks)
+    args = (*args[:8], empty_events(4096), np.zeros(4096, np.int64), args[10], 3, *args[12:])
+    res = lk.resync_block(*args)
+    assert int(res[0]) == Status.OK
+    n = rs.n_corr
+    assert n == int(args[10][lk.ST_N_CORR]) > 0
+    assert np.array_equal(rs.corr[:n], args[8][:n])
+    assert np.array_equal(rs.corr_after[:n], args[9][:n])
+    for side in (Side.BUY, Side.SELL):
+        px, qty = rs.book.levels(side)
+        want_px, want_qty = args[7].levels(side)
+        assert np.array_equal(px * 100, want_px) and np.array_equal(qty, want_qty)
