@@ -39,23 +39,46 @@ notebook name a stored data set instead of a file path.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
-import math
 import os
-import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from qlib.data._store_files import (
+    ARROW_TYPES,
+    BAD_PART,
+    DATE_RE,
+    DUCK_TYPES,
+    FORMAT_VERSION,
+    NS_PER_DAY,
+    TMP_PREFIX,
+    bad_metadata,
+    bound_ns,
+    check_footer,
+    column_min_max,
+    damaged,
+    damaged_among,
+    day_to_str,
+    decode_json,
+    encode_json,
+    fsync_dir,
+    fsync_file,
+    pid_alive,
+    read_footer,
+    read_meta,
+    read_partition,
+    split_id,
+    sql_quote,
+    to_table,
+)
 from qlib.data.market_data import MarketData
 from qlib.data.report import ValidationReport
 from qlib.dtypes import EVENT_DTYPE, empty_events
@@ -65,7 +88,6 @@ from qlib.errors import (
     DataQualityError,
     InsufficientDataError,
     ParameterError,
-    QlibError,
 )
 from qlib.instrument import Instrument
 
@@ -73,90 +95,6 @@ __all__ = ["Store", "PARTITION_FILE", "load_store"]
 
 #: Name of the single Parquet file inside each partition directory.
 PARTITION_FILE = "events.parquet"
-#: Schema-metadata key holding the JSON sidecar.
-_META_KEY = b"qlib"
-#: Version of the JSON sidecar layout.
-_FORMAT_VERSION = 1
-_TMP_PREFIX = ".tmp-"
-_NS_PER_DAY = 86_400 * 1_000_000_000
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-#: Characters refused in a venue or symbol, because they would break the path layout.
-_BAD_PART = re.compile(r"[/\\=\x00]|^\.|^$")
-
-_ARROW_TYPES = {
-    "ts_exch": pa.int64(), "ts_local": pa.int64(), "seq": pa.int64(), "px_tick": pa.int64(),
-    "qty": pa.float64(), "order_id": pa.uint64(), "kind": pa.uint8(), "side": pa.int8(),
-    "flags": pa.uint8(),
-}
-assert set(_ARROW_TYPES) == set(EVENT_DTYPE.names)  # code invariant: one column per field
-
-
-# --------------------------------------------------------------------------- JSON
-def _encode(value: Any, where: str) -> Any:
-    """Turn a provenance value into tagged JSON that :func:`_decode` inverts exactly."""
-    if isinstance(value, (np.integer, np.bool_)):
-        return {"__np__": type(value).__name__, "v": value.item()}
-    if isinstance(value, np.floating):
-        v = float(value)
-        return {"__np__": type(value).__name__, "v": v if math.isfinite(v) else repr(v)}
-    if value is None or isinstance(value, (bool, str, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else {"__float__": repr(value)}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]}
-    if isinstance(value, list):
-        return [_encode(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value) and not any(k.startswith("__") for k in value):
-            return {k: _encode(v, f"{where}[{k!r}]") for k, v in value.items()}
-        return {"__dict__": [[_encode(k, f"{where} key"), _encode(v, f"{where}[{k!r}]")]
-                             for k, v in value.items()]}
-    if isinstance(value, Path):
-        return {"__path__": str(value)}
-    if isinstance(value, pd.Timestamp):
-        return {"__timestamp__": value.isoformat()}
-    if isinstance(value, pd.Timedelta):
-        return {"__timedelta_ns__": int(value.value)}
-    if isinstance(value, dt.datetime):
-        return {"__datetime__": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"__date__": value.isoformat()}
-    raise ParameterError(
-        f"provenance value {where} was {value!r} of type {type(value).__name__}; the store keeps"
-        " JSON-like values (str, int, float, bool, None, list, tuple, dict, Path, date,"
-        " datetime, pandas Timestamp/Timedelta, numpy scalars)"
-    )
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__tuple__" in value:
-        return tuple(_decode(v) for v in value["__tuple__"])
-    if "__dict__" in value:
-        return {_decode(k): _decode(v) for k, v in value["__dict__"]}
-    if "__float__" in value:
-        return float(value["__float__"])
-    if "__np__" in value:
-        v = value["v"]
-        kind = getattr(np, str(value["__np__"]), None)
-        if not (isinstance(kind, type) and issubclass(kind, np.generic)):
-            raise ValueError(f"__np__ was {value['__np__']!r}, not a numpy scalar type")
-        return kind(float(v) if isinstance(v, str) else v)
-    if "__path__" in value:
-        return Path(value["__path__"])
-    if "__timestamp__" in value:
-        return pd.Timestamp(value["__timestamp__"])
-    if "__timedelta_ns__" in value:
-        return pd.Timedelta(value["__timedelta_ns__"], unit="ns")
-    if "__datetime__" in value:
-        return dt.datetime.fromisoformat(value["__datetime__"])
-    if "__date__" in value:
-        return dt.date.fromisoformat(value["__date__"])
-    return {k: _decode(v) for k, v in value.items()}
 
 
 # --------------------------------------------------------------------------- store
@@ -248,15 +186,15 @@ class Store:
             )
         inst = data.instrument
         for name, value in (("venue", inst.venue), ("symbol", inst.symbol)):
-            if _BAD_PART.search(value):
+            if BAD_PART.search(value):
                 raise ParameterError(
                     f"instrument {name} {value!r} cannot be a partition directory name"
                     " (no '/', '\\', '=', leading '.')"
                 )
 
-        day = events["ts_exch"] // _NS_PER_DAY  # floor division: UTC day number
+        day = events["ts_exch"] // NS_PER_DAY  # floor division: UTC day number
         days = np.unique(day)
-        parts = {int(d): _Partition(inst.venue, inst.symbol, _day_to_str(int(d))) for d in days}
+        parts = {int(d): _Partition(inst.venue, inst.symbol, day_to_str(int(d))) for d in days}
         if not overwrite:
             existing = [str(p) for p in parts.values() if (self.root / p.rel).exists()]
             if existing:
@@ -267,17 +205,17 @@ class Store:
                 )
 
         meta = json.dumps({
-            "format_version": _FORMAT_VERSION,
+            "format_version": FORMAT_VERSION,
             "write_id": uuid.uuid4().hex,
             "written_at": pd.Timestamp.now(tz="UTC").isoformat(),
             "instrument": dataclasses.asdict(inst),
-            "provenance": _encode(data.provenance, "provenance"),
+            "provenance": encode_json(data.provenance, "provenance"),
             "report": data.report.to_json(),
         }, allow_nan=False).encode()
 
         self.root.mkdir(parents=True, exist_ok=True)
         self._clean_temp_dirs()
-        tmp = self.root / f"{_TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        tmp = self.root / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         tmp.mkdir()
         written: list[Path] = []
         try:
@@ -285,12 +223,12 @@ class Store:
             price = inst.to_price(events["px_tick"])
             for d, part in sorted(parts.items(), key=lambda kv: kv[0]):
                 rows = np.flatnonzero(day == d)
-                table = _to_table(events[rows], price[rows], rows, meta)
+                table = to_table(events[rows], price[rows], rows, meta)
                 stage_dir = tmp / part.rel
                 stage_dir.mkdir(parents=True)
                 path = stage_dir / PARTITION_FILE
                 pq.write_table(table, path, compression="zstd", write_page_checksum=True)
-                _fsync_file(path)
+                fsync_file(path)
                 staged.append((part, stage_dir))
             for part, stage_dir in staged:
                 final = self.root / part.rel
@@ -305,7 +243,7 @@ class Store:
                             f"partition {part} appeared in store {str(self.root)!r} during"
                             f" the write ({exc}); pass overwrite=True to replace it"
                         ) from exc
-                _fsync_dir(final.parent)
+                fsync_dir(final.parent)
                 written.append(final)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -378,7 +316,7 @@ class Store:
         last_write = None
         for d in chosen:
             path = base / f"date={d}" / PARTITION_FILE
-            write_id = _read_meta(path, _read_footer(path).schema.to_arrow_schema())["write_id"]
+            write_id = read_meta(path, read_footer(path).schema.to_arrow_schema())["write_id"]
             if runs and write_id == last_write:
                 runs[-1].append(d)
             else:
@@ -394,20 +332,20 @@ class Store:
     def _choose(self, instrument_id: str, start: Any,
                 end: Any) -> tuple[Path, list[str], int | None, int | None]:
         """The partition directory of the instrument, its dates in range and the bounds."""
-        symbol, venue = _split_id(instrument_id)
-        lo = None if start is None else _bound_ns(start, "start", end=False)
-        hi = None if end is None else _bound_ns(end, "end", end=True)
+        symbol, venue = split_id(instrument_id)
+        lo = None if start is None else bound_ns(start, "start", end=False)
+        hi = None if end is None else bound_ns(end, "end", end=True)
         if lo is not None and hi is not None and lo >= hi:
             raise ParameterError(f"start {start!r} must be before end {end!r}")
         base = self.root / f"venue={venue}" / f"symbol={symbol}"
         dates = sorted(p.name[5:] for p in base.glob("date=*")
-                       if _DATE_RE.match(p.name[5:]) and (p / PARTITION_FILE).is_file())
+                       if DATE_RE.match(p.name[5:]) and (p / PARTITION_FILE).is_file())
         if not dates:
             raise DataNotFoundError(
                 f"instrument_id {instrument_id!r} has no partitions in store {str(self.root)!r}"
             )
-        first_day = None if lo is None else _day_to_str(lo // _NS_PER_DAY)
-        last_day = None if hi is None else _day_to_str((hi - 1) // _NS_PER_DAY)
+        first_day = None if lo is None else day_to_str(lo // NS_PER_DAY)
+        last_day = None if hi is None else day_to_str((hi - 1) // NS_PER_DAY)
         chosen = [d for d in dates if (first_day is None or d >= first_day)
                   and (last_day is None or d <= last_day)]
         if not chosen:
@@ -424,7 +362,7 @@ class Store:
         writes: dict[str, dict[str, Any]] = {}
         for d in chosen:
             path = base / f"date={d}" / PARTITION_FILE
-            table, meta = _read_partition(path, d)
+            table, meta = read_partition(path, d)
             w = writes.setdefault(meta["write_id"], {"meta": meta, "tables": [], "paths": []})
             w["tables"].append(table)
             w["paths"].append(path)
@@ -464,15 +402,15 @@ class Store:
                 field="instrument",
             )
         first_path = next(iter(writes.values()))["paths"][0]
-        with _bad_metadata(first_path, "instrument"):
+        with bad_metadata(first_path, "instrument"):
             instrument = Instrument(**metas[0]["instrument"])
-        with _bad_metadata(first_path, "provenance/report"):
+        with bad_metadata(first_path, "provenance/report"):
             if len(metas) == 1:
-                provenance = _decode(metas[0]["provenance"])
+                provenance = decode_json(metas[0]["provenance"])
                 report = ValidationReport.from_json(metas[0]["report"])
             else:
                 provenance = {"store": str(self.root),
-                              "writes": [_decode(m["provenance"]) for m in metas]}
+                              "writes": [decode_json(m["provenance"]) for m in metas]}
                 report = ValidationReport.merge(
                     [ValidationReport.from_json(m["report"]) for m in metas],
                     note=f"merged from {len(metas)} store writes")
@@ -496,12 +434,12 @@ class Store:
         records = []
         for path in self._partition_files():
             part = path.parent
-            md = _check_footer(path)
-            meta = _read_meta(path, md.schema.to_arrow_schema())
+            md = check_footer(path)
+            meta = read_meta(path, md.schema.to_arrow_schema())
             venue = part.parent.parent.name[len("venue="):]
             symbol = part.parent.name[len("symbol="):]
-            ts_min, ts_max = _column_min_max(md, "ts_exch")
-            with _bad_metadata(path, "written_at"):
+            ts_min, ts_max = column_min_max(md, "ts_exch")
+            with bad_metadata(path, "written_at"):
                 written_at = pd.Timestamp(meta["written_at"])
             records.append({
                 "instrument_id": f"{symbol}.{venue}", "venue": venue, "symbol": symbol,
@@ -552,17 +490,17 @@ class Store:
         try:
             if files:
                 glob = (self.root / "venue=*" / "symbol=*" / "date=*" / PARTITION_FILE).as_posix()
-                source = (f"read_parquet('{_sql_quote(glob)}', hive_partitioning=true,"
+                source = (f"read_parquet('{sql_quote(glob)}', hive_partitioning=true,"
                           " hive_types={'venue': VARCHAR, 'symbol': VARCHAR, 'date': DATE})")
             else:  # an empty store still has the view, with no rows
-                cols = ", ".join(f"NULL::{_DUCK_TYPES[n]} AS {n}" for n in _ARROW_TYPES)
+                cols = ", ".join(f"NULL::{DUCK_TYPES[n]} AS {n}" for n in ARROW_TYPES)
                 source = (f"(SELECT {cols}, NULL::DOUBLE AS price, NULL::BIGINT AS write_row,"
                           " NULL::VARCHAR AS venue, NULL::VARCHAR AS symbol, NULL::DATE AS date"
                           " WHERE false)")
             try:
                 con.execute(f"CREATE VIEW events AS SELECT *, {derived} FROM {source}")
             except duckdb.Error as exc:  # our own SQL: the files are at fault
-                raise (_damaged_among(files, str(exc)) or DataQualityError(
+                raise (damaged_among(files, str(exc)) or DataQualityError(
                     f"store {str(self.root)!r} cannot be read by DuckDB: {exc}")) from exc
             try:
                 rel = con.execute(query, params) if params is not None else con.execute(query)
@@ -571,11 +509,11 @@ class Store:
                 file_error = isinstance(exc, (duckdb.IOException, duckdb.InvalidInputException))
                 named = [f for f in files if str(f) in str(exc) or f.as_posix() in str(exc)]
                 if named or file_error:
-                    damaged = _damaged_among(named or files, str(exc))
+                    damaged = damaged_among(named or files, str(exc))
                     if damaged is not None:
                         raise damaged from exc
                     if named:
-                        raise _damaged(named[0], "DuckDB cannot read it", exc) from exc
+                        raise damaged(named[0], "DuckDB cannot read it", exc) from exc
                 raise ParameterError(f"query {query!r} failed in DuckDB: {exc}") from exc
         finally:
             con.close()
@@ -588,9 +526,9 @@ class Store:
 
     def _clean_temp_dirs(self) -> None:
         """Remove ``.tmp-<pid>-*`` directories left by processes that no longer run."""
-        for tmp in self.root.glob(f"{_TMP_PREFIX}*"):
-            pid_text = tmp.name[len(_TMP_PREFIX):].split("-", 1)[0]
-            if pid_text.isdigit() and (int(pid_text) == os.getpid() or _pid_alive(int(pid_text))):
+        for tmp in self.root.glob(f"{TMP_PREFIX}*"):
+            pid_text = tmp.name[len(TMP_PREFIX):].split("-", 1)[0]
+            if pid_text.isdigit() and (int(pid_text) == os.getpid() or pid_alive(int(pid_text))):
                 continue  # a write in progress (ours in another thread, or another process)
             shutil.rmtree(tmp, ignore_errors=True)
 
@@ -667,7 +605,7 @@ def load_store(root: str | os.PathLike[str], *, instrument: Instrument | str | N
             raise ParameterError(f"pass date or start/end, not both; was date={date!r}, "
                                  f"start={start!r}, end={end!r}")
         is_day = (isinstance(date, dt.date) and not isinstance(date, dt.datetime)) or (
-            isinstance(date, str) and bool(_DATE_RE.match(date.strip())))
+            isinstance(date, str) and bool(DATE_RE.match(date.strip())))
         if not is_day:
             raise ParameterError(f"date must be a 'YYYY-MM-DD' string or a datetime.date, "
                                  f"was {date!r}")
@@ -688,222 +626,3 @@ def load_store(root: str | os.PathLike[str], *, instrument: Instrument | str | N
                 f"{instrument_id} has {data.instrument.tick_size!r} (its px_tick count it)")
         data = MarketData(data.events, instrument, data.report, data.provenance)
     return data
-
-
-_DUCK_TYPES = {"ts_exch": "BIGINT", "ts_local": "BIGINT", "seq": "BIGINT", "px_tick": "BIGINT",
-               "qty": "DOUBLE", "order_id": "UBIGINT", "kind": "UTINYINT", "side": "TINYINT",
-               "flags": "UTINYINT"}
-
-
-def _to_table(events: np.ndarray, price: np.ndarray, rows: np.ndarray, meta: bytes) -> pa.Table:
-    arrays = [pa.array(np.ascontiguousarray(events[n]), type=t) for n, t in _ARROW_TYPES.items()]
-    arrays.append(pa.array(price, type=pa.float64()))
-    arrays.append(pa.array(rows.astype(np.int64), type=pa.int64()))
-    names = [*_ARROW_TYPES, "price", "write_row"]
-    schema = pa.schema([pa.field(n, a.type, nullable=False) for n, a in zip(names, arrays)],
-                       metadata={_META_KEY: meta})
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-#: Keys of the JSON sidecar a read needs, with their JSON types.
-_META_FIELDS = {"format_version": int, "write_id": str, "written_at": str, "instrument": dict,
-                "provenance": object, "report": dict}
-
-
-def _damaged(path: Path, what: str, exc: BaseException | None = None) -> DataQualityError:
-    """The error for a partition file that cannot be read as a store partition."""
-    first_line = str(exc).splitlines()[0] if exc is not None and str(exc) else ""
-    detail = f" ({type(exc).__name__}: {first_line})" if exc is not None else ""
-    return DataQualityError(
-        f"damaged store partition: {what}{detail}; restore the file from its source, or"
-        " delete its date= directory and write the day again", file=str(path))
-
-
-@contextlib.contextmanager
-def _bad_metadata(path: Path, field: str) -> Iterator[None]:
-    """Turn an error raised while decoding the sidecar's ``field`` into DataQualityError."""
-    try:
-        yield
-    except QlibError as exc:
-        raise _damaged(path, f"its metadata {field!r} was refused", exc) from exc
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-        raise _damaged(path, f"its metadata {field!r} is garbage", exc) from exc
-
-
-def _unreadable(path: Path, exc: BaseException) -> Exception:
-    """The error for a partition file Arrow cannot read: gone, or damaged."""
-    if isinstance(exc, FileNotFoundError):
-        return DataNotFoundError(f"store partition {str(path)!r} disappeared while reading")
-    return _damaged(path, "not a readable Parquet file (truncated or overwritten?)", exc)
-
-
-def _read_footer(path: Path) -> pq.FileMetaData:
-    """The Parquet footer of a partition file, or DataQualityError naming the file."""
-    try:
-        return pq.read_metadata(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise _unreadable(path, exc) from exc
-
-
-def _read_meta(path: Path, schema: pa.Schema) -> dict[str, Any]:
-    """The JSON sidecar of a partition (schema metadata key ``qlib``), checked."""
-    raw = (schema.metadata or {}).get(_META_KEY)
-    if raw is None:
-        raise _damaged(path, "its Parquet schema has no 'qlib' metadata (not written by"
-                       " qlib.data.Store)")
-    try:
-        meta = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise _damaged(path, "its 'qlib' metadata is not JSON", exc) from exc
-    if not isinstance(meta, dict):
-        raise _damaged(path, f"its 'qlib' metadata was a JSON {type(meta).__name__},"
-                       " expected an object")
-    for key, kind in _META_FIELDS.items():
-        if key not in meta or not isinstance(meta[key], kind):
-            raise _damaged(path, f"its 'qlib' metadata field {key!r} was "
-                           f"{meta.get(key, '<missing>')!r:.80}, expected a JSON "
-                           f"{ {int: 'number', str: 'string', dict: 'object'}.get(kind, 'value')}")
-    if meta["format_version"] > _FORMAT_VERSION:
-        raise _damaged(path, f"its format_version was {meta['format_version']}, this qlib reads"
-                       f" up to {_FORMAT_VERSION}: upgrade qlib")
-    return meta
-
-
-def _read_partition(path: Path, date: str) -> tuple[pa.Table, dict[str, Any]]:
-    """Read and check one partition file: its table and its JSON sidecar.
-
-    Checked: the file is Parquet (pages verified against their CRC-32 when written with
-    one), the sidecar, every event column with its exact type and no nulls, and that
-    each ``ts_exch`` lies in the partition's UTC ``date`` (which catches most damage in
-    files written before page checksums).
-    """
-    try:
-        table = pq.ParquetFile(path, page_checksum_verification=True).read()
-    except (pa.ArrowException, OSError) as exc:
-        raise _unreadable(path, exc) from exc
-    meta = _read_meta(path, table.schema)
-    for name, kind in {**_ARROW_TYPES, "write_row": pa.int64()}.items():
-        idx = table.schema.get_field_index(name)
-        if idx < 0:
-            raise _damaged(path, f"column {name!r} is missing")
-        if table.schema.field(idx).type != kind:
-            raise _damaged(path, f"column {name!r} was {table.schema.field(idx).type},"
-                           f" expected {kind}")
-        if table.column(idx).null_count:
-            raise _damaged(path, f"column {name!r} has {table.column(idx).null_count} nulls")
-    if table.num_rows:
-        day = int(pd.Timestamp(date).value) // _NS_PER_DAY
-        ts = table.column("ts_exch").to_numpy()
-        off = np.flatnonzero(ts // _NS_PER_DAY != day)
-        if len(off):
-            row = int(off[0])
-            raise DataQualityError(
-                f"ts_exch was {int(ts[row])} ({pd.Timestamp(int(ts[row]), tz='UTC')}), outside"
-                f" the partition's date {date}: the partition is damaged",
-                file=str(path), row=row, field="ts_exch", value=int(ts[row]))
-    return table, meta
-
-
-def _check_footer(path: Path) -> pq.FileMetaData:
-    """The footer of a partition file, its sidecar and its column types checked."""
-    md = _read_footer(path)
-    schema = md.schema.to_arrow_schema()
-    _read_meta(path, schema)
-    for name, kind in {**_ARROW_TYPES, "write_row": pa.int64()}.items():
-        idx = schema.get_field_index(name)
-        if idx < 0:
-            raise _damaged(path, f"column {name!r} is missing")
-        if schema.field(idx).type != kind:
-            raise _damaged(path, f"column {name!r} was {schema.field(idx).type}, expected {kind}")
-    return md
-
-
-def _damaged_among(files: list[Path], context: str) -> DataQualityError | None:
-    """The error of the first damaged file of ``files`` (footers only), or None."""
-    for path in sorted(files, key=lambda f: str(f) not in context):  # the named one first
-        try:
-            _check_footer(path)
-        except DataQualityError as exc:
-            return exc
-    return None
-
-
-def _split_id(instrument_id: Any) -> tuple[str, str]:
-    if not isinstance(instrument_id, str):
-        raise ParameterError(
-            f"instrument_id must be a 'SYMBOL.VENUE' string, was {instrument_id!r}")
-    parts = instrument_id.split(".")
-    if len(parts) != 2 or not all(parts) or any(_BAD_PART.search(p) for p in parts):
-        raise ParameterError(f"instrument_id must be 'SYMBOL.VENUE', was {instrument_id!r}")
-    return parts[0], parts[1]
-
-
-def _bound_ns(value: Any, name: str, *, end: bool) -> int:
-    """Convert a read bound to int ns UTC; a bare date as ``end`` means the day after."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ParameterError(f"{name} must be a time or a date, was {value!r}")
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    bare_date = (isinstance(value, dt.date) and not isinstance(value, dt.datetime)) or (
-        isinstance(value, str) and bool(_DATE_RE.match(value.strip())))
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ParameterError(f"{name} must be a time or a date, was {value!r}") from exc
-    if ts is pd.NaT:
-        raise ParameterError(f"{name} must be a time or a date, was {value!r}")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    if bare_date and end:
-        ts = ts + pd.Timedelta(days=1)
-    return int(ts.as_unit("ns").value)
-
-
-def _day_to_str(day: int) -> str:
-    return (dt.date(1970, 1, 1) + dt.timedelta(days=int(day))).isoformat()
-
-
-def _column_min_max(md: pq.FileMetaData, column: str) -> tuple[int | None, int | None]:
-    idx = md.schema.to_arrow_schema().get_field_index(column)
-    lo = hi = None
-    for g in range(md.num_row_groups):
-        stats = md.row_group(g).column(idx).statistics
-        if stats is None or not stats.has_min_max:
-            continue
-        lo = stats.min if lo is None else min(lo, stats.min)
-        hi = stats.max if hi is None else max(hi, stats.max)
-    return lo, hi
-
-
-def _sql_quote(text: str) -> str:
-    return text.replace("'", "''")
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
