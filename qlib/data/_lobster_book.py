@@ -16,8 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from qlib.book import L2Book, new_l2_book
-from qlib.book.l2 import grow
+from qlib.book.l2 import L2Book, grow, new_l2_book
 from qlib.data import _lobster_kernels as _k
 from qlib.data._lobster_io import (
     ASK_EMPTY,
