@@ -419,7 +419,8 @@ def load_lobster(
     no row, and when the book moves, levels enter the top ``L`` from below without
     one. Replayed alone, the messages drift (on the GOOG level-10 day the rebuilt
     best bid ends 11.59 USD above the best ask). With ``resync`` the loader keeps a
-    price-level book of its own, applies each message to it by price aggregation
+    price-level book (the library's :class:`qlib.book.L2Book`, keyed in steps of the
+    gcd of the prices seen), applies each message to it by price aggregation
     (``ADD`` adds ``qty`` at ``px_tick``; ``CANCEL``/``DELETE``/``EXECUTE`` remove
     it; a removal below zero is taken to zero and counted), compares it with the
     orderbook row of that message, and after the message's event emits one
