@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qlib._lazy import lazy_exports, sources
 
 if TYPE_CHECKING:  # what the lazy loading below binds, spelled out for type checkers
     from qlib.plots.backtest import (
@@ -73,7 +74,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "qlib.plots.strategy": ("intensity_fit_figure",),
     "qlib.plots.sweep": ("sweep_heatmap",),
 }
-_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
+_SOURCE = sources(_LAZY)
 
 __all__ = [
                                        "DEFAULT_MAX_POINTS",
@@ -106,15 +107,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule that defines ``name`` on first access (PEP 562)."""
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups find it without calling __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -6,8 +6,9 @@ additive edits.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qlib._lazy import lazy_exports, sources
 
 if TYPE_CHECKING:  # what the lazy loading below binds, spelled out for type checkers
     from qlib.risk._frequency import periods_per_year
@@ -121,7 +122,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "var_estimate",
     ),
 }
-_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
+_SOURCE = sources(_LAZY)
 
 __all__: list[str] = [
     "JOURNAL_COLUMNS",
@@ -170,15 +171,4 @@ __all__: list[str] = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule that defines ``name`` on first access (PEP 562)."""
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups find it without calling __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

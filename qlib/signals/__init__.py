@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from typing import TYPE_CHECKING, Any
+
+from qlib._lazy import lazy_exports, sources
 
 if TYPE_CHECKING:  # what the lazy loading below binds, spelled out for type checkers
     from qlib.signals._regression import RegressionResult
@@ -69,7 +70,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
     "qlib.signals.volatility": ("realized_volatility", "two_scale_rv"),
     "qlib.signals.vpin": ("volume_buckets", "vpin"),
 }
-_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
+_SOURCE = sources(_LAZY)
 
 __all__ = [
     "RegressionResult", "RollSpread", "book_imbalance", "bulk_volume", "depth_weighted_mid",
@@ -84,18 +85,7 @@ __all__ = [
     "MicropriceModel", "fit_microprice", "stoikov_microprice"]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule that defines ``name`` on first access (PEP 562)."""
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups find it without calling __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
 
 
 #: Public functions named like a submodule of this package (``qlib.signals.ofi`` is the

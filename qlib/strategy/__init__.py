@@ -14,8 +14,9 @@ functions from :mod:`qlib.strategy.nb`.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from qlib._lazy import lazy_exports, sources
 
 from qlib.enums import OrderType, Side, TimeInForce
 
@@ -87,7 +88,7 @@ _LAZY: dict[str, tuple[str, ...]] = {
         "make_view",
     ),
 }
-_SOURCE = {name: module for module, names in _LAZY.items() for name in names}
+_SOURCE = sources(_LAZY)
 
 Tif = TimeInForce
 
@@ -129,15 +130,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the submodule that defines ``name`` on first access (PEP 562)."""
-    module = _SOURCE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # later lookups find it without calling __getattr__
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
