@@ -8,6 +8,9 @@ import pytest
 from qlib.book import new_l2_book, nb
 from qlib.enums import Side
 
+#: The plain-Python kernel (the same function under ``NUMBA_DISABLE_JIT=1``).
+_PY_LEVEL_BELOW = getattr(nb.level_below, "py_func", nb.level_below)
+
 
 def _walk(fn, book, s: int, floor_px: int | None = None) -> list[tuple[int, float]]:
     """The levels of side ``s`` by repeated ``fn`` from the best, as (px_tick, qty): all of
@@ -52,7 +55,7 @@ def test_level_below_walks_every_level_best_first_jit_and_python(seed, step):
         want = sorted(truth[s].items(), reverse=(s == 0))
         assert len(want) > 10
         assert _walk(nb.level_below, book, s) == want
-        assert _walk(nb.level_below.py_func, book, s) == want
+        assert _walk(_PY_LEVEL_BELOW, book, s) == want
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -64,7 +67,7 @@ def test_level_below_stops_at_the_floor_in_the_window_and_the_overflow(seed):
             floor_px = want[depth][0]
             got = _walk(nb.level_below, book, s, floor_px)
             assert got == want[: depth + 1]
-            assert _walk(nb.level_below.py_func, book, s, floor_px) == got
+            assert _walk(_PY_LEVEL_BELOW, book, s, floor_px) == got
 
 
 def test_level_below_of_an_empty_side_or_the_last_level_is_none():
