@@ -41,6 +41,7 @@ from qlib.dtypes import (
 )
 from qlib.engine import _state as S
 from qlib.engine import _view
+from qlib.engine._local import _NO_FLOOR, _NO_LEVEL
 from qlib.enums import StrategyKind
 from qlib.errors import EngineError
 from qlib.oms.orders import TRANSITIONS
@@ -130,6 +131,8 @@ class Scratch(NamedTuple):
     no_rows: np.ndarray  # int64, 0 rows
     no_px: np.ndarray  # int64 (0, 2, 1)
     no_qty: np.ndarray  # float64 (0, 2, 1)
+    lv_floor: np.ndarray  # int64 (2,): per side, a key at or below every local level
+    #                       (qlib.engine._local._fill_levels; L3: not tracked)
 
 
 @dataclasses.dataclass
@@ -229,7 +232,9 @@ def allocate(cfg: Any) -> LoopArgs:
                       lvl_qty=np.zeros((1, 2, S.WALK_LEVELS), dtype=np.float64),
                       no_bbo=np.zeros(0, dtype=BBO_DTYPE), no_rows=np.zeros(0, dtype=np.int64),
                       no_px=np.zeros((0, 2, 1), dtype=np.int64),
-                      no_qty=np.zeros((0, 2, 1), dtype=np.float64))
+                      no_qty=np.zeros((0, 2, 1), dtype=np.float64),
+                      lv_floor=np.full(2, _NO_FLOOR if cfg.is_l3 else _NO_LEVEL,
+                                       dtype=np.int64))
     return LoopArgs(market=Market(ev, ts_loc), state=state, config=config,
                     models=Models(cfg.lat_p, cfg.lat_log, cfg.qp),
                     books=Books(xbook, xorders, lbook, lorders, l3entry), strat=strat, oms=oms,

@@ -30,9 +30,12 @@ from qlib.engine._consts import (
     _PF,
     _PN,
     _PR,
+    _DEPTH,
     _SCAN_MAX,
+    _SNAPSHOT,
     _TRADE,
 )
+from qlib.dtypes import VIEW_LEVELS
 from qlib.engine._exchange import (
     _push_exch,
     _push_local,
@@ -132,12 +135,18 @@ def _local_to_l3(market, bound, es, feed_a, books, view, scratch, fmask, fstate)
 
 
 @njit(cache=True, _nrt=False, inline="always")
-def _local_to_l2(market, bound, es, feed_a, books, view, fmask, fstate):
+def _local_to_l2(market, bound, es, feed_a, books, view, fmask, fstate, lv_floor):
     """:func:`_local_to_l3` for price-level data, inline: no order map, each event applied
     by :func:`qlib.engine._book_io._apply_l2` (and, with named features requested, passed
-    to :func:`qlib.engine._view.on_event`)."""
+    to :func:`qlib.engine._view.on_event`).
+
+    ``lv_floor`` (int64, 2) is lowered to the key (``px_tick`` on the bid, ``-px_tick`` on
+    the ask) of every level a ``DEPTH`` or ``SNAPSHOT`` event sets, so that no level of
+    the local book lies below it (:func:`_fill_levels`)."""
     ev, ts_loc, stop = market.ev, market.ts_loc, es["stop"]
     lbook = books.lbook
+    fl_b = lv_floor[0]
+    fl_a = lv_floor[1]
     j = es["i_lo"]
     if j >= stop or ts_loc[j] > bound:
         return np.int64(_OK), np.int64(-1)
@@ -161,12 +170,21 @@ def _local_to_l2(market, bound, es, feed_a, books, view, fmask, fstate):
                 break
             if fmask != 0:
                 _view.on_event(ev, ts_loc, j, lbook, fstate, fmask)
-            if e["kind"] == _TRADE:
+            kind = e["kind"]
+            if kind == _TRADE:
                 last_trade = e["px_tick"]
+            elif (kind == _DEPTH or kind == _SNAPSHOT) and e["qty"] > 0.0:
+                sd = e["side"]
+                if sd == 1:
+                    fl_b = min(fl_b, e["px_tick"])
+                elif sd == -1:
+                    fl_a = min(fl_a, -e["px_tick"])
             lat += feed_a * ((ts_loc[j] - e["ts_exch"]) - lat)
             j += 1
         if st != _OK:
             break
+    lv_floor[0] = fl_b
+    lv_floor[1] = fl_a
     if j > es["i_lo"]:
         es["feed_lat"] = lat
         es["last_md_ts"] = ts_loc[j - 1]
@@ -175,6 +193,70 @@ def _local_to_l2(market, bound, es, feed_a, books, view, fmask, fstate):
             vr["last_trade_px_tick"] = last_trade
     es["i_lo"] = j
     return st, row
+
+
+_NO_FLOOR = np.iinfo(np.int64).min  # lv_floor of a book whose levels are not tracked
+_NO_LEVEL = np.iinfo(np.int64).max  # lv_floor of a side with no level
+
+
+@njit(cache=True, _nrt=False)
+def _fill_levels(book, view, lv_floor):
+    r"""Write the local book's first :data:`~qlib.dtypes.VIEW_LEVELS` non-empty levels per
+    side to the view; same result as :func:`qlib.engine._view.fill_levels`.
+
+    Parameters
+    ----------
+    book : qlib.book.L2Book
+        The local book (read through :func:`qlib.book.nb.level_below` only).
+    view : numpy.ndarray
+        One-record :data:`~qlib.dtypes.VIEW_DTYPE` array: ``bid_px_l``/``bid_qty_l`` get
+        the bids best first, ``ask_px_l``/``ask_qty_l`` the asks, ``0``/``0.0`` past the
+        last level.
+    lv_floor : numpy.ndarray
+        int64 ``(2,)``: per side index, a key at or below every level's key (``px_tick``
+        on the bid, ``-px_tick`` on the ask), kept by :func:`_local_to_l2`;
+        ``_NO_FLOOR`` (untracked: the walk goes to the end of the side) or
+        ``_NO_LEVEL`` (no level set since the side was last found empty).
+
+    Notes
+    -----
+    :func:`qlib.book.nb.top_levels` reads one window slot per tick from the best down to
+    the window's start when a side holds fewer than ``VIEW_LEVELS`` levels: with the
+    default 65,536-tick window that is ~57,000 reads per side per decision (about
+    0.1 ms; 400x the whole replay loop's cost per decision on the synthetic stream of
+    ``benchmarks/bench_engine_hbt.py``, whose ask side often holds 8 levels). Here the
+    walk stops at ``lv_floor``: every level of the side was set by an event whose key is
+    at or above it, and levels below the window (the book's overflow) keep their keys,
+    so nothing is skipped. When the walk reaches the end of a tracked side, the floor is
+    raised to the deepest level found (the exact bound until a deeper level is set), so
+    the next walk reads only the slots between the best and the deepest level.
+    """
+    v = view[0]
+    for s in range(2):
+        if s == 0:
+            out_px = v["bid_px_l"]
+            out_q = v["bid_qty_l"]
+            sign = 1
+        else:
+            out_px = v["ask_px_l"]
+            out_q = v["ask_qty_l"]
+            sign = -1
+        floor = lv_floor[s]
+        key = _NO_LEVEL
+        j = 0
+        while j < VIEW_LEVELS:
+            k, q = _b.level_below(book, s, key, floor)
+            if q == 0.0:
+                break
+            out_px[j] = sign * k
+            out_q[j] = q
+            key = k
+            j += 1
+        if j < VIEW_LEVELS and floor != _NO_FLOOR:
+            lv_floor[s] = key  # the deepest level (_NO_LEVEL when the side is empty)
+        for m in range(j, VIEW_LEVELS):
+            out_px[m] = 0
+            out_q[m] = 0.0
 
 
 @njit(cache=True, _nrt=False)
@@ -356,7 +438,7 @@ def _fill_view(es, cf, lbook, pf, oms, view, risk, ts, fstate, scratch):
     v["lot_size"] = cf["lot"]
     v["killed"] = _risk.kill_switch_tripped(risk.istate)
     if cf["view_levels"] != 0:
-        _view.fill_levels(lbook, view, scratch.lvl_px, scratch.lvl_qty)
+        _fill_levels(lbook, view, scratch.lv_floor)
     if cf["feat_mask"] != 0:
         _view.at_decision(view, lbook, fstate, cf["feat_mask"], cf["feat_imb"], ts)
 

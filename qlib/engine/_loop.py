@@ -340,7 +340,7 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                 # 5. the strategy decides, on the local book of every event seen by t_dec
                 if L2:
                     st, row = _local_to_l2(market, t_dec, es, feed_a, books, view, fmask,
-                                           strat.fstate)
+                                           strat.fstate, scratch.lv_floor)
                 else:
                     st, row = _local_to_l3(market, t_dec, es, feed_a, books, view, scratch,
                                            fmask, strat.fstate)
@@ -382,7 +382,7 @@ def make_loop(*, l2: bool, custom: bool = False) -> Callable:
                 # 6. an interval record
                 if L2:
                     st, row = _local_to_l2(market, t_rec, es, feed_a, books, view, fmask,
-                                           strat.fstate)
+                                           strat.fstate, scratch.lv_floor)
                 else:
                     st, row = _local_to_l3(market, t_rec, es, feed_a, books, view, scratch,
                                            fmask, strat.fstate)
