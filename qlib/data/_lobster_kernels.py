@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from numba import njit
 
-from qlib.book.nb import best_px, level_below, level_qty, overflow_room, set_level
+from qlib.book.nb import level_below, level_qty, overflow_room, set_level
 from qlib.enums import EventFlag, EventKind, Side, Status
 
 #: Columns of a LOBSTER message file, in file order. Kernels name a failing
@@ -342,6 +342,7 @@ _F_CORR = int(EventFlag.RESYNC | EventFlag.TS_LOCAL_SYNTH)
 _F_LAST = int(EventFlag.LAST)
 _F_NOT_LAST = 0xFF ^ _F_LAST
 _KEY_MIN = -(1 << 62)
+_KEY_TOP = 1 << 62
 
 
 @njit(cache=True, _nrt=False)
@@ -489,9 +490,10 @@ def _diff_side(ob, i, s, k_vis, levels, book, corr, corr_after, state, after, ts
         lower = _KEY_MIN  # fewer than L levels: the window reaches the end of the side
     best_f = sign * (ob[i, pc] // g) if k_vis > 0 else _KEY_MIN
     last_f = sign * (ob[i, 4 * (k_vis - 1) + pc] // g) if k_vis > 0 else _KEY_MIN
-    bpx, bq = best_px(book, side)
+    # the best level at or above ``lower`` (a best below it is not needed: every file
+    # level is at or above ``lower`` and would be emitted as missing either way)
+    bkey, bq = level_below(book, s, _KEY_TOP, lower)
     has_b = bq != 0.0
-    bkey = sign * bpx
     j = 0
     while has_b or j < k_vis:
         if j < k_vis:
