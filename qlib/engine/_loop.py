@@ -160,6 +160,51 @@ def local_clock(ev, ts_loc):
     return n
 
 
+@njit(cache=True, _nrt=False)
+def scan_events_clock(ev, synth_flag, ts_loc):
+    """:func:`scan_events` and :func:`local_clock` of the data's own ``ts_local`` in one pass.
+
+    Writes ``ts_loc[i]`` as :func:`local_clock` makes it from ``ev["ts_local"]`` (at least
+    ``ts_exch``, never decreasing) while it scans. Returns ``(bad_order, n_l3, n_synth,
+    bad_value, n_reordered)``: the four results of :func:`scan_events` and the count of
+    :func:`local_clock`. One read of the events instead of three (scan, copy of
+    ``ts_local``, clock): the wrapper's validation is memory-bound.
+    """
+    bad = -1
+    bad_value = -1
+    n_l3 = 0
+    n_synth = 0
+    n_re = 0
+    run = np.iinfo(np.int64).min
+    prev = ev[0]["ts_exch"] if ev.shape[0] > 0 else 0
+    for i in range(ev.shape[0]):
+        e = ev[i]
+        t = e["ts_exch"]
+        if t < prev and bad < 0:
+            bad = i
+        prev = t
+        tl = max(e["ts_local"], t)
+        if tl < run:
+            n_re += 1
+            tl = run
+        run = tl
+        ts_loc[i] = tl
+        k = e["kind"]
+        if k >= _ADD and k <= _MODIFY:
+            n_l3 += 1
+        if (e["flags"] & synth_flag) != 0:
+            n_synth += 1
+        px = e["px_tick"]
+        q = e["qty"]
+        if not ((px >= 1) & (px <= MAX_PX_TICK) & (q >= 0.0) & (q <= MAX_QTY)) \
+                and bad_value < 0:
+            lim = MAX_PX_TICK * SUBTICK_SCALE if k == _TRADE_SUBTICK else MAX_PX_TICK
+            if px > lim or px < -lim or (PRICED_LUT[k] and px < 1) \
+                    or not ((q >= 0.0) and (q <= MAX_QTY)):
+                bad_value = i
+    return bad, n_l3, n_synth, bad_value, n_re
+
+
 def make_loop(*, l2: bool, custom: bool = False) -> Callable:
     """Build the backtest loop for one kind of data and one kind of strategy call.
 
@@ -411,7 +456,51 @@ run_loop_l2_custom = make_loop(l2=True, custom=True)
 run_loop_l3_custom = make_loop(l2=False, custom=True)
 
 
-class FnLoop:
+def _fingerprint(a: Any) -> Any:
+    """A key that equals for two arguments only when numba types them the same.
+
+    An array is typed by its dtype, dimensions, layout, and its writeable and aligned
+    flags (``numba.typeof`` of an ndarray), a NamedTuple by its class and its members'
+    types, a typed Dict by its ``_numba_type_``; anything else by ``numba.typeof``. A
+    key built from more than numba reads (both contiguity flags) only splits the cache.
+    """
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        return (a.dtype, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+    if isinstance(a, tuple):
+        return (type(a),) + tuple(_fingerprint(x) for x in a)
+    t = getattr(a, "_numba_type_", None)
+    if t is not None:
+        return t
+    return numba.typeof(a)
+
+
+class _EntryCache:
+    """Call a jitted loop through the entry point of its overload for the argument types.
+
+    A dispatcher call types every argument with ``numba.typeof`` before it looks up the
+    overload: for the loop's structured arrays and NamedTuples that is ~3 ms per call
+    (``benchmarks/RESULTS.md``, issue 11). The types are looked up here by
+    :func:`_fingerprint` of the arguments (~0.1 ms), and ``numba.typeof`` runs once per
+    new fingerprint, when the overload is compiled or loaded from the disk cache.
+    """
+
+    def __init__(self, loop: Any, last: Any) -> None:
+        self.loop = loop
+        self._last = last  # the numba type of the last argument (the kernel or None)
+        self._entry: dict[Any, Callable] = {}
+
+    def __call__(self, *args: Any) -> tuple[int, int]:
+        key = tuple(_fingerprint(a) for a in args[:-1])
+        entry = self._entry.get(key)
+        if entry is None:
+            sig = tuple(numba.typeof(a) for a in args[:-1]) + (self._last,)
+            self.loop.compile(sig)
+            entry = self._entry[key] = self.loop.overloads[sig].entry_point
+        return entry(*args)
+
+
+class FnLoop(_EntryCache):
     """Call a custom loop compiled for ``kern`` of :data:`~qlib.strategy.nb.KERNEL_TYPE`.
 
     Calling a jitted function with a dispatcher argument would compile it again for that
@@ -419,23 +508,18 @@ class FnLoop:
     compiled (or loaded from the disk cache) once for the argument types of the state,
     with :data:`~qlib.strategy.nb.KERNEL_TYPE` as the last one, and that overload's entry
     point is called: it takes any dispatcher compiled for
-    :data:`~qlib.strategy.nb.KERNEL_SIGNATURE` as a function address.
+    :data:`~qlib.strategy.nb.KERNEL_SIGNATURE` as a function address. The overload is
+    found by the arguments' fingerprint (:class:`_EntryCache`).
     """
 
     def __init__(self, loop: Any) -> None:
-        self.loop = loop
-        self._entry: dict[tuple, Callable] = {}
-
-    def __call__(self, *args: Any) -> tuple[int, int]:
-        sig = tuple(numba.typeof(a) for a in args[:-1]) + (KERNEL_TYPE,)
-        entry = self._entry.get(sig)
-        if entry is None:
-            self.loop.compile(sig)
-            entry = self._entry[sig] = self.loop.overloads[sig].entry_point
-        return entry(*args)
+        super().__init__(loop, KERNEL_TYPE)
 
 
 _FN_LOOPS = {True: FnLoop(run_loop_l2_custom), False: FnLoop(run_loop_l3_custom)}
+#: The built-in strategies' loops, called the same way (their last argument is None).
+_BUILTIN_LOOPS = {True: _EntryCache(run_loop_l2, numba.types.none),
+                  False: _EntryCache(run_loop_l3, numba.types.none)}
 
 
 def as_kernel(fn: Any, name: str = "custom") -> Any:
@@ -471,4 +555,4 @@ def loop_for(custom: bool, l2: bool) -> Callable:
     None) or the user kernels' (call it with the kernel, see :func:`as_kernel`)."""
     if custom:
         return _FN_LOOPS[bool(l2)]
-    return run_loop_l2 if l2 else run_loop_l3
+    return _BUILTIN_LOOPS[bool(l2)]

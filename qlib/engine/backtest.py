@@ -132,7 +132,7 @@ def _check_events(ev: np.ndarray, row0: int) -> None:
 
     ``row0`` is the row of ``ev[0]`` in the array the caller passed, so messages name it.
     :func:`backtest` does not call this: it reads the same row from its one
-    :func:`qlib.engine._loop.scan_events` pass over the events.
+    :func:`qlib.engine._loop.scan_events_clock` pass over the events.
     """
     bad_value = _loop.scan_events(ev, np.uint8(0))[3]
     if bad_value >= 0:
@@ -531,8 +531,11 @@ def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any,
         raise ParameterError("data has no events")
     if len(ev) == 0:
         raise ParameterError(f"no events between start={_show(start)} and stop={_show(stop)}")
-    bad_row, n_l3, n_synth, bad_value = _loop.scan_events(ev,
-                                                          np.uint8(EventFlag.TS_LOCAL_SYNTH))
+    # one pass: order, kinds and values checked, and the data's own ts_local made a feed's
+    # clock (a local time is never before its exchange time, and a feed delivers in order)
+    ts_loc = np.empty(len(ev), dtype=np.int64)
+    bad_row, n_l3, n_synth, bad_value, n_reordered = _loop.scan_events_clock(
+        ev, np.uint8(EventFlag.TS_LOCAL_SYNTH), ts_loc)
     if bad_row >= 0:
         raise DataQualityError(f"events are not sorted by ts_exch at row {lo + bad_row} "
                                f"(ts_exch={int(ev['ts_exch'][bad_row])}, after "
@@ -551,12 +554,10 @@ def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any,
         fl = feed_latency or FeedLatency()
         ts_loc = fl.sample(ev["ts_exch"], seed)
         feed_desc = repr(fl)
+        n_reordered = int(_loop.local_clock(ev, ts_loc))
     else:
-        ts_loc = np.empty(len(ev), dtype=np.int64)
-        ts_loc[:] = ev["ts_local"]
         feed_desc = "data ts_local"
-    # a local time is never before its exchange time, and a feed delivers in order
-    n_reordered = int(_loop.local_clock(ev, ts_loc))
+        n_reordered = int(n_reordered)
     if risk.capital == 0.0 and capital != 0.0:
         risk = dataclasses.replace(risk, capital=float(capital))
     return _Config(

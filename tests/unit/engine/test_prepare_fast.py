@@ -1,0 +1,118 @@
+"""The whole-call savings of issue 11 change nothing but time: the fused validation pass
+(:func:`qlib.engine._loop.scan_events_clock`) equals the two passes it replaces
+(:func:`~qlib.engine._loop.scan_events`, then :func:`~qlib.engine._loop.local_clock` on a
+copy of ``ts_local``), and the loops' entry cache (:class:`qlib.engine._loop._EntryCache`)
+keys an overload by everything numba types an argument by."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from qlib.dtypes import EVENT_DTYPE
+from qlib.engine import _loop
+from qlib.engine._consts import MAX_PX_TICK, MAX_QTY
+from qlib.enums import EventFlag, EventKind
+
+SYNTH = np.uint8(EventFlag.TS_LOCAL_SYNTH)
+
+
+def _events(rng: np.random.Generator, n: int, *, defects: bool) -> np.ndarray:
+    ev = np.zeros(n, dtype=EVENT_DTYPE)
+    ts = 1_000_000 + np.cumsum(rng.integers(0, 50, n))
+    ev["ts_exch"] = ts
+    # local times: mostly later than the exchange, some earlier, some out of order
+    ev["ts_local"] = ts + rng.integers(-30, 200, n)
+    kinds = np.array([EventKind.DEPTH, EventKind.TRADE, EventKind.ADD, EventKind.CANCEL,
+                      EventKind.MODIFY, EventKind.TRADE_SUBTICK, EventKind.CLEAR])
+    ev["kind"] = rng.choice(kinds, n, p=[0.6, 0.15, 0.08, 0.08, 0.04, 0.03, 0.02])
+    ev["side"] = rng.choice([-1, 1], n)
+    ev["px_tick"] = rng.integers(1, 5_000, n)
+    ev["qty"] = rng.integers(0, 100, n).astype(np.float64)
+    ev["flags"] = np.where(rng.random(n) < 0.1, int(SYNTH), 0)
+    if defects:
+        for _ in range(3):
+            ev["ts_exch"][int(rng.integers(1, n))] -= 10_000  # out of order
+        bad = int(rng.integers(0, n))
+        choice = int(rng.integers(0, 4))
+        if choice == 0:
+            ev["qty"][bad] = np.nan
+        elif choice == 1:
+            ev["qty"][bad] = MAX_QTY * 2
+        elif choice == 2:
+            ev["px_tick"][bad] = MAX_PX_TICK + 1
+        else:
+            ev["kind"][bad] = EventKind.DEPTH
+            ev["px_tick"][bad] = 0
+    return ev
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("defects", [False, True])
+def test_scan_events_clock_equals_scan_then_clock(seed: int, defects: bool) -> None:
+    rng = np.random.default_rng(seed)
+    ev = _events(rng, 3_000, defects=defects)
+    # the two passes it replaces
+    ref_scan = _loop.scan_events(ev, SYNTH)
+    ref_ts = np.empty(len(ev), dtype=np.int64)
+    ref_ts[:] = ev["ts_local"]
+    ref_n = _loop.local_clock(ev, ref_ts)
+    # Act
+    ts = np.full(len(ev), -7, dtype=np.int64)
+    out = _loop.scan_events_clock(ev, SYNTH, ts)
+    # Assert
+    assert tuple(out[:4]) == tuple(ref_scan)
+    assert out[4] == ref_n
+    np.testing.assert_array_equal(ts, ref_ts)
+    if defects:
+        assert out[0] >= 0 and out[3] >= 0
+    assert ref_n > 0  # the clock had rows to raise
+
+
+def test_scan_events_clock_on_one_row_and_a_clock_already_valid() -> None:
+    ev = np.zeros(4, dtype=EVENT_DTYPE)
+    ev["ts_exch"] = [10, 20, 20, 30]
+    ev["ts_local"] = [15, 25, 26, 40]
+    ev["kind"] = EventKind.DEPTH
+    ev["side"] = 1
+    ev["px_tick"] = 5
+    ev["qty"] = 1.0
+    ts = np.empty(4, dtype=np.int64)
+    assert _loop.scan_events_clock(ev, SYNTH, ts) == (-1, 0, 0, -1, 0)
+    assert ts.tolist() == [15, 25, 26, 40]
+    ts1 = np.empty(1, dtype=np.int64)
+    assert _loop.scan_events_clock(ev[:1], SYNTH, ts1) == (-1, 0, 0, -1, 0)
+    assert ts1.tolist() == [15]
+
+
+def test_fingerprint_splits_what_numba_types_apart() -> None:
+    a = np.zeros(8, dtype=np.int64)
+    ro = a.copy()
+    ro.flags.writeable = False
+    strided = np.zeros(16, dtype=np.int64)[::2]
+    keys = {_loop._fingerprint(x) for x in (a, ro, strided, a.astype(np.float64),
+                                            a.reshape(2, 4), np.zeros(8, dtype=EVENT_DTYPE))}
+    assert len(keys) == 6
+    assert _loop._fingerprint(np.ones(8, dtype=np.int64)) == _loop._fingerprint(a)
+
+
+def test_entry_cache_compiles_a_new_overload_for_a_new_type() -> None:
+    from numba import njit, types
+
+    @njit
+    def total(x, y, kern):
+        return x.sum() + y[0], 0
+
+    call = _loop._EntryCache(total, types.none)
+    x = np.arange(4, dtype=np.int64)
+    assert call(x, np.array([1], dtype=np.int64), None) == (7, 0)
+    assert len(total.signatures) == 1
+    assert call(x + 1, np.array([2], dtype=np.int64), None) == (12, 0)  # same types
+    assert len(total.signatures) == 1
+    assert call(x.astype(np.float64), np.array([1], dtype=np.int64), None) == (7.0, 0)
+    assert len(total.signatures) == 2
+    ro = x.copy()
+    ro.flags.writeable = False
+    assert call(ro, np.array([0], dtype=np.int64), None) == (6, 0)
+    assert len(total.signatures) == 3
+
