@@ -16,6 +16,7 @@ rows, rings linearised) before the wrapper calls the loop again where it stopped
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -299,16 +300,33 @@ def compact(a: np.ndarray, n: int) -> np.ndarray:
 
     numba stores a record field by writing the whole record, padding included, so the
     padding of a record the loop wrote holds whatever the register held; zeroing it
-    makes ``tobytes()`` of equal results equal. A view: nothing is copied.
+    makes ``tobytes()`` of equal results equal. A view: nothing is copied. One strided
+    write per run of padding bytes (:func:`padding_runs`), not one per byte.
     """
     out = a[:n]
     if a.dtype.names is None or n == 0:
         return out
     raw = out.view(np.uint8).reshape(n, a.dtype.itemsize)
-    covered = np.zeros(a.dtype.itemsize, dtype=bool)
-    for name in a.dtype.names:
-        dt, off = a.dtype.fields[name][:2]
-        covered[off:off + dt.itemsize] = True
-    for k in np.flatnonzero(~covered):
-        raw[:, k] = 0
+    for lo, hi in padding_runs(a.dtype):
+        raw[:, lo:hi] = 0
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def padding_runs(dtype: np.dtype) -> tuple[tuple[int, int], ...]:
+    """The byte ranges ``[lo, hi)`` of a record ``dtype`` that no field covers."""
+    covered = np.zeros(dtype.itemsize, dtype=bool)
+    for name in dtype.names or ():
+        dt, off = dtype.fields[name][:2]
+        covered[off:off + dt.itemsize] = True
+    runs = []
+    k = 0
+    while k < dtype.itemsize:
+        if covered[k]:
+            k += 1
+            continue
+        lo = k
+        while k < dtype.itemsize and not covered[k]:
+            k += 1
+        runs.append((lo, k))
+    return tuple(runs)

@@ -116,3 +116,21 @@ def test_entry_cache_compiles_a_new_overload_for_a_new_type() -> None:
     assert call(ro, np.array([0], dtype=np.int64), None) == (6, 0)
     assert len(total.signatures) == 3
 
+
+def test_compact_zeroes_every_padding_byte_and_nothing_else() -> None:
+    from qlib.engine._alloc import compact, padding_runs
+
+    dt = np.dtype({"names": ["a", "b", "c"], "formats": ["u1", "<i4", "u1"],
+                   "offsets": [1, 4, 9], "itemsize": 12})
+    assert padding_runs(dt) == ((0, 1), (2, 4), (8, 9), (10, 12))
+    a = np.zeros(5, dtype=dt)
+    raw = a.view(np.uint8).reshape(5, 12)
+    raw[:] = 0xAB  # registers' garbage everywhere, fields included
+    out = compact(a, 3)
+    assert out.base is not None and len(out) == 3  # a view
+    got = raw[:3]
+    covered = np.zeros(12, dtype=bool)
+    covered[[1, 4, 5, 6, 7, 9]] = True
+    assert (got[:, ~covered] == 0).all()
+    assert (got[:, covered] == 0xAB).all()
+    assert (raw[3:] == 0xAB).all()  # rows past n untouched
