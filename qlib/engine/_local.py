@@ -222,9 +222,10 @@ def _fill_levels(book, view, lv_floor):
     -----
     :func:`qlib.book.nb.top_levels` reads one window slot per tick from the best down to
     the window's start when a side holds fewer than ``VIEW_LEVELS`` levels: with the
-    default 65,536-tick window that is ~57,000 reads per side per decision (about
-    0.1 ms; 400x the whole replay loop's cost per decision on the synthetic stream of
-    ``benchmarks/bench_engine_hbt.py``, whose ask side often holds 8 levels). Here the
+    default 65,536-tick window that is ~57,000 reads per side per decision (~0.12 ms
+    measured: the no-order replay of 1e6 synthetic events of
+    ``benchmarks/bench_engine_hbt.py``, 231,275 decisions, whose ask side often holds 8
+    levels, took 27.6 s against 0.04 s without levels). Here the
     walk stops at ``lv_floor``: every level of the side was set by an event whose key is
     at or above it, and levels below the window (the book's overflow) keep their keys,
     so nothing is skipped. When the walk reaches the end of a tracked side, the floor is
