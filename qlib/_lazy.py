@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -19,7 +20,8 @@ def sources(lazy: Mapping[str, Iterable[str]]) -> dict[str, str]:
     return {name: module for module, names in lazy.items() for name in names}
 
 
-def lazy_exports(package: str, lazy: Mapping[str, Iterable[str]], public: Iterable[str]
+def lazy_exports(package: str, lazy: Mapping[str, Iterable[str]], public: Iterable[str],
+                 shadowed: Iterable[str] = ()
                  ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Return the module-level ``__getattr__`` and ``__dir__`` of ``package``.
 
@@ -32,7 +34,14 @@ def lazy_exports(package: str, lazy: Mapping[str, Iterable[str]], public: Iterab
         ``{submodule: names it defines}``.
     public
         The package's ``__all__``.
+    shadowed
+        Public functions named like a submodule of the package (``qlib.data.simulate``
+        is the function :func:`qlib.data.simulate.simulate`). Importing a submodule makes
+        the import system bind it on its package, which would hide the function; the
+        package's module type is set to one that ignores exactly that binding.
     """
+    if shadowed:
+        sys.modules[package].__class__ = _keeps_functions(frozenset(shadowed))
     source = sources(lazy)
     names = frozenset(public)
     namespace = sys.modules[package].__dict__
@@ -49,3 +58,15 @@ def lazy_exports(package: str, lazy: Mapping[str, Iterable[str]], public: Iterab
         return sorted(set(namespace) | names)
 
     return __getattr__, __dir__
+
+
+def _keeps_functions(names: frozenset[str]) -> type[types.ModuleType]:
+    """A module type on which a submodule never replaces a public name in ``names``."""
+
+    class Package(types.ModuleType):
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name in names and isinstance(value, types.ModuleType):
+                return
+            super().__setattr__(name, value)
+
+    return Package

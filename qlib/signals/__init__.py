@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from qlib._lazy import lazy_exports, sources
 
@@ -85,24 +83,7 @@ __all__ = [
     "MicropriceModel", "fit_microprice", "stoikov_microprice"]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
-
-
-#: Public functions named like a submodule of this package (``qlib.signals.ofi`` is the
-#: function :func:`qlib.signals.ofi.ofi`, as it was when this package imported everything
-#: at once). Importing a submodule makes the import system bind it on its package
-#: (``setattr(package, "ofi", module)``), which would hide the function; the module class
-#: below ignores exactly that binding.
-_SHADOWED = frozenset({"microprice", "ofi", "pin", "vpin"})
-
-
-class _Package(types.ModuleType):
-    """This package's module type: a submodule never replaces a function of the same name."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _SHADOWED and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+#: Public functions named like a submodule (``qlib.signals.ofi`` is the function
+#: :func:`qlib.signals.ofi.ofi`, as it was when this package imported everything at once).
+_SHADOWED = ("microprice", "ofi", "pin", "vpin")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__, shadowed=_SHADOWED)

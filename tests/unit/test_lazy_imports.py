@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "qlib"
-LAZY_PACKAGES = ["plots", "risk", "signals", "strategy"]
+LAZY_PACKAGES = ["data", "plots", "risk", "signals", "strategy"]
 
 
 def _type_checking_imports(pkg: str) -> dict[str, tuple[str, ...]]:
