@@ -53,7 +53,8 @@ class Market(NamedTuple):
     """The replayed events."""
 
     ev: np.ndarray  # EVENT_DTYPE rows, sorted by ts_exch
-    ts_loc: np.ndarray  # int64 ns: their local times (non-decreasing)
+    ts_loc: np.ndarray  # int64 ns: their local times (non-decreasing): a contiguous array,
+    #                     or the events' own ts_local column read in place (strided)
 
 
 class Models(NamedTuple):

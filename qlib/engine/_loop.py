@@ -47,6 +47,7 @@ import numpy as np
 from numba import njit
 
 from qlib.engine import _latency_kernels as _lat
+from qlib.engine._alloc import Market
 from qlib.engine._book_io import (
     _apply_range_l2,
     _apply_range_l3,
@@ -164,10 +165,13 @@ def local_clock(ev, ts_loc):
 def scan_events_clock(ev, synth_flag, ts_loc):
     """:func:`scan_events` and :func:`local_clock` of the data's own ``ts_local`` in one pass.
 
-    Writes ``ts_loc[i]`` as :func:`local_clock` makes it from ``ev["ts_local"]`` (at least
-    ``ts_exch``, never decreasing) while it scans. Returns ``(bad_order, n_l3, n_synth,
-    bad_value, n_reordered)``: the four results of :func:`scan_events` and the count of
-    :func:`local_clock`. One read of the events instead of three (scan, copy of
+    When ``ts_loc`` has a row per event, writes ``ts_loc[i]`` as :func:`local_clock`
+    makes it from ``ev["ts_local"]`` (at least ``ts_exch``, never decreasing) while it
+    scans; when it has none, only counts. Returns ``(bad_order, n_l3, n_synth,
+    bad_value, n_reordered, n_changed)``: the four results of :func:`scan_events`, the
+    count of :func:`local_clock`, and the rows whose clock differs from their
+    ``ts_local`` (0: the data's own ``ts_local`` is already a feed's clock and can be
+    read in place). One read of the events instead of three (scan, copy of
     ``ts_local``, clock): the wrapper's validation is memory-bound.
     """
     bad = -1
@@ -175,6 +179,8 @@ def scan_events_clock(ev, synth_flag, ts_loc):
     n_l3 = 0
     n_synth = 0
     n_re = 0
+    n_changed = 0
+    write = ts_loc.shape[0] == ev.shape[0]
     run = np.iinfo(np.int64).min
     prev = ev[0]["ts_exch"] if ev.shape[0] > 0 else 0
     for i in range(ev.shape[0]):
@@ -183,12 +189,16 @@ def scan_events_clock(ev, synth_flag, ts_loc):
         if t < prev and bad < 0:
             bad = i
         prev = t
-        tl = max(e["ts_local"], t)
+        tl0 = e["ts_local"]
+        tl = max(tl0, t)
         if tl < run:
             n_re += 1
             tl = run
         run = tl
-        ts_loc[i] = tl
+        if tl != tl0:
+            n_changed += 1
+        if write:
+            ts_loc[i] = tl
         k = e["kind"]
         if k >= _ADD and k <= _MODIFY:
             n_l3 += 1
@@ -202,7 +212,7 @@ def scan_events_clock(ev, synth_flag, ts_loc):
             if px > lim or px < -lim or (PRICED_LUT[k] and px < 1) \
                     or not ((q >= 0.0) and (q <= MAX_QTY)):
                 bad_value = i
-    return bad, n_l3, n_synth, bad_value, n_re
+    return bad, n_l3, n_synth, bad_value, n_re, n_changed
 
 
 def make_loop(*, l2: bool, custom: bool = False) -> Callable:
@@ -475,6 +485,17 @@ def _fingerprint(a: Any) -> Any:
     return numba.typeof(a)
 
 
+def _loop_type(a: Any) -> Any:
+    """``numba.typeof(a)``, with the local clock of :class:`~qlib.engine._alloc.Market`
+    typed as an array of any layout: it is the data's own ``ts_local`` column read in
+    place (strided) when that is already a feed's clock, a contiguous array otherwise,
+    and one compiled loop serves both."""
+    t = numba.typeof(a)
+    if isinstance(a, Market):
+        t = numba.types.NamedTuple((t.types[0], t.types[1].copy(layout="A")), Market)
+    return t
+
+
 class _EntryCache:
     """Call a jitted loop through the entry point of its overload for the argument types.
 
@@ -494,7 +515,7 @@ class _EntryCache:
         key = tuple(_fingerprint(a) for a in args[:-1])
         entry = self._entry.get(key)
         if entry is None:
-            sig = tuple(numba.typeof(a) for a in args[:-1]) + (self._last,)
+            sig = tuple(_loop_type(a) for a in args[:-1]) + (self._last,)
             self.loop.compile(sig)
             entry = self._entry[key] = self.loop.overloads[sig].entry_point
         return entry(*args)

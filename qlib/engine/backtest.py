@@ -121,6 +121,9 @@ def _ns(value: Any, name: str, *, positive: bool = True) -> int:
     return out
 
 
+#: The clock argument of :func:`qlib.engine._loop.scan_events_clock` when it only counts.
+_NO_CLOCK = np.empty(0, dtype=np.int64)
+
 #: Longest duration a parameter may take: a quarter of the int64 ns range, so that
 #: ``t + d`` on the engine's int64 clocks cannot overflow for any time before 2200.
 _MAX_DURATION_NS = 2**62
@@ -531,11 +534,11 @@ def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any,
         raise ParameterError("data has no events")
     if len(ev) == 0:
         raise ParameterError(f"no events between start={_show(start)} and stop={_show(stop)}")
-    # one pass: order, kinds and values checked, and the data's own ts_local made a feed's
-    # clock (a local time is never before its exchange time, and a feed delivers in order)
-    ts_loc = np.empty(len(ev), dtype=np.int64)
-    bad_row, n_l3, n_synth, bad_value, n_reordered = _loop.scan_events_clock(
-        ev, np.uint8(EventFlag.TS_LOCAL_SYNTH), ts_loc)
+    # one pass: order, kinds and values checked, and whether the data's own ts_local is
+    # a feed's clock (a local time is never before its exchange time, and a feed delivers
+    # in order); when it is, the loop reads the column in place (no copy)
+    bad_row, n_l3, n_synth, bad_value, n_reordered, n_changed = _loop.scan_events_clock(
+        ev, np.uint8(EventFlag.TS_LOCAL_SYNTH), _NO_CLOCK)
     if bad_row >= 0:
         raise DataQualityError(f"events are not sorted by ts_exch at row {lo + bad_row} "
                                f"(ts_exch={int(ev['ts_exch'][bad_row])}, after "
@@ -555,9 +558,15 @@ def _configure(data: Any, strategy: Any, *, latency: Any, queue: Any, fees: Any,
         ts_loc = fl.sample(ev["ts_exch"], seed)
         feed_desc = repr(fl)
         n_reordered = int(_loop.local_clock(ev, ts_loc))
-    else:
+    elif n_changed == 0:
+        ts_loc = ev["ts_local"]  # a view: the loop reads the column in place
         feed_desc = "data ts_local"
-        n_reordered = int(n_reordered)
+        n_reordered = 0
+    else:
+        ts_loc = np.empty(len(ev), dtype=np.int64)
+        ts_loc[:] = ev["ts_local"]
+        feed_desc = "data ts_local"
+        n_reordered = int(_loop.local_clock(ev, ts_loc))
     if risk.capital == 0.0 and capital != 0.0:
         risk = dataclasses.replace(risk, capital=float(capital))
     return _Config(

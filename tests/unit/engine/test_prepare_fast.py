@@ -64,6 +64,9 @@ def test_scan_events_clock_equals_scan_then_clock(seed: int, defects: bool) -> N
     assert tuple(out[:4]) == tuple(ref_scan)
     assert out[4] == ref_n
     np.testing.assert_array_equal(ts, ref_ts)
+    assert out[5] == int((ref_ts != ev["ts_local"]).sum()) > 0
+    # counting only (no clock written): the same counts
+    assert _loop.scan_events_clock(ev, SYNTH, np.empty(0, dtype=np.int64)) == out
     if defects:
         assert out[0] >= 0 and out[3] >= 0
     assert ref_n > 0  # the clock had rows to raise
@@ -78,10 +81,10 @@ def test_scan_events_clock_on_one_row_and_a_clock_already_valid() -> None:
     ev["px_tick"] = 5
     ev["qty"] = 1.0
     ts = np.empty(4, dtype=np.int64)
-    assert _loop.scan_events_clock(ev, SYNTH, ts) == (-1, 0, 0, -1, 0)
+    assert _loop.scan_events_clock(ev, SYNTH, ts) == (-1, 0, 0, -1, 0, 0)
     assert ts.tolist() == [15, 25, 26, 40]
     ts1 = np.empty(1, dtype=np.int64)
-    assert _loop.scan_events_clock(ev[:1], SYNTH, ts1) == (-1, 0, 0, -1, 0)
+    assert _loop.scan_events_clock(ev[:1], SYNTH, ts1) == (-1, 0, 0, -1, 0, 0)
     assert ts1.tolist() == [15]
 
 
@@ -134,3 +137,45 @@ def test_compact_zeroes_every_padding_byte_and_nothing_else() -> None:
     assert (got[:, ~covered] == 0).all()
     assert (got[:, covered] == 0xAB).all()
     assert (raw[3:] == 0xAB).all()  # rows past n untouched
+
+
+def test_clock_read_in_place_gives_the_result_of_a_copied_clock(monkeypatch) -> None:
+    """Data whose ts_local is already a feed's clock is read in place (a strided view of
+    the events, no copy); forcing the copy gives a bit-identical backtest."""
+    import importlib
+
+    from qlib.data import simulate
+    from qlib.engine import backtest
+    from qlib.strategy import TouchMM
+
+    bt = importlib.import_module("qlib.engine.backtest")
+    md = simulate(n_events=8_000, seed=3)
+    # receive times of a feed (later than the exchange, in order), not flagged synthetic
+    ev = md.events.copy()
+    ev["flags"] &= np.uint8(~int(SYNTH) & 0xFF)
+    ts = ev["ts_exch"] + 50_000 + (np.arange(len(ev)) % 7) * 1_000
+    _loop.local_clock(ev, ts)
+    ev["ts_local"] = ts
+    assert _loop.scan_events_clock(ev, SYNTH, np.empty(0, np.int64))[5] == 0
+    seen = []
+    real_allocate = bt._allocate
+
+    def spy(cfg):
+        seen.append(cfg.ts_loc.flags.c_contiguous)
+        return real_allocate(cfg)
+
+    monkeypatch.setattr(bt, "_allocate", spy)
+    strategy = TouchMM(order_qty=1.0, max_position=5.0)
+    in_place = backtest(ev, strategy, instrument=md.instrument)
+    real_scan = _loop.scan_events_clock
+
+    def says_changed(ev, flag, ts_loc):
+        out = real_scan(ev, flag, ts_loc)
+        return out[:5] + (1,)  # as if a row needed the clock: the copied path
+
+    monkeypatch.setattr(_loop, "scan_events_clock", says_changed)
+    copied = backtest(ev, strategy, instrument=md.instrument)
+    assert seen == [False, True]
+    assert in_place.counters["fills"] > 0
+    for name in ("fills_array", "equity_array", "orders_array", "journal_array"):
+        assert getattr(in_place, name).tobytes() == getattr(copied, name).tobytes(), name
