@@ -134,7 +134,8 @@ class Scratch(NamedTuple):
     no_px: np.ndarray  # int64 (0, 2, 1)
     no_qty: np.ndarray  # float64 (0, 2, 1)
     lv_floor: np.ndarray  # int64 (2,): per side, a key at or below every local level
-    #                       (qlib.engine._local._fill_levels; L3: not tracked)
+    #                       (qlib.engine._local._fill_levels; not tracked on L3 or when
+    #                       the view shows no levels)
 
 
 @dataclasses.dataclass
@@ -193,6 +194,9 @@ def allocate(cfg: Any) -> LoopArgs:
     mask, n_imb = _view.feature_plan(getattr(spec, "features", ()))
     c["feat_mask"], c["feat_imb"] = mask, n_imb
     c["view_levels"] = int(mask != 0 or int(spec.kind) == int(StrategyKind.CUSTOM))
+    # the local book's level floors are kept (per event) only for a view that shows levels,
+    # on L2 (qlib.engine._local._fill_levels)
+    track_levels = bool(c["view_levels"]) and not cfg.is_l3
 
     # overflow room for a window move plus a scan of events (qlib.engine._book_io._book_room)
     cap = 2 * _l2.DEFAULT_WINDOW + 2 * 4096 + 64
@@ -235,7 +239,7 @@ def allocate(cfg: Any) -> LoopArgs:
                       no_bbo=np.zeros(0, dtype=BBO_DTYPE), no_rows=np.zeros(0, dtype=np.int64),
                       no_px=np.zeros((0, 2, 1), dtype=np.int64),
                       no_qty=np.zeros((0, 2, 1), dtype=np.float64),
-                      lv_floor=np.full(2, _NO_FLOOR if cfg.is_l3 else _NO_LEVEL,
+                      lv_floor=np.full(2, _NO_LEVEL if track_levels else _NO_FLOOR,
                                        dtype=np.int64))
     return LoopArgs(market=Market(ev, ts_loc), state=state, config=config,
                     models=Models(cfg.lat_p, cfg.lat_log, cfg.qp),

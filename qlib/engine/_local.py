@@ -142,11 +142,13 @@ def _local_to_l2(market, bound, es, feed_a, books, view, fmask, fstate, lv_floor
 
     ``lv_floor`` (int64, 2) is lowered to the key (``px_tick`` on the bid, ``-px_tick`` on
     the ask) of every level a ``DEPTH`` or ``SNAPSHOT`` event sets, so that no level of
-    the local book lies below it (:func:`_fill_levels`)."""
+    the local book lies below it (:func:`_fill_levels`); left alone when it holds
+    ``_NO_FLOOR`` (the view shows no levels)."""
     ev, ts_loc, stop = market.ev, market.ts_loc, es["stop"]
     lbook = books.lbook
     fl_b = lv_floor[0]
     fl_a = lv_floor[1]
+    track = fl_b != _NO_FLOOR  # levels tracked: the view shows them (_alloc.allocate)
     j = es["i_lo"]
     if j >= stop or ts_loc[j] > bound:
         return np.int64(_OK), np.int64(-1)
@@ -173,7 +175,7 @@ def _local_to_l2(market, bound, es, feed_a, books, view, fmask, fstate, lv_floor
             kind = e["kind"]
             if kind == _TRADE:
                 last_trade = e["px_tick"]
-            elif (kind == _DEPTH or kind == _SNAPSHOT) and e["qty"] > 0.0:
+            elif track and (kind == _DEPTH or kind == _SNAPSHOT) and e["qty"] > 0.0:
                 sd = e["side"]
                 if sd == 1:
                     fl_b = min(fl_b, e["px_tick"])
