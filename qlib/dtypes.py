@@ -566,9 +566,11 @@ killed : int64
     1 while the pre-trade kill switch is tripped (no order will be approved).
 bid_px_l, ask_px_l : int64[VIEW_LEVELS]
     Prices in ticks of the local book's first :data:`VIEW_LEVELS` non-empty levels per
-    side, best first (bids descending, asks ascending); 0 past the last level.
+    side, best first (bids descending, asks ascending); 0 past the last level. Filled
+    when the strategy requests the ``levels`` feature (or ``imbalanceN``); else 0.
 bid_qty_l, ask_qty_l : float64[VIEW_LEVELS]
-    Resting quantity at those levels (0.0 past the last level).
+    Resting quantity at those levels (0.0 past the last level); NaN when the levels are
+    not requested.
 imbalance, microprice_tick, ofi, volatility_tick, trade_flow : float64
     The named features the strategy requested (``features=`` of
     :func:`qlib.strategy.strategy`; the table in :mod:`qlib.signals.nb` gives each
@@ -960,9 +962,9 @@ fee_per_qty : float64
 capital : float64
     Starting capital, quote currency.
 view_levels : int64
-    1: the view's book levels (``bid_px_l`` ...) are written at each decision (a user's
-    kernel, or a strategy naming features); 0 for the built-in strategies, which do not
-    read them (the fields stay 0).
+    1: the view's book levels (``bid_px_l`` ...) are written at each decision (the
+    strategy requested the ``levels`` or an ``imbalanceN`` feature); 0: they are not
+    (prices 0, quantities NaN).
 feat_mask : int64
     The named features the strategy requested, as bits of
     :data:`qlib.engine._view.FEATURE_BITS` (0: none; the feature fields stay NaN).

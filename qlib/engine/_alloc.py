@@ -43,7 +43,6 @@ from qlib.dtypes import (
 from qlib.engine import _state as S
 from qlib.engine import _view
 from qlib.engine._local import _NO_FLOOR, _NO_LEVEL
-from qlib.enums import StrategyKind
 from qlib.errors import EngineError
 from qlib.oms.orders import TRANSITIONS
 from qlib.risk.pretrade import PreTradeRisk
@@ -193,7 +192,7 @@ def allocate(cfg: Any) -> LoopArgs:
     c["capital"] = float(cfg.capital)
     mask, n_imb = _view.feature_plan(getattr(spec, "features", ()))
     c["feat_mask"], c["feat_imb"] = mask, n_imb
-    c["view_levels"] = int(mask != 0 or int(spec.kind) == int(StrategyKind.CUSTOM))
+    c["view_levels"] = int(_view.wants_levels(getattr(spec, "features", ())))
     # the local book's level floors are kept (per event) only for a view that shows levels,
     # on L2 (qlib.engine._local._fill_levels)
     track_levels = bool(c["view_levels"]) and not cfg.is_l3
@@ -207,7 +206,7 @@ def allocate(cfg: Any) -> LoopArgs:
     else:  # placeholders: the L2 loop reads no order map
         xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)
     view = np.zeros(1, dtype=VIEW_DTYPE)
-    for name in VIEW_FEATURE_FIELDS:  # a feature not requested reads NaN
+    for name in VIEW_FEATURE_FIELDS + ("bid_qty_l", "ask_qty_l"):  # not requested: NaN
         view[name] = np.nan
     strat = Strat(params=np.ascontiguousarray(spec.params_array(), dtype=np.float64),
                   state=np.zeros(max(int(spec.state_size), 1), dtype=np.float64),

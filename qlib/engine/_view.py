@@ -84,6 +84,7 @@ __all__ = [
     "new_feature_state",
     "on_event",
     "on_event_outlined",
+    "wants_levels",
 ]
 
 #: Bit of each view feature field in a plan's ``mask``: bit ``j`` is
@@ -144,10 +145,19 @@ def feature_plan(features: Iterable[str]) -> tuple[int, int]:
     n_imb = 0
     for name in names:
         field, levels = _sig.feature_field(name)
+        if field == "levels":  # the book levels: see wants_levels
+            continue
         mask |= FEATURE_BITS[field]
         if field == "imbalance":
             n_imb = levels
     return mask, n_imb
+
+
+def wants_levels(features: Iterable[str]) -> bool:
+    """True when the view's book levels must be filled: ``levels`` is requested, or
+    ``imbalanceN``, which is computed from them (:func:`at_decision`)."""
+    names = _sig.check_features(features)
+    return any(_sig.feature_field(n)[0] in ("levels", "imbalance") for n in names)
 
 
 def new_feature_state() -> np.ndarray:

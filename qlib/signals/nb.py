@@ -23,9 +23,14 @@ name           view field          value at a decision
                                    ticks per square-root second (float64)
 ``trade_flow`` ``trade_flow``      :func:`trade_flow_value`, half-life
                                    :data:`FEATURE_HALFLIFE_NS`, signed quantity (float64)
+``levels``     ``bid_px_l``,       the first :data:`VIEW_LEVELS` non-empty levels per side,
+               ``bid_qty_l``,      best first, in ticks and quantity units (0 / 0.0 past
+               ``ask_px_l``,       the last level); filled also when ``imbalanceN`` is
+               ``ask_qty_l``       requested, which reads them
 ============== =================== ==========================================================
 
-A feature not requested is not computed (its field holds NaN).
+A feature not requested is not computed (its field holds NaN; for ``levels``, the
+quantities are NaN and the prices 0).
 
 Which events move a feature (the engine's reading, :mod:`qlib.engine._view`): the
 book-driven features (``ofi``, ``volatility``) are updated at the end of each exchange
@@ -103,6 +108,7 @@ FEATURES: dict[str, str] = {
     "ofi": "ofi",
     "volatility": "volatility_tick",
     "trade_flow": "trade_flow",
+    "levels": "levels",
 }
 
 _IMB = re.compile(r"imbalance([1-9][0-9]*)$")

@@ -25,10 +25,12 @@ anything, and ``qlib.strategy.decide(skewed, view)`` runs it once on a hand-made
 The view
 --------
 Besides the best bid and ask, depth, mid, sigma, position and working orders
-(:data:`qlib.dtypes.VIEW_DTYPE`), a kernel written this way sees the local book's first
-:data:`qlib.dtypes.VIEW_LEVELS` levels per side (``bid_px_l``, ``bid_qty_l``,
-``ask_px_l``, ``ask_qty_l``) and the named features it asks for, computed by the engine
-from the events seen locally before each decision (the table of :mod:`qlib.signals.nb`):
+(:data:`qlib.dtypes.VIEW_DTYPE`), a kernel sees the named features it asks for in
+``features=``, computed by the engine from the events seen locally before each decision
+(the table of :mod:`qlib.signals.nb`): ``"levels"`` (the local book's first
+:data:`qlib.dtypes.VIEW_LEVELS` levels per side, ``bid_px_l``, ``bid_qty_l``,
+``ask_px_l``, ``ask_qty_l``), ``"imbalanceN"``, ``"microprice"``, ``"ofi"``,
+``"volatility"``, ``"trade_flow"``. What it does not ask for is not computed (NaN):
 
 .. code-block:: python
 

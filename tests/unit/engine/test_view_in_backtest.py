@@ -26,7 +26,7 @@ from qlib.strategy import TouchMM, strategy
 
 #: The feed latency every run here uses (explicit, so the reference can sample the same).
 FEED = FeedLatency()
-FEATURES = ("imbalance4", "microprice", "ofi", "volatility", "trade_flow")
+FEATURES = ("imbalance4", "microprice", "ofi", "volatility", "trade_flow", "levels")
 N_LOG = 400
 W = 9  # logged values per decision
 
@@ -133,8 +133,8 @@ def test_events_after_a_decision_do_not_change_it(market):
     np.testing.assert_array_equal(part[:n], full[:n])
 
 
-def test_a_strategy_without_features_sees_levels_and_nan_features(market):
-    res = backtest(market.events, _logger(()), instrument=market.instrument,
+def test_a_strategy_asking_for_levels_only_sees_levels_and_nan_features(market):
+    res = backtest(market.events, _logger(("levels",)), instrument=market.instrument,
                    decision_interval=1_000_000_000, feed_latency=FEED, seed=0)
     got = _logged(res)
     assert np.isnan(got[:, 1:6]).all()
@@ -145,11 +145,19 @@ def test_a_strategy_without_features_sees_levels_and_nan_features(market):
     assert v["bid_px_l"][0] == v["bid_px_tick"] and v["ask_qty_l"][0] == v["ask_qty"]
 
 
+def test_levels_not_requested_read_zero_prices_and_nan_quantities(market):
+    res = backtest(market.events, _logger(("ofi",)), instrument=market.instrument,
+                   decision_interval=1_000_000_000, feed_latency=FEED, seed=0)
+    got = _logged(res)
+    assert (got[:, 6] == 0).all() and np.isnan(got[:, 7]).all()
+    assert np.isfinite(got[:, 3]).all() and np.isnan(got[:, [1, 2, 4, 5]]).all()
+
+
 def test_builtin_strategies_get_no_levels_and_nan_features(market):
     res = backtest(market.events, TouchMM(order_qty=1.0, max_position=5.0),
                    instrument=market.instrument, decision_interval=1_000_000_000,
                    feed_latency=FEED, seed=0)
     v = res.view_array[0]
-    assert (v["bid_px_l"] == 0).all() and (v["ask_qty_l"] == 0).all()
+    assert (v["bid_px_l"] == 0).all() and np.isnan(v["ask_qty_l"]).all()
     assert all(np.isnan(v[f]) for f in VIEW_FEATURE_FIELDS)
     assert v["bid_px_tick"] > 0
