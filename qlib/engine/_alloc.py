@@ -20,7 +20,7 @@ import functools
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import types
+from numba import njit, types
 from numba.typed import Dict
 
 from qlib.book import l2 as _l2
@@ -161,6 +161,13 @@ class LoopArgs:
                 self.oms, self.pf, self.risk, self.out, self.scratch)
 
 
+@njit(cache=True)
+def _empty_entry_map():
+    """An empty ``order id -> L3 entry counter`` map (a cached jitted factory: ``Dict.empty``
+    called from Python compiles numba's dict helpers again in every process)."""
+    return Dict.empty(key_type=types.uint64, value_type=types.int64)
+
+
 def allocate(cfg: Any) -> LoopArgs:
     """The loop's registers, configuration, books and first-size buffers, from the
     settled configuration ``cfg`` of :func:`qlib.engine.backtest._configure`."""
@@ -202,7 +209,7 @@ def allocate(cfg: Any) -> LoopArgs:
     xbook, lbook = _l2.new_l2_book(capacity=cap), _l2.new_l2_book(capacity=cap)
     if cfg.is_l3:
         xorders, lorders = _l2.new_orders(), _l2.new_orders()
-        l3entry = Dict.empty(key_type=types.uint64, value_type=types.int64)
+        l3entry = _empty_entry_map()
     else:  # placeholders: the L2 loop reads no order map
         xorders = lorders = l3entry = np.zeros(1, dtype=np.int64)
     view = np.zeros(1, dtype=VIEW_DTYPE)
