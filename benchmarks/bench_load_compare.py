@@ -40,9 +40,13 @@ SETS = {
 }
 
 _CHILD = r"""
-import json, sys, time
+import importlib, json, sys, time
 import qlib.data as qd
 source, path, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# the loader's modules are imported before the memory baseline in both trees (qlib.data
+# imports them lazily since issue 11, eagerly before)
+importlib.import_module("qlib.data." + source)
+importlib.import_module("qlib.data.sources")
 def status(key):
     for line in open("/proc/self/status"):
         if line.startswith(key):

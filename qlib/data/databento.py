@@ -22,7 +22,7 @@ import pandas as pd
 from qlib.data import _databento_kernels as _k
 from qlib.data import _databento_schemas as _s
 from qlib.data.infer import GridGuess, infer_step_scaled
-from qlib.data.instruments import resolve
+from qlib.data.instruments import lookup, resolve
 from qlib.data.market_data import MarketData, check_events
 from qlib.data.report import ValidationReport
 from qlib.dtypes import empty_events
@@ -182,16 +182,49 @@ def _instrument(instrument: object, dec: _s.Decoded, symbol: str, prices: np.nda
             t, d = t // 10, d - 1
         grid = GridGuess(facts["tick_units"] / _PRICE_SCALE, d, int(p.shape[0]), "certain",
                          f"definition record min_price_increment {facts['tick_units']} x 1e-9")
-    elif p.shape[0]:
-        grid = infer_step_scaled(p, _PRICE_SCALE, what="prices",
-                                 source=f"{dec.schema} records of {symbol}")
+    elif p.shape[0] and not _tick_given(instrument):
+        grid = _registry_grid(iid, p, instrument) or infer_step_scaled(
+            p, _PRICE_SCALE, what="prices", source=f"{dec.schema} records of {symbol}")
     inst = resolve(instrument, instrument_id=iid, report=report, price_grid=grid, venue=venue,
                    known=known)
     return inst, facts
 
 
+def _tick_given(instrument: object) -> bool:
+    """True when the caller states the tick (an Instrument, an id, or a dict with
+    ``tick_size``): :func:`qlib.data.instruments.resolve` then reads no price grid."""
+    return isinstance(instrument, (Instrument, str)) or (
+        isinstance(instrument, Mapping) and "tick_size" in instrument)
+
+
+def _registry_grid(iid: str, prices: np.ndarray, instrument: object) -> GridGuess | None:
+    """The registry's tick when every price (units of 1e-9) is a whole multiple of it.
+
+    One integer pass instead of the grid inference: when the data agree with the
+    registry, :func:`qlib.data.instruments.resolve` keeps the registry's tick, which needs
+    no more than that. None (infer from the prices) when the registry has no tick for
+    ``iid``, the tick is not a whole number of 1e-9 units, or a price lies off it.
+    """
+    if isinstance(instrument, Mapping) and "instrument_id" in instrument:
+        return None
+    row = lookup(iid)
+    if row is None:
+        return None
+    units = round(row.tick_size * _PRICE_SCALE)
+    if units <= 0 or abs(units - row.tick_size * _PRICE_SCALE) > 1e-6 * units:
+        return None
+    if np.any(prices % units):
+        return None
+    return GridGuess(units / _PRICE_SCALE, 0, 0, "high", f"every price lies on the"
+                     f" registry's tick {row.tick_size:g}", common_step=units / _PRICE_SCALE)
+
+
 def _ids_and_symbols(dec: _s.Decoded) -> tuple[np.ndarray, dict[int, str]]:
-    ids = np.unique(dec.records["instrument_id"])
+    col = dec.records["instrument_id"]
+    if col.shape[0] and (col == col[0]).all():  # one instrument: no sort
+        ids = col[:1].copy()
+    else:
+        ids = np.unique(col)
     if ids.shape[0] == 0:
         ids = np.array(sorted(dec.definitions) or [0], dtype=np.uint32)
     return ids, _s.symbols_by_id(dec.meta, ids, dec.definitions, dec.symbol_mappings)
