@@ -10,7 +10,8 @@ runs), so both see the same machine load on average. ``--only spot,databento`` k
 sets whose names contain one of the words. Per data set it
 prints the warm load time (best of ``--repeat`` after one warm-up call) and, in another
 fresh process, the peak RSS increase of a first load (``VmHWM`` minus the RSS after
-``import qlib.data``: the events, the loader's temporaries and the numba cache it loads),
+importing ``qlib.data`` and the loader's module: the events, the loader's temporaries
+and the numba cache it loads),
 and the ratio new / baseline.
 """
 
