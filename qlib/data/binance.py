@@ -458,13 +458,13 @@ def _instrument(instrument: Instrument | str | Mapping[str, Any] | None, market:
             usd, why = coinm_contract_size(p.symbol)
             known.update(multiplier=usd, multiplier_basis=why)
     over = instrument if isinstance(instrument, Mapping) else {}
-    row = _registry.lookup(iid) if "instrument_id" not in over else None
+    row = _registry.facts(iid) if "instrument_id" not in over else None
     grids = []
     for kind, fact in (("px", "tick_size"), ("qty", "lot_size")):
         if fact in over:  # the caller's value wins: no grid is read (see resolve)
             grids.append(None)
             continue
-        stated = getattr(row, fact) if row is not None else None
+        stated = row.get(fact) if row is not None else None  # None: the row leaves it empty
         grids.append((stated is not None and _stated_grid(p, names, kind, float(stated)))
                      or _grid(p, names, kind))
     return _registry.resolve(instrument, instrument_id=iid, report=report,

@@ -207,7 +207,7 @@ def _registry_grid(iid: str, prices: np.ndarray, instrument: object) -> GridGues
     """
     if isinstance(instrument, Mapping) and "instrument_id" in instrument:
         return None
-    row = lookup(iid)
+    row = lookup(iid)  # None also when the row leaves the tick empty
     if row is None:
         return None
     units = round(row.tick_size * _PRICE_SCALE)
