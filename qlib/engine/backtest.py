@@ -137,15 +137,15 @@ def _check_events(ev: np.ndarray, row0: int) -> None:
     :func:`backtest` does not call this: it reads the same row from its one
     :func:`qlib.engine._loop.scan_events_clock` pass over the events.
     """
-    bad_value = _loop.scan_events(ev, np.uint8(0))[3]
+    bad_value = _loop.scan_events_clock(ev, np.uint8(0), np.empty(0, dtype=np.int64))[3]
     if bad_value >= 0:
         _refuse_flagged(ev, np.array([bad_value]), row0)
 
 
 def _refuse_flagged(ev: np.ndarray, flagged: np.ndarray, row0: int) -> None:
     """Raise a :class:`DataQualityError` for the first of the rows ``flagged`` whose price or
-    quantity the engine cannot compute with (the rule of :func:`qlib.engine._loop.scan_events`,
-    which finds the row; see :data:`MAX_PX_TICK`); ``row0`` is the row of ``ev[0]`` in the
+    quantity the engine cannot compute with (the rule of
+    :func:`qlib.engine._loop.scan_events_clock`, which finds the row; see :data:`MAX_PX_TICK`); ``row0`` is the row of ``ev[0]`` in the
     array the caller passed, so the message names it."""
     kind, px, qty = ev["kind"][flagged], ev["px_tick"][flagged], ev["qty"][flagged]
     limit = np.where(kind == EventKind.TRADE_SUBTICK, MAX_PX_TICK * SUBTICK_SCALE, MAX_PX_TICK)

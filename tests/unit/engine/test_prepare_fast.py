@@ -1,6 +1,6 @@
 """The whole-call savings of issue 11 change nothing but time: the fused validation pass
 (:func:`qlib.engine._loop.scan_events_clock`) equals the two passes it replaces
-(:func:`~qlib.engine._loop.scan_events`, then :func:`~qlib.engine._loop.local_clock` on a
+(the oracle ``tests/oracle/engine_scan.py``, then :func:`~qlib.engine._loop.local_clock` on a
 copy of ``ts_local``), and the loops' entry cache (:class:`qlib.engine._loop._EntryCache`)
 keys an overload by everything numba types an argument by."""
 
@@ -13,6 +13,7 @@ from qlib.dtypes import EVENT_DTYPE
 from qlib.engine import _loop
 from qlib.engine._consts import MAX_PX_TICK, MAX_QTY
 from qlib.enums import EventFlag, EventKind
+from oracle import engine_scan
 
 SYNTH = np.uint8(EventFlag.TS_LOCAL_SYNTH)
 
@@ -53,7 +54,7 @@ def test_scan_events_clock_equals_scan_then_clock(seed: int, defects: bool) -> N
     rng = np.random.default_rng(seed)
     ev = _events(rng, 3_000, defects=defects)
     # the two passes it replaces
-    ref_scan = _loop.scan_events(ev, SYNTH)
+    ref_scan = engine_scan.scan_events(ev, SYNTH)
     ref_ts = np.empty(len(ev), dtype=np.int64)
     ref_ts[:] = ev["ts_local"]
     ref_n = _loop.local_clock(ev, ref_ts)
