@@ -648,8 +648,8 @@ def first_off_step(values, step, hi):
     whenever :math:`f > 10^{-12} |q|`, which leaves the three decimal digits of margin a
     float64 price written with at most 16 significant digits never needs.
 
-    One pass, no temporaries: the check behind :func:`qlib.data.binance._grid_from_sample`
-    and :func:`qlib.data.binance._stated_grid`.
+    One pass, no temporaries: the check behind :func:`qlib.data._binance_grid.grid_from_sample`
+    and :func:`qlib.data._binance_grid.stated_grid`.
     """
     for i in range(values.shape[0]):
         v = values[i]

@@ -8,7 +8,6 @@ See ``shared/data/binance-*/PROVENANCE.md`` for the three markets recorded.
 
 from __future__ import annotations
 
-import dataclasses
 
 import re
 from collections.abc import Callable, Mapping
@@ -19,6 +18,8 @@ import numpy as np
 
 from qlib.data import _binance_kernels as _bk
 from qlib.data import instruments as _registry
+from qlib.data._binance_grid import GRID_MAX as _GRID_MAX
+from qlib.data._binance_grid import grid_from_sample, stated_grid
 from qlib.data._binance_io import (
     _resolve,
     _Parsed,
@@ -54,16 +55,6 @@ _COINM_SYMBOL = re.compile(r"([A-Z0-9]+)USD_(PERP|\d{6})")
 #: COIN-M contract sizes in USD by base coin; every other base: :data:`_COINM_OTHER_USD`.
 _COINM_USD = {"BTC": 100.0}
 _COINM_OTHER_USD = 10.0
-#: Prices and quantities above 2**53 (where float64 stops holding every integer) say
-#: nothing about a decimal grid: left out of the inference (the tick conversion still
-#: checks them).
-_GRID_MAX = 2.0 ** 53
-#: Parsed values from which :func:`_grid` infers from a strided sample (and checks all).
-_SAMPLE_FROM = 200_000
-#: Values in that sample.
-_SAMPLE = 25_000
-#: Times a value off the sample's step may join the sample before the full sort is used.
-_SAMPLE_ROUNDS = 4
 
 
 def binance_instrument_id(market: str, symbol: str) -> str:
@@ -244,7 +235,7 @@ def _grid(p: _Parsed, names: list[str], kind: str) -> GridGuess | None:
     """
     srcs = _sources(p, names, kind)
     what = "prices" if kind == "px" else "quantities"
-    quick = _grid_from_sample(srcs, what)
+    quick = grid_from_sample(srcs, what)
     if quick is not None:
         return quick
     uniq = [np.unique(a) for _, a, _ in srcs]
@@ -266,61 +257,6 @@ def _grid(p: _Parsed, names: list[str], kind: str) -> GridGuess | None:
                     " decimals (not a decimal string of the venue)", file=file, row=row,
                     field=field_name, value=v) from None
         raise
-
-
-def _stated_grid(p: _Parsed, names: list[str], kind: str, step: float) -> GridGuess | None:
-    """A registry tick (or lot) that every parsed price (or quantity) lies on, else None.
-
-    One jitted pass per column (:func:`qlib.data._binance_kernels.first_off_step`)
-    instead of :func:`_grid`'s inference: when every value lies on ``step``, the data
-    agree with the registry and :func:`qlib.data.instruments.resolve` keeps its fact,
-    which needs no more than that (``common_step == step`` holds every value). When a
-    value lies off it, the caller infers the grid from the data as for an unlisted
-    symbol, and ``resolve`` reports the registry's value as overridden.
-    """
-    if not step > 0.0:
-        return None
-    srcs = _sources(p, names, kind)
-    if any(_bk.first_off_step(a, step, _GRID_MAX) >= 0 for _, a, _ in srcs):
-        return None
-    n = sum(len(a) for _, a, _ in srcs)
-    what = "prices" if kind == "px" else "quantities"
-    return GridGuess(step=step, decimals=0, distinct=0, confidence="high", common_step=step,
-                     basis=f"every one of the {n:,} parsed {what} lies on the registry's {step:g}")
-
-
-def _grid_from_sample(srcs: list, what: str) -> GridGuess | None:
-    """The grid of a large recording from an evenly strided sample, checked on every value.
-
-    Sorting every parsed value (``np.unique``) is most of the cost of :func:`_grid` on a
-    day of depth updates. The gcd of a sample is a multiple of the gcd of all values. When
-    a value lies off the sample's step, it joins the sample and the step is inferred again
-    (at most :data:`_SAMPLE_ROUNDS` times). When every value lies on the step, the step
-    divides every value, so it *is* the gcd of all values and needs the same decimals: the
-    guess equals the full one except for its count of distinct values, which the basis
-    states. ``None`` (use the full path) for recordings under :data:`_SAMPLE_FROM`
-    values, for a sample with fewer than 100 distinct values, or after the last round.
-    """
-    n = sum(len(a) for _, a, _ in srcs)
-    if n < _SAMPLE_FROM:
-        return None
-    stride = -(-n // _SAMPLE)
-    sample = np.unique(np.concatenate([a[::stride] for _, a, _ in srcs]))
-    sample = sample[(sample > 0) & (sample <= _GRID_MAX)]
-    if len(sample) < 100:
-        return None
-    for _ in range(_SAMPLE_ROUNDS):
-        try:
-            guess = infer_step(sample, what=what, source="a strided sample of the " + what)
-        except DataQualityError:
-            return None
-        off = [(a, _bk.first_off_step(a, guess.step, _GRID_MAX)) for _, a, _ in srcs]
-        off = [a[i] for a, i in off if i >= 0]
-        if not off:
-            return dataclasses.replace(guess, basis=guess.basis + f"; every one of the {n:,}"
-                                       f" parsed {what} checked on that step")
-        sample = np.append(sample, off)
-    return None
 
 
 def _dedupe_trades(p: _Parsed, names: list[str], report: ValidationReport) -> None:
@@ -465,7 +401,8 @@ def _instrument(instrument: Instrument | str | Mapping[str, Any] | None, market:
             grids.append(None)
             continue
         stated = row.get(fact) if row is not None else None  # None: the row leaves it empty
-        grids.append((stated is not None and _stated_grid(p, names, kind, float(stated)))
+        grids.append((stated is not None and stated_grid(_sources(p, names, kind), kind,
+                                                         float(stated)))
                      or _grid(p, names, kind))
     return _registry.resolve(instrument, instrument_id=iid, report=report,
                              price_grid=grids[0], lot_grid=grids[1],
